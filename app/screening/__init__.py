@@ -1,0 +1,1 @@
+"""The screening feature: instruments, scoring, forms, pages and the JSON API."""
