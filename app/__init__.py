@@ -1,0 +1,80 @@
+"""Application factory: configuration, extensions, blueprints, error handlers, commands."""
+from __future__ import annotations
+
+from flask import Flask, request
+
+from config import (
+    CONFIGS,
+    WEAK_SECRET_KEYS,
+    config_name_from_env,
+    development_secret_key,
+    environment_settings,
+)
+
+from .extensions import babel, csrf, db, migrate
+
+
+def select_locale() -> str:
+    """The reader's language: an explicit choice first, then the browser's Accept-Language."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the app for an environment (APP_ENV, default production) with optional overrides."""
+    config_name = config_name or config_name_from_env()
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(CONFIGS[config_name])
+    app.config.update(environment_settings(config_name))
+    app.config.from_prefixed_env()
+    if overrides:
+        app.config.update(overrides)
+    check_secret_key(app, config_name)
+
+    register_extensions(app)
+    register_blueprints(app)
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+    return app
+
+
+def check_secret_key(app: Flask, config_name: str) -> None:
+    """Refuse to run production on a missing or well-known key; give development a stable random one."""
+    key = app.config.get("SECRET_KEY")
+    if config_name == "production":
+        if not key or key in WEAK_SECRET_KEYS or len(key) < 32:
+            raise RuntimeError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in production "
+                "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+    elif not key:
+        app.config["SECRET_KEY"] = development_secret_key(app.instance_path)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extension objects to this app."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def locale_in_templates():
+        from flask_babel import format_date, get_locale
+
+        return {"current_locale": lambda: str(get_locale() or "en"), "format_date": format_date}
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every feature's blueprint."""
+    from .screening.api import bp as api_bp
+    from .screening.views import bp as screening_bp
+
+    app.register_blueprint(screening_bp)
+    app.register_blueprint(api_bp)

@@ -1,0 +1,82 @@
+"""Configuration classes; the only module that reads the environment."""
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+class Config:
+    """Settings shared by every environment; each may be overridden as FLASK_<NAME>."""
+
+    SECRET_KEY: str | None = None  # from the environment, see environment_settings()
+    SQLALCHEMY_DATABASE_URI = "sqlite:///ptsd-screening.sqlite"  # a file in instance/
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # A screening form is a few hundred bytes; anything near this is not a real submission.
+    MAX_CONTENT_LENGTH = 32 * 1024
+    PCL5_CUTOFF = 33
+    PCPTSD5_CUTOFF = 3
+    RETENTION_DAYS = 365
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = ("en", "es")
+    WTF_CSRF_TIME_LIMIT = None  # a distressed person may take a long time; the token ends with the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+
+
+class DevelopmentConfig(Config):
+    """Local development on the embedded SQLite database."""
+
+    DEBUG = False  # the debugger would show tracebacks; enable with FLASK_DEBUG=1 when wanted
+
+
+class TestingConfig(Config):
+    """The test suite: its own database, never the developer's."""
+
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-not-for-production"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"  # or TEST_DATABASE_URL, see environment_settings()
+
+
+class ProductionConfig(Config):
+    """Production: a real secret key is mandatory and cookies are Secure."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+# Values that must never be accepted as a production SECRET_KEY.
+WEAK_SECRET_KEYS = {"", "dev", "changeme", "change-me", "secret", "testing-secret-key-not-for-production"}
+
+
+def environment_settings(config_name: str) -> dict:
+    """DATABASE_URL and SECRET_KEY (TEST_DATABASE_URL for the tests), read when an app is created."""
+    settings = {}
+    url_variable = "TEST_DATABASE_URL" if config_name == "testing" else "DATABASE_URL"
+    if os.environ.get(url_variable):
+        settings["SQLALCHEMY_DATABASE_URI"] = os.environ[url_variable]
+    if os.environ.get("SECRET_KEY") and config_name != "testing":
+        settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    return settings
+
+
+def config_name_from_env() -> str:
+    """The environment named by APP_ENV; production unless told otherwise, so a bare gunicorn is safe."""
+    return os.environ.get("APP_ENV", "production")
+
+
+def development_secret_key(instance_path: str) -> str:
+    """A random key kept in instance/ so development sessions survive restarts."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
