@@ -1,0 +1,169 @@
+"""JSON API: score (and optionally store) a screening; publish the instrument definitions."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, jsonify, request, url_for
+from flask_babel import gettext as _
+
+from ..extensions import csrf
+from . import codes
+from .instruments import INSTRUMENTS, PCL5, Instrument
+from .scoring import InvalidAnswers, ScreeningResult
+from .service import add_screening, configured_cutoff, score
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# A JSON API authenticated by nothing and changing no one's session: CSRF tokens do not apply,
+# and a cross-site form cannot send application/json without a CORS preflight we never grant.
+csrf.exempt(bp)
+
+ALLOWED_FIELDS = {
+    "pcl5": {"instrument", "answers", "store"},
+    "pcptsd5": {"instrument", "exposure", "answers", "store"},
+}
+
+
+def errors_response(messages: list[str], status: int = 400):
+    """The API's error shape: {"errors": [human-readable messages]}."""
+    return jsonify(errors=messages), status
+
+
+def _check_pcl5(payload: dict) -> list[str]:
+    answers = payload.get("answers")
+    if not isinstance(answers, list):
+        return [_("\"answers\" must be a list of %(count)s whole numbers from 0 to 4.", count=20)]
+    errors = []
+    if len(answers) != len(PCL5.items):
+        errors.append(_("\"answers\" must have exactly %(count)s entries; it has %(given)s.",
+                        count=len(PCL5.items), given=len(answers)))
+    for number, value in enumerate(answers, start=1):
+        if type(value) is not int:
+            errors.append(_("Answer %(number)s must be a whole number (not text, a decimal or true/false).",
+                            number=number))
+        elif not 0 <= value <= 4:
+            errors.append(_("Answer %(number)s must be from 0 to 4; it is %(value)s.",
+                            number=number, value=value))
+    return errors
+
+
+def _check_pcptsd5(payload: dict) -> list[str]:
+    exposure = payload.get("exposure")
+    if type(exposure) is not bool:
+        return [_("\"exposure\" must be true or false.")]
+    answers = payload.get("answers", [])
+    if not isinstance(answers, list):
+        return [_("\"answers\" must be a list of 5 true/false values.")]
+    if not exposure:
+        return [] if not answers else [_("With \"exposure\": false, \"answers\" must be omitted or empty.")]
+    errors = []
+    if len(answers) != 5:
+        errors.append(_("\"answers\" must have exactly %(count)s entries; it has %(given)s.",
+                        count=5, given=len(answers)))
+    errors += [
+        _("Answer %(number)s must be true or false.", number=number)
+        for number, value in enumerate(answers, start=1)
+        if type(value) is not bool
+    ]
+    return errors
+
+
+def validate_payload(payload) -> tuple[Instrument | None, list[str]]:
+    """The instrument named by a request body and every problem found in the body."""
+    if not isinstance(payload, dict):
+        return None, [_("The body must be a JSON object.")]
+    instrument = INSTRUMENTS.get(payload.get("instrument")) if isinstance(payload.get("instrument"), str) else None
+    if instrument is None:
+        known = ", ".join(sorted(INSTRUMENTS))
+        return None, [_("\"instrument\" must be one of: %(known)s.", known=known)]
+    errors = [
+        _("Unknown field \"%(name)s\".", name=name) for name in sorted(set(payload) - ALLOWED_FIELDS[instrument.id])
+    ]
+    if "store" in payload and type(payload["store"]) is not bool:
+        errors.append(_("\"store\" must be true or false."))
+    errors += _check_pcl5(payload) if instrument is PCL5 else _check_pcptsd5(payload)
+    return instrument, errors
+
+
+def result_json(result: ScreeningResult, code: str | None) -> dict:
+    """The reply body for a scored screening."""
+    body = {
+        "instrument": result.instrument.id,
+        "version": result.instrument.version,
+        "total": result.total,
+        "max_total": result.max_total,
+        "clusters": dict(result.clusters),
+        "cutoff": result.cutoff,
+        "at_or_above_cutoff": result.at_or_above_cutoff,
+        "code": codes.display(code) if code else None,
+    }
+    if result.dsm5_clusters is not None:
+        body["dsm5_clusters"] = dict(result.dsm5_clusters)
+        body["dsm5_rule_met"] = result.dsm5_rule_met
+    return body
+
+
+@bp.post("/screenings")
+def create_screening():
+    """Score a screening; with "store": true keep it and answer 201 with its Location."""
+    if not request.is_json:
+        return errors_response([_("Send the body as JSON with Content-Type: application/json.")], 415)
+    try:
+        payload = json.loads(request.get_data(cache=False))
+    except (ValueError, RecursionError):
+        return errors_response([_("The body is not valid JSON.")])
+    instrument, errors = validate_payload(payload)
+    if errors:
+        return errors_response(errors)
+    try:
+        result = score(instrument, payload.get("answers", []), payload.get("exposure"))
+    except InvalidAnswers as invalid:  # validate_payload should have caught it; never score partially
+        return errors_response(list(invalid.errors))
+    if not payload.get("store", False):
+        return jsonify(result_json(result, None)), 200
+    row = add_screening(result)
+    response = jsonify(result_json(result, row.code))
+    response.status_code = 201
+    response.headers["Location"] = url_for("screening.result", code=codes.display(row.code))
+    return response
+
+
+def instrument_json(instrument: Instrument) -> dict:
+    """An instrument definition with everything a front end needs to render and explain it."""
+    return {
+        "id": instrument.id,
+        "version": instrument.version,
+        "name": instrument.name,
+        "title": instrument.title,
+        "time_frame": instrument.time_frame,
+        "instructions": instrument.instructions,
+        "gate": instrument.gate,
+        "stem": instrument.stem,
+        "items": [
+            {"number": item.number, "field": item.field, "text": item.text,
+             "cluster": item.cluster, "dsm5_cluster": item.dsm5_cluster}
+            for item in instrument.items
+        ],
+        "options": [{"value": o.value, "label": o.label, "score": o.score} for o in instrument.options],
+        "clusters": [
+            {"id": cluster, "items": [item.number for item in instrument.cluster_items(cluster)],
+             "max": instrument.cluster_max(cluster)}
+            for cluster in ("reexperiencing", "avoidance", "arousal")
+        ],
+        "max_total": instrument.max_total,
+        "cutoff": configured_cutoff(instrument),
+        "credit": instrument.credit,
+        "source_url": instrument.source_url,
+    }
+
+
+@bp.get("/instruments")
+def list_instruments():
+    """Every instrument definition."""
+    return jsonify(instruments=[instrument_json(instrument) for instrument in INSTRUMENTS.values()])
+
+
+@bp.get("/instruments/<instrument_id>")
+def get_instrument(instrument_id: str):
+    """One instrument definition, or 404."""
+    instrument = INSTRUMENTS.get(instrument_id) or abort(404)
+    return jsonify(instrument_json(instrument))

@@ -1,0 +1,75 @@
+"""Flask-WTF forms built from the instrument definitions."""
+from __future__ import annotations
+
+from functools import cache
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import StopValidation, ValidationError
+
+from .instruments import PCPTSD5, Instrument
+
+YES, NO = "yes", "no"
+
+
+class ChoiceAnswer:
+    """One answer is required and must be one of the field's choices, with a message naming the item."""
+
+    def __init__(self, missing: str, invalid: str, only_if_exposed: bool = False):
+        self.missing = missing
+        self.invalid = invalid
+        self.only_if_exposed = only_if_exposed
+
+    def __call__(self, form, field):
+        if self.only_if_exposed and form.exposure.data != YES:
+            # The published PC-PTSD-5 stops after a No at the gate: later answers are not asked.
+            field.data = None
+            raise StopValidation()
+        if not field.raw_data or field.raw_data[0] in ("", None):
+            raise StopValidation(self.missing)
+        if field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError(self.invalid)
+
+
+def _answer_field(instrument: Instrument, number: int | None, label: str, choices) -> RadioField:
+    subject = _l("Question %(number)s", number=number) if number else _l("The first question")
+    return RadioField(
+        label,
+        choices=choices,
+        validate_choice=False,  # ChoiceAnswer gives a message that names the question
+        validators=[
+            ChoiceAnswer(
+                missing=_l("%(subject)s: please choose an answer.", subject=subject),
+                invalid=_l("%(subject)s: please choose one of the listed answers.", subject=subject),
+                only_if_exposed=instrument is PCPTSD5 and number is not None,
+            )
+        ],
+    )
+
+
+class ScreeningForm(FlaskForm):
+    """Fields shared by every screening: the consent to store."""
+
+    store = RadioField(
+        _l("Keep this result?"),
+        choices=[
+            SelectChoice(NO, _l("No, do not keep my answers (nothing is saved)")),
+            SelectChoice(YES, _l("Yes, keep my result anonymously and give me a code")),
+        ],
+        default=NO,
+        invalid_choice_message=_l("Keep this result?: please choose Yes or No."),
+    )
+
+
+@cache
+def form_class(instrument: Instrument) -> type[ScreeningForm]:
+    """A form class with one radio group per item, named q1…qN, plus the PC-PTSD-5 gate."""
+    choices = [SelectChoice(option.value, option.label) for option in instrument.options]
+    fields = {}
+    if instrument.gate:
+        fields["exposure"] = _answer_field(instrument, None, instrument.gate, choices)
+    for item in instrument.items:
+        fields[item.field] = _answer_field(instrument, item.number, item.text, choices)
+    return type(f"{instrument.name}Form", (ScreeningForm,), fields)

@@ -1,0 +1,186 @@
+"""The person-facing pages: home, both questionnaires end to end without JavaScript, results."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import stored_count
+
+NOT_A_DIAGNOSIS = "This is not a diagnosis — please talk to a clinician"
+
+
+def pcl5_form(token, answers, store="no", **extra):
+    data = {f"q{n}": str(v) for n, v in enumerate(answers, start=1)}
+    return {"csrf_token": token, "store": store, **data, **extra}
+
+
+def test_home_explains_and_links_both_screenings(client):
+    html = client.get("/").get_data(as_text=True)
+    assert 'href="/screen/pcl5"' in html and 'href="/screen/pcptsd5"' in html
+    assert "minute" in html and "not a diagnosis" in html.lower()
+    assert "365 days" in html  # the privacy note states the retention period
+
+
+def test_pcl5_page_structure(client):
+    html = client.get("/screen/pcl5").get_data(as_text=True)
+    assert html.count("<fieldset") == 21  # 20 items + the store choice
+    assert html.count("<legend") == 21
+    headings = re.findall(r"<h2 id=\"section-\d\">([^<]+)</h2>", html)
+    assert headings == ["Re-experiencing", "Avoidance and numbing", "Arousal and reactivity"]
+    numbers = [int(n) for n in re.findall(r'class="qnum">(\d+)\.', html)]
+    assert numbers == list(range(1, 21))  # the instrument's own order
+    for n in range(1, 21):
+        for value in range(5):
+            assert f'name="q{n}" value="{value}"' in html
+    assert 'name="csrf_token"' in html and 'name="store" value="yes"' in html
+    assert "Weathers" in html  # credit line
+    assert "<script" not in html  # works without JavaScript
+
+
+def test_pcptsd5_page_structure(client):
+    html = client.get("/screen/pcptsd5").get_data(as_text=True)
+    assert 'name="exposure" value="yes"' in html and 'name="exposure" value="no"' in html
+    for n in range(1, 6):
+        assert f'name="q{n}" value="yes"' in html and f'name="q{n}" value="no"' in html
+    assert "Prins" in html
+
+
+def test_pcl5_not_stored_shows_result_immediately(client, db, form_token):
+    token = form_token("/screen/pcl5")
+    response = client.post("/screen/pcl5", data=pcl5_form(token, [2] * 20))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "<strong>40</strong> out of 80" in html
+    assert "10 out of 20" in html and "18 out of 36" in html and "12 out of 24" in html
+    assert "at or above 33" in html
+    assert "match the pattern of symptoms" in html
+    assert NOT_A_DIAGNOSIS in html and "988" in html
+    assert "result code" not in html.lower()
+    assert stored_count() == 0
+
+
+def test_pcl5_below_cutoff_wording(client, db, form_token):
+    token = form_token("/screen/pcl5")
+    html = client.post("/screen/pcl5", data=pcl5_form(token, [1] * 20)).get_data(as_text=True)
+    assert "below 33" in html and "do not match the full pattern" in html
+
+
+def test_pcl5_stored_redirects_303_to_result(client, db, form_token):
+    token = form_token("/screen/pcl5")
+    response = client.post("/screen/pcl5", data=pcl5_form(token, [3] * 20, store="yes"))
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert re.fullmatch(r"/results/[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", location)
+    assert stored_count() == 1
+    page = client.get(location)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "<strong>60</strong> out of 80" in html and location.rsplit("/", 1)[1] in html
+    assert NOT_A_DIAGNOSIS in html and "Taken on" in html
+
+
+@pytest.mark.parametrize(
+    "data, total, message",
+    [
+        ({"exposure": "no"}, 0, "screen ends here"),
+        ({"exposure": "no", "q1": "yes", "q2": "yes", "q3": "yes"}, 0, "screen ends here"),  # ignored after a No
+        ({"exposure": "yes", "q1": "yes", "q2": "yes", "q3": "yes", "q4": "no", "q5": "no"}, 3, "at or above 3"),
+        ({"exposure": "yes", "q1": "yes", "q2": "no", "q3": "no", "q4": "no", "q5": "no"}, 1, "below 3"),
+    ],
+)
+def test_pcptsd5_flow(client, db, form_token, data, total, message):
+    token = form_token("/screen/pcptsd5")
+    response = client.post("/screen/pcptsd5", data={"csrf_token": token, **data})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f"<strong>{total}</strong> out of 5" in html and message in html
+    assert stored_count() == 0
+
+
+def test_pcptsd5_stored(client, db, form_token):
+    token = form_token("/screen/pcptsd5")
+    data = {"csrf_token": token, "exposure": "yes", "store": "yes", **{f"q{n}": "yes" for n in range(1, 6)}}
+    response = client.post("/screen/pcptsd5", data=data)
+    assert response.status_code == 303 and stored_count() == 1
+
+
+INVALID_FORMS = {
+    "one answer missing": lambda t: pcl5_form(t, [2] * 19),
+    "all missing": lambda t: {"csrf_token": t},
+    "out of range": lambda t: pcl5_form(t, [2] * 19 + [7]),
+    "not a number": lambda t: {**pcl5_form(t, [2] * 20), "q5": "two"},
+    "decimal": lambda t: {**pcl5_form(t, [2] * 20), "q5": "2.0"},
+    "bad store value": lambda t: pcl5_form(t, [2] * 20, store="maybe"),
+}
+
+
+@pytest.mark.parametrize("store", ["yes", "no"])
+@pytest.mark.parametrize("make", INVALID_FORMS.values(), ids=INVALID_FORMS.keys())
+def test_invalid_pcl5_form_rerenders_with_summary_and_stores_nothing(client, db, form_token, make, store):
+    data = make(form_token("/screen/pcl5"))
+    data.setdefault("store", store)
+    response = client.post("/screen/pcl5", data=data)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'class="error-summary"' in html and "Nothing was saved" in html
+    assert re.search(r'<a href="#q\d+">Question \d+: please choose', html) or '<a href="#store">Keep this result?: please choose Yes or No.</a>' in html
+    assert stored_count() == 0
+
+
+def test_invalid_form_keeps_given_answers_and_links_missing_item(client, db, form_token):
+    token = form_token("/screen/pcl5")
+    data = pcl5_form(token, [3] * 20, store="yes")
+    del data["q7"]
+    html = client.post("/screen/pcl5", data=data).get_data(as_text=True)
+    assert '<a href="#q7">Question 7: please choose an answer.</a>' in html
+    assert 'id="q7" class="question has-error"' in html and 'aria-describedby="q7-error"' in html
+    for n in (1, 6, 8, 20):
+        assert re.search(rf'name="q{n}" value="3"\s+checked', html)
+    assert re.search(r'name="store" value="yes"\s+checked', html)
+    assert stored_count() == 0
+
+
+def test_pcptsd5_exposure_yes_requires_the_five_answers(client, db, form_token):
+    token = form_token("/screen/pcptsd5")
+    response = client.post("/screen/pcptsd5", data={"csrf_token": token, "exposure": "yes", "q1": "yes", "store": "yes"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    for n in (2, 3, 4, 5):
+        assert f'<a href="#q{n}">Question {n}: please choose an answer.</a>' in html
+    assert stored_count() == 0
+
+
+def test_pcptsd5_gate_is_required(client, db, form_token):
+    token = form_token("/screen/pcptsd5")
+    response = client.post("/screen/pcptsd5", data={"csrf_token": token})
+    assert response.status_code == 400
+    assert "The first question: please choose an answer." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("token", [None, "forged-token"])
+def test_missing_or_bad_csrf_token_rerenders_with_answers_and_stores_nothing(client, db, token):
+    data = pcl5_form(token, [2] * 20, store="yes")
+    if token is None:
+        del data["csrf_token"]
+    response = client.post("/screen/pcl5", data=data)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Your answers are kept: please submit again." in html
+    assert re.search(r'name="q20" value="2"\s+checked', html)
+    assert stored_count() == 0
+
+
+@pytest.mark.parametrize("path", ["/screen/phq9", "/results/0000-0000-0000", "/results/not-a-code", "/nowhere"])
+def test_not_found_pages_are_friendly_404s(client, db, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "Page not found" in html and "Traceback" not in html
+
+
+def test_result_codes_are_accepted_in_any_case_without_dashes(client, db):
+    location = client.post("/api/v1/screenings", json={"instrument": "pcl5", "answers": [1] * 20, "store": True}).headers["Location"]
+    code = location.rsplit("/", 1)[1]
+    assert client.get(f"/results/{code.lower().replace('-', '')}").status_code == 200
+    assert client.get(f"/results/{code.replace('-', ' ')}").status_code == 200
