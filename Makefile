@@ -1,0 +1,45 @@
+# Two commands do all the set-up: `make run` serves the app, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export APP_ENV ?= development
+
+.PHONY: run test test-sqlite test-postgres install install-dev translations clean
+
+run: install  ## install, migrate the SQLite database in instance/, serve http://127.0.0.1:5000
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+
+test: test-sqlite test-postgres  ## the whole suite, on SQLite and then on PostgreSQL
+
+test-sqlite: install-dev
+	$(BIN)/python -m pytest
+
+# PostgreSQL runs when its server binaries are present; CI (REQUIRE_POSTGRES=1) insists on them.
+test-postgres: install-dev
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		.ci/with-postgres $(BIN)/python -m pytest; \
+	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
+		echo "PostgreSQL is required but not installed (apt-get install postgresql)" >&2; exit 1; \
+	else \
+		echo "NOTE: PostgreSQL not installed here; the suite ran on SQLite only (.ci/run installs it)."; \
+	fi
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+clean:
+	rm -rf $(VENV) .pytest_cache
