@@ -1,0 +1,86 @@
+"""Stored screenings as FHIR R4 QuestionnaireResponse resources (plain dicts, JSON-ready)."""
+from __future__ import annotations
+
+from flask import url_for
+
+from .models import Screening
+from .screening import codes
+from .screening.instruments import INSTRUMENTS, PCL5, PRODUCT_CLUSTERS
+
+LOINC = "http://loinc.org"
+# Confirmed LOINC codes only (instruments.md): the PCL-5 panel and its total score.
+PCL5_PANEL = "101697-1"
+PCL5_TOTAL = "101698-9"
+RESULT_CODE_SYSTEM = "urn:ptsd-self-check:result-code"
+
+
+def questionnaire_canonical(instrument_id: str) -> str:
+    """LOINC's canonical for the PCL-5 panel; this app's own definition URL where LOINC is unconfirmed."""
+    if instrument_id == PCL5.id:
+        return f"{LOINC}/q/{PCL5_PANEL}"
+    return url_for("api.get_instrument", instrument_id=instrument_id, _external=True)
+
+
+def _integer(link_id: str, text: str, value: int) -> dict:
+    return {"linkId": link_id, "text": text, "answer": [{"valueInteger": value}]}
+
+
+def _boolean(link_id: str, text: str, value: bool) -> dict:
+    return {"linkId": link_id, "text": text, "answer": [{"valueBoolean": value}]}
+
+
+def answer_items(row: Screening) -> list[dict]:
+    """One item per question, with the option chosen as a coding of the instrument's own labels."""
+    instrument = INSTRUMENTS[row.instrument]
+    system = questionnaire_canonical(instrument.id) + "#options"
+    items = []
+    if instrument.gate:
+        items.append(_boolean("exposure", instrument.gate, bool(row.exposure)))
+    labels = {option.score: option for option in instrument.options}
+    for item, value in zip(instrument.items, row.answers):
+        option = labels[int(value)]
+        items.append({
+            "linkId": item.field,
+            "text": item.text,
+            "answer": [{"valueCoding": {"system": system, "code": option.value, "display": option.label}}],
+        })
+    return items
+
+
+def score_items(row: Screening) -> list[dict]:
+    """Total, cut-off, cluster scores and, for the PCL-5, the DSM-5 sums and symptom rule."""
+    instrument = INSTRUMENTS[row.instrument]
+    total_link = PCL5_TOTAL if instrument is PCL5 else "total"
+    items = [
+        _integer(total_link, f"{instrument.name} total score (0–{instrument.max_total})", row.total),
+        _integer("cutoff", "Cut-off in use", row.cutoff),
+        _boolean("at-or-above-cutoff", "Total at or above the cut-off", row.at_or_above_cutoff),
+    ]
+    items += [
+        _integer(f"cluster-{cluster}", f"Cluster score: {cluster} (0–{instrument.cluster_max(cluster)})",
+                 getattr(row, cluster))
+        for cluster in PRODUCT_CLUSTERS
+    ]
+    if instrument is PCL5:
+        items += [_integer(f"dsm5-{letter}", f"DSM-5 cluster {letter} sum", getattr(row, f"dsm5_{letter.lower()}"))
+                  for letter in "BCDE"]
+        items.append(_boolean("dsm5-rule-met", "Provisional DSM-5 symptom rule met", bool(row.dsm5_rule_met)))
+    return items
+
+
+def questionnaire_response(row: Screening) -> dict:
+    """A completed QuestionnaireResponse for one stored screening; the subject is anonymous by design."""
+    code = codes.display(row.code)
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "id": row.code.lower(),
+        "identifier": {"system": RESULT_CODE_SYSTEM, "value": code},
+        "questionnaire": questionnaire_canonical(row.instrument),
+        "status": "completed",
+        "authored": row.taken_at.isoformat(timespec="seconds"),
+        "meta": {"tag": [{"system": RESULT_CODE_SYSTEM, "code": row.instrument_version}]},
+        "item": [
+            {"linkId": "answers", "text": "Answers", "item": answer_items(row)},
+            {"linkId": "scores", "text": "Scores", "item": score_items(row)},
+        ],
+    }
