@@ -14,8 +14,7 @@ bp = Blueprint("education", __name__, url_prefix="/learn", cli_group="learn")
 
 TOPICS = tuple(slug for slug in PAGES if slug != "index")
 STATUS_LABELS = {
-    "mdma-assisted-therapy": _l("Investigational — not an approved treatment in the US; "
-                                "MDMA is a Schedule I drug"),
+    "mdma-assisted-therapy": _l("Investigational — not an approved treatment in the US; MDMA is a Schedule I drug"),
 }
 
 
