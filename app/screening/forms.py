@@ -5,11 +5,12 @@ from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField
+from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
 from .instruments import PCPTSD5, Instrument
+from .service import PreviousCodeError, resolve_previous
 
 YES, NO = "yes", "no"
 
@@ -50,7 +51,15 @@ def _answer_field(instrument: Instrument, number: int | None, label: str, choice
 
 
 class ScreeningForm(FlaskForm):
-    """Fields shared by every screening: the consent to store."""
+    """Fields shared by every screening: an earlier code to compare with, and the consent to store."""
+
+    instrument: Instrument  # set on each generated subclass by form_class()
+    previous_row = None  # the earlier result, once `previous` has validated
+
+    previous = StringField(
+        _l("Compare with an earlier code (optional)"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
 
     store = RadioField(
         _l("Keep this result?"),
@@ -62,6 +71,16 @@ class ScreeningForm(FlaskForm):
         invalid_choice_message=_l("Keep this result?: please choose Yes or No."),
     )
 
+    def validate_previous(self, field) -> None:
+        """An earlier code must name a stored result of the same questionnaire; empty means no comparison."""
+        self.previous_row = None
+        if not field.data:
+            return
+        try:
+            self.previous_row = resolve_previous(self.instrument, field.data)
+        except PreviousCodeError as error:
+            raise ValidationError(error.message) from None
+
 
 @cache
 def form_class(instrument: Instrument) -> type[ScreeningForm]:
@@ -72,4 +91,8 @@ def form_class(instrument: Instrument) -> type[ScreeningForm]:
         fields["exposure"] = _answer_field(instrument, None, instrument.gate, choices)
     for item in instrument.items:
         fields[item.field] = _answer_field(instrument, item.number, item.text, choices)
-    return type(f"{instrument.name}Form", (ScreeningForm,), fields)
+    return type(f"{instrument.name}Form", (ScreeningForm,), {"instrument": instrument, **fields})
+
+
+class DeleteForm(FlaskForm):
+    """Only the CSRF token: a deletion needs a deliberate POST from this site's own confirmation page."""
