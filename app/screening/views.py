@@ -167,8 +167,9 @@ def result(code: str):
 
 
 @bp.route("/results/<code>/delete", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired one gets the confirmation page again
 def delete_result(code: str):
-    """Confirm, then delete a stored result for good (POST with CSRF, checked by CSRFProtect)."""
+    """Confirm, then delete a stored result for good: only a POST with a valid CSRF token deletes."""
     row = _stored_or_404(code)
     form = DeleteForm()
     if form.validate_on_submit():
@@ -177,6 +178,7 @@ def delete_result(code: str):
     response = current_app.make_response(render_template(
         "screening/delete.html", form=form, code=codes.display(row.code), row=row,
         instrument=INSTRUMENTS[row.instrument]))
+    response.status_code = 400 if form.is_submitted() else 200
     return _private(response)
 
 
