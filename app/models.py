@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 
@@ -56,6 +56,12 @@ class Screening(db.Model):
     cutoff: Mapped[int]
     at_or_above_cutoff: Mapped[bool]
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The earlier result this one was compared with; the chain of these links is a series of retakes.
+    # Deleting an earlier result must not delete the later ones, so the database unlinks them.
+    previous_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("screenings.id", ondelete="SET NULL"), index=True
+    )
+    previous: Mapped[Screening | None] = relationship(remote_side=[id], lazy="select")
 
     def __repr__(self) -> str:
         return f"<Screening {self.id} {self.instrument}>"

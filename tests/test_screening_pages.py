@@ -35,7 +35,9 @@ def test_pcl5_page_structure(client):
             assert f'name="q{n}" value="{value}"' in html
     assert 'name="csrf_token"' in html and 'name="store" value="yes"' in html
     assert "Weathers" in html  # credit line
-    assert "<script" not in html  # works without JavaScript
+    # Works without JavaScript: scripts are external enhancements only, never inline.
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/leave-site.js" defer>']
+    assert "<script src=\"/static/js/leave-site.js\" defer></script>" in html
 
 
 def test_pcptsd5_page_structure(client):

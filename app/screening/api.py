@@ -9,8 +9,18 @@ from flask_babel import gettext as _
 from ..extensions import csrf
 from . import codes
 from .instruments import INSTRUMENTS, PCL5, Instrument
+from .change import Change
 from .scoring import InvalidAnswers, ScreeningResult
-from .service import add_screening, configured_cutoff, score
+from .service import (
+    PreviousCodeError,
+    add_screening,
+    change_since,
+    configured_cutoff,
+    delete_screening,
+    find_screening,
+    resolve_previous,
+    score,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # A JSON API authenticated by nothing and changing no one's session: CSRF tokens do not apply,
@@ -18,8 +28,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 ALLOWED_FIELDS = {
-    "pcl5": {"instrument", "answers", "store"},
-    "pcptsd5": {"instrument", "exposure", "answers", "store"},
+    "pcl5": {"instrument", "answers", "store", "previous"},
+    "pcptsd5": {"instrument", "exposure", "answers", "store", "previous"},
 }
 
 
@@ -80,12 +90,19 @@ def validate_payload(payload) -> tuple[Instrument | None, list[str]]:
     ]
     if "store" in payload and type(payload["store"]) is not bool:
         errors.append(_("\"store\" must be true or false."))
+    if payload.get("previous") is not None and not isinstance(payload["previous"], str):
+        errors.append(_("\"previous\" must be an earlier result code, as text."))
     errors += _check_pcl5(payload) if instrument is PCL5 else _check_pcptsd5(payload)
     return instrument, errors
 
 
-def result_json(result: ScreeningResult, code: str | None) -> dict:
-    """The reply body for a scored screening."""
+def change_json(change: Change) -> dict:
+    """The change since the earlier result: later minus earlier, so negative means a lower score."""
+    return {"total": change.total, "clusters": dict(change.clusters), "meaningful": change.meaningful}
+
+
+def result_json(result: ScreeningResult, code: str | None, change: Change | None = None) -> dict:
+    """The reply body for a scored screening; `change` only when an earlier code was given."""
     body = {
         "instrument": result.instrument.id,
         "version": result.instrument.version,
@@ -99,6 +116,8 @@ def result_json(result: ScreeningResult, code: str | None) -> dict:
     if result.dsm5_clusters is not None:
         body["dsm5_clusters"] = dict(result.dsm5_clusters)
         body["dsm5_rule_met"] = result.dsm5_rule_met
+    if change is not None:
+        body["change"] = change_json(change)
     return body
 
 
@@ -112,19 +131,36 @@ def create_screening():
     except (ValueError, RecursionError):
         return errors_response([_("The body is not valid JSON.")])
     instrument, errors = validate_payload(payload)
+    previous = None
+    if instrument is not None and isinstance(payload.get("previous"), str):
+        try:
+            previous = resolve_previous(instrument, payload["previous"])
+        except PreviousCodeError as error:
+            errors.append(str(error.message))
     if errors:
         return errors_response(errors)
     try:
         result = score(instrument, payload.get("answers", []), payload.get("exposure"))
     except InvalidAnswers as invalid:  # validate_payload should have caught it; never score partially
         return errors_response(list(invalid.errors))
+    change = change_since(previous, result) if previous is not None else None
     if not payload.get("store", False):
-        return jsonify(result_json(result, None)), 200
-    row = add_screening(result)
-    response = jsonify(result_json(result, row.code))
+        return jsonify(result_json(result, None, change)), 200
+    row = add_screening(result, previous=previous)
+    response = jsonify(result_json(result, row.code, change))
     response.status_code = 201
     response.headers["Location"] = url_for("screening.result", code=codes.display(row.code))
     return response
+
+
+@bp.delete("/screenings/<code>")
+def delete_screening_by_code(code: str):
+    """Delete a stored result for good: 204, or 404 for a code that is unknown, malformed or already gone."""
+    row = find_screening(code)
+    if row is None:
+        return errors_response([_("No stored result has that code.")], 404)
+    delete_screening(row)
+    return "", 204
 
 
 def instrument_json(instrument: Instrument) -> dict:

@@ -5,11 +5,12 @@ from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField
+from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
 from .instruments import PCPTSD5, Instrument
+from .service import PreviousCodeError, resolve_previous
 
 YES, NO = "yes", "no"
 
@@ -49,10 +50,15 @@ def _answer_field(instrument: Instrument, number: int | None, label: str, choice
     )
 
 
-class ScreeningForm(FlaskForm):
-    """Fields shared by every screening: the consent to store."""
+def _previous_field() -> StringField:
+    return StringField(
+        _l("Compare with an earlier code (optional)"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
 
-    store = RadioField(
+
+def _store_field() -> RadioField:
+    return RadioField(
         _l("Keep this result?"),
         choices=[
             SelectChoice(NO, _l("No, do not keep my answers (nothing is saved)")),
@@ -63,13 +69,40 @@ class ScreeningForm(FlaskForm):
     )
 
 
+class ScreeningForm(FlaskForm):
+    """Behaviour shared by every screening; form_class() adds the fields in the page's order."""
+
+    instrument: Instrument  # set on each generated subclass by form_class()
+    previous_row = None  # the earlier result, once `previous` has validated
+
+    def validate_previous(self, field) -> None:
+        """An earlier code must name a stored result of the same questionnaire; empty means no comparison."""
+        self.previous_row = None
+        if not field.data:
+            return
+        try:
+            self.previous_row = resolve_previous(self.instrument, field.data)
+        except PreviousCodeError as error:
+            raise ValidationError(error.message) from None
+
+
 @cache
 def form_class(instrument: Instrument) -> type[ScreeningForm]:
-    """A form class with one radio group per item, named q1…qN, plus the PC-PTSD-5 gate."""
+    """A form class: the PC-PTSD-5 gate, one radio group per item (q1…qN), `previous` and `store`.
+
+    Fields are created here, in the order the page shows them, because WTForms orders fields (and so
+    the error summary) by creation.
+    """
     choices = [SelectChoice(option.value, option.label) for option in instrument.options]
     fields = {}
     if instrument.gate:
         fields["exposure"] = _answer_field(instrument, None, instrument.gate, choices)
     for item in instrument.items:
         fields[item.field] = _answer_field(instrument, item.number, item.text, choices)
-    return type(f"{instrument.name}Form", (ScreeningForm,), fields)
+    fields["previous"] = _previous_field()
+    fields["store"] = _store_field()
+    return type(f"{instrument.name}Form", (ScreeningForm,), {"instrument": instrument, **fields})
+
+
+class DeleteForm(FlaskForm):
+    """Only the CSRF token: a deletion needs a deliberate POST from this site's own confirmation page."""

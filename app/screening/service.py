@@ -5,13 +5,18 @@ from typing import Sequence
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Screening
 from . import codes
-from .instruments import PCL5, Instrument
+from .change import Change, compare
+from .instruments import INSTRUMENTS, PCL5, Instrument
 from .scoring import ScreeningResult, score_pcl5, score_pcptsd5
+
+# A series is short in practice (a retake every few weeks); the cap only bounds a pathological chain.
+MAX_SERIES_LENGTH = 100
 
 
 def configured_cutoff(instrument: Instrument) -> int:
@@ -35,11 +40,16 @@ def raw_answers(result: ScreeningResult) -> list:
     return [bool(value) for value in result.answers]
 
 
-def add_screening(result: ScreeningResult) -> Screening:
-    """Store a result under a fresh code and commit; the caller has the person's consent."""
+def add_screening(result: ScreeningResult, previous: Screening | None = None) -> Screening:
+    """Store a result under a fresh code (linked to the earlier result it was compared with) and commit.
+
+    The caller has the person's consent.
+    """
+    previous_id = previous.id if previous is not None else None
     for _attempt in range(3):
         row = Screening(
             code=codes.new_code(),
+            previous_id=previous_id,
             instrument=result.instrument.id,
             instrument_version=result.instrument.version,
             exposure=result.exposure,
@@ -80,3 +90,64 @@ def result_of(row: Screening) -> ScreeningResult:
     if row.instrument == PCL5.id:
         return score_pcl5(instrument_answers, row.cutoff)
     return score_pcptsd5(bool(row.exposure), instrument_answers, row.cutoff)
+
+
+class PreviousCodeError(ValueError):
+    """An earlier code that cannot be compared with; `message` says why, for the person."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def resolve_previous(instrument: Instrument, typed_code) -> Screening:
+    """The stored earlier result a new one of `instrument` is compared with, or PreviousCodeError."""
+    code = codes.normalise(typed_code) if isinstance(typed_code, str) else None
+    if code is None:
+        raise PreviousCodeError(_l(
+            "The earlier code does not look like a result code: it has 12 letters and numbers, "
+            "like 7KQ2-M9XD-4TPA."))
+    row = db.session.scalar(sa.select(Screening).where(Screening.code == code))
+    if row is None:
+        raise PreviousCodeError(_l(
+            "We could not find a result with the earlier code %(code)s. Check it, or leave it out "
+            "to see this result on its own.", code=codes.display(code)))
+    if row.instrument != instrument.id:
+        raise PreviousCodeError(_l(
+            "The earlier code %(code)s is for the %(other)s, so it cannot be compared with the "
+            "%(this)s. Compare results of the same questionnaire.",
+            code=codes.display(code), other=INSTRUMENTS[row.instrument].name, this=instrument.name))
+    return row
+
+
+def change_since(previous: Screening, result: ScreeningResult) -> Change:
+    """The change from a stored earlier result to a new (or stored) one of the same instrument."""
+    return compare(
+        previous.instrument, previous.total,
+        {"reexperiencing": previous.reexperiencing, "avoidance": previous.avoidance, "arousal": previous.arousal},
+        result.instrument.id, result.total, result.clusters,
+    )
+
+
+def earlier_in_series(row: Screening) -> list[Screening]:
+    """The results this one follows through its previous links, earliest first (not itself)."""
+    chain = (
+        sa.select(Screening.id, Screening.previous_id, sa.literal(1).label("depth"))
+        .where(Screening.id == row.previous_id)
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union_all(
+        sa.select(Screening.id, Screening.previous_id, (chain.c.depth + 1).label("depth"))
+        .join(chain, Screening.id == chain.c.previous_id)
+        .where(chain.c.depth < MAX_SERIES_LENGTH)
+    )
+    rows = db.session.execute(
+        sa.select(Screening, chain.c.depth).join(chain, Screening.id == chain.c.id).order_by(chain.c.depth.desc())
+    ).all()
+    return [screening for screening, _depth in rows]
+
+
+def delete_screening(row: Screening) -> None:
+    """Delete a stored result for good and commit; later results that linked to it are unlinked."""
+    db.session.delete(row)
+    db.session.commit()

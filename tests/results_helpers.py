@@ -1,0 +1,44 @@
+"""Helpers shared by the tests/test_results_*.py modules: store results and build answer sets."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Screening
+from app.screening import codes
+
+
+def pcl5_answers(total: int) -> list[int]:
+    """Twenty ratings that add up to `total` (0–80)."""
+    answers = [4] * (total // 4) + ([total % 4] if total % 4 else [])
+    return answers + [0] * (20 - len(answers))
+
+
+def store_pcl5(client, total: int, previous: str | None = None) -> str:
+    """Store a PCL-5 result with the given total through the API; its code as displayed."""
+    body = {"instrument": "pcl5", "answers": pcl5_answers(total), "store": True}
+    if previous:
+        body["previous"] = previous
+    response = client.post("/api/v1/screenings", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["code"]
+
+
+def store_pcptsd5(client, yes: int) -> str:
+    """Store a PC-PTSD-5 result with `yes` Yes answers (exposure Yes)."""
+    answers = [True] * yes + [False] * (5 - yes)
+    response = client.post("/api/v1/screenings",
+                           json={"instrument": "pcptsd5", "exposure": True, "answers": answers, "store": True})
+    assert response.status_code == 201
+    return response.get_json()["code"]
+
+
+def row_for(code: str) -> Screening | None:
+    """The stored row for a displayed code, read fresh from the database."""
+    db.session.expire_all()
+    return db.session.scalar(sa.select(Screening).where(Screening.code == codes.normalise(code)))
+
+
+def typed_sloppily(code: str) -> str:
+    """A code as someone might type it back: lower case, no dashes."""
+    return code.lower().replace("-", "")

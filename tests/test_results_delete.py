@@ -1,0 +1,134 @@
+"""Deleting a result: confirmation page, POST with CSRF, the row really gone, later results unlinked."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from flask_migrate import upgrade
+
+from app.models import Screening
+from tests.conftest import csrf_token_from, stored_count
+from tests.results_helpers import row_for, store_pcl5, typed_sloppily
+from tests.test_migrations import empty_app  # noqa: F401  (fixture: an empty, then migrated, database)
+
+
+def test_result_page_offers_delete_and_the_confirmation_page_explains(client, db):
+    code = store_pcl5(client, 40)
+    html = client.get(f"/results/{code}").get_data(as_text=True)
+    assert f'href="/results/{code}/delete"' in html and "Delete this result" in html
+    confirm = client.get(f"/results/{typed_sloppily(code)}/delete")
+    assert confirm.status_code == 200
+    page = confirm.get_data(as_text=True)
+    assert "cannot be undone" in page and code in page
+    assert f'action="/results/{code}/delete"' in page and 'method="post"' in page
+    assert f'href="/results/{code}">No, keep it' in page
+    assert confirm.headers["Cache-Control"] == "no-store"
+    assert stored_count() == 1  # looking at the confirmation deletes nothing
+
+
+def test_post_with_csrf_deletes_the_row_and_the_code_then_404s_like_a_stranger(client, db):
+    code = store_pcl5(client, 40)
+    never = "0000-0000-0000"
+    before = {path: client.get(path) for path in (f"/results/{never}", f"/results/{never}.fhir.json")}
+    token = csrf_token_from(client.get(f"/results/{code}/delete").get_data(as_text=True))
+    response = client.post(f"/results/{code}/delete", data={"csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"] == "/results/deleted"
+    assert "has been deleted" in client.get("/results/deleted").get_data(as_text=True)
+    assert stored_count() == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Screening)) == 0  # gone, not flagged
+    for path, stranger in before.items():
+        after = client.get(path.replace(never, code))
+        assert (after.status_code, stranger.status_code) == (404, 404)
+        assert after.get_data() == stranger.get_data()
+    for path in (f"/results/{code}/delete",):
+        assert client.get(path).get_data() == client.get(f"/results/{never}/delete").get_data()
+        assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("token", [None, "", "forged"])
+def test_post_without_a_valid_csrf_token_deletes_nothing(client, db, token):
+    code = store_pcl5(client, 40)
+    data = {} if token is None else {"csrf_token": token}
+    response = client.post(f"/results/{code}/delete", data=data)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Nothing was deleted yet" in html and "press the button again" in html
+    assert re.search(r'name="csrf_token" type="hidden" value="[^"]+"', html)  # a fresh token to retry with
+    assert stored_count() == 1
+
+
+def test_get_never_deletes(client, db):
+    code = store_pcl5(client, 40)
+    client.get(f"/results/{code}/delete")
+    client.get(f"/results/{code}/delete?confirm=yes")
+    assert stored_count() == 1
+
+
+def test_deleting_an_earlier_result_keeps_and_unlinks_later_ones(client, db):
+    """ON DELETE SET NULL: on PostgreSQL natively, on SQLite because foreign keys are switched on."""
+    first = store_pcl5(client, 50)
+    second = store_pcl5(client, 40, previous=first)
+    third = store_pcl5(client, 30, previous=first)  # two retakes may point at one result
+    assert client.delete(f"/api/v1/screenings/{first}").status_code == 204
+    assert row_for(first) is None
+    assert row_for(second).previous_id is None and row_for(third).previous_id is None
+    html = client.get(f"/results/{second}").get_data(as_text=True)
+    assert "Change since your earlier result" not in html
+
+
+def test_deleting_a_middle_result_breaks_the_series_there(client, db, form_token):
+    first = store_pcl5(client, 50)
+    second = store_pcl5(client, 40, previous=first)
+    third = store_pcl5(client, 30, previous=second)
+    token = csrf_token_from(client.get(f"/results/{second}/delete").get_data(as_text=True))
+    client.post(f"/results/{second}/delete", data={"csrf_token": token})
+    assert row_for(third).previous_id is None and row_for(first) is not None
+    assert stored_count() == 2
+
+
+def test_the_series_link_unlinks_on_delete_in_the_database_itself(app, db):
+    """The schema says ON DELETE SET NULL, and SQLite connections enforce foreign keys as PostgreSQL does."""
+    (foreign_key,) = sa.inspect(db.engine).get_foreign_keys("screenings")
+    assert foreign_key["name"] == "fk_screenings_previous_id_screenings"
+    assert (foreign_key["constrained_columns"], foreign_key["referred_columns"]) == (["previous_id"], ["id"])
+    assert foreign_key["options"]["ondelete"] == "SET NULL"
+    if db.engine.dialect.name == "sqlite":
+        assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_running_migrations_leaves_sqlite_foreign_keys_enforced(empty_app):
+    """env.py suspends enforcement for batch rebuilds; the pooled connection must get it back."""
+    upgrade()
+    client = empty_app.test_client()
+    first = store_pcl5(client, 50)
+    second = store_pcl5(client, 40, previous=first)
+    assert client.delete(f"/api/v1/screenings/{first}").status_code == 204
+    assert row_for(second).previous_id is None
+
+
+def test_api_delete_is_204_then_404(client, db):
+    code = store_pcl5(client, 40)
+    response = client.delete(f"/api/v1/screenings/{typed_sloppily(code)}")
+    assert response.status_code == 204 and response.get_data() == b""
+    assert stored_count() == 0
+    again = client.delete(f"/api/v1/screenings/{code}")
+    assert again.status_code == 404 and again.get_json() == {"errors": ["No stored result has that code."]}
+
+
+@pytest.mark.parametrize("code", ["0000-0000-0000", "not-a-code", "x" * 80])
+def test_api_delete_unknown_or_malformed_is_404_json(client, db, code):
+    store_pcl5(client, 40)
+    response = client.delete(f"/api/v1/screenings/{code}")
+    assert response.status_code == 404
+    assert response.get_json() == {"errors": ["No stored result has that code."]}
+    assert stored_count() == 1
+
+
+def test_deleted_code_is_a_404_on_every_result_route(client, db):
+    code = store_pcl5(client, 40)
+    client.delete(f"/api/v1/screenings/{code}")
+    for path in (f"/results/{code}", f"/results/{code}.fhir.json", f"/results/{code}/delete"):
+        response = client.get(path)
+        assert response.status_code == 404 and "Page not found" in response.get_data(as_text=True)
