@@ -8,7 +8,7 @@ from datetime import timedelta
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from ..auth.passwords import hash_password, password_problem
 from ..auth.views import normalise_email
@@ -83,6 +83,7 @@ def deactivate(email: str) -> None:
 
 
 @click.command("purge")
+@with_appcontext
 @click.option("--older-than", "days", type=click.IntRange(min=1), default=None,
               help="Age in days (default: the RETENTION_DAYS setting).")
 def purge(days: int | None) -> None:
@@ -96,6 +97,7 @@ def purge(days: int | None) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--count", type=click.IntRange(min=1, max=5_000_000), default=1000, show_default=True)
 @click.option("--seed", "random_seed", type=int, default=None, help="Repeatable data for benchmarks.")
 def seed_demo(count: int, random_seed: int | None) -> None:
