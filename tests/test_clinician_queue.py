@@ -177,3 +177,19 @@ def test_unknown_codes_are_404_and_record_nothing(signed_in, code):
     assert signed_in.get(f"/clinician/results/{code}").status_code == 404
     assert signed_in.post(f"/clinician/results/{code}/review", data={"csrf_token": token}).status_code == 404
     assert event_count() == before and stored_count() == 0
+
+
+@pytest.mark.parametrize("prefix, upper", [("7K", "7M"), ("7Z", "8"), ("AZZ", "B"), ("ZZ", None), ("0", "1")])
+def test_code_prefix_upper_bound_follows_the_code_alphabet(prefix, upper):
+    from app.clinician.queries import _next_prefix
+
+    assert _next_prefix(prefix) == upper
+
+
+def test_a_prefix_search_at_the_end_of_the_alphabet_finds_its_codes(signed_in):
+    rows = [store() for _ in range(3)]
+    for row, code in zip(rows, ("ZZZZ00000000", "ZZZY00000000", "ZZ0000000000")):
+        row.code = code
+    _db.session.commit()
+    assert sorted(listed(signed_in.get("/clinician/?code=zzz"))) == ["ZZZY00000000", "ZZZZ00000000"]
+    assert len(listed(signed_in.get("/clinician/?code=ZZ"))) == 3

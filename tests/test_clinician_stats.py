@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from app.clinician.queries import Filters, instrument_summaries, total_distribution, weekly_counts
+from app.clinician.queries import Filters, instrument_summaries, weekly_counts
 from app.extensions import db as _db
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import store, utc
@@ -41,10 +41,11 @@ def test_distribution_of_totals_in_bands(app):
     for yes in (0, 3, 5):
         store("pcptsd5", answers=[True] * yes + [False] * (5 - yes))
     store("pcptsd5", answers=[], exposure=False)
-    pcl5 = total_distribution(Filters(), "pcl5")
+    pcl5_summary, pcptsd5_summary = instrument_summaries(Filters())
+    pcl5 = pcl5_summary.distribution()
     assert len(pcl5) == 16 and pcl5[0] == ("0–4", 2) and pcl5[1] == ("5–9", 1) and pcl5[-1] == ("75–80", 2)
     assert sum(count for _band, count in pcl5) == 5
-    assert total_distribution(Filters(), "pcptsd5") == [("0", 2), ("1", 0), ("2", 0), ("3", 1), ("4", 0), ("5", 1)]
+    assert pcptsd5_summary.distribution() == [("0", 2), ("1", 0), ("2", 0), ("3", 1), ("4", 0), ("5", 1)]
 
 
 def test_share_at_or_above_and_mean_cluster_profile(app):
@@ -79,7 +80,7 @@ def test_the_page_aggregates_in_sql_and_never_loads_the_answers(signed_in):
         sa.event.remove(_db.engine, "before_cursor_execute", capture)
     assert response.status_code == 200
     on_screenings = [s for s in statements if "FROM screenings" in s]
-    assert on_screenings and all("GROUP BY" in s for s in on_screenings)
+    assert len(on_screenings) == 2 and all("GROUP BY" in s for s in on_screenings)
     assert not any("screenings.answers" in s for s in statements)
 
 

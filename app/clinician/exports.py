@@ -22,13 +22,20 @@ ITEM_COLUMNS = [f"q{number}" for number in range(1, len(PCL5.items) + 1)]
 CSV_HEADER = ["code", "instrument", "version", "taken_at", "total", *PRODUCT_CLUSTERS,
               "at_or_above_cutoff", "reviewed", "exposure", *ITEM_COLUMNS]
 # Only the columns an export needs, as plain rows: no ORM objects, no relationship loading.
+BLANKS = [""] * len(ITEM_COLUMNS)
 EXPORT_COLUMNS = [column for column in Screening.__table__.columns
                   if column.name not in {"review_note", "reviewed_by_id", "reviewed_at"}]
 
 
-def export_rows(filters: Filters) -> Iterator[sa.Row]:
+# The CSV's columns in csv_record's order, unpacked as a tuple (a Row's attribute access costs more).
+CSV_COLUMNS = [Screening.code, Screening.instrument, Screening.instrument_version, Screening.taken_at,
+               Screening.total, Screening.reexperiencing, Screening.avoidance, Screening.arousal,
+               Screening.at_or_above_cutoff, Screening.reviewed, Screening.exposure, Screening.answers]
+
+
+def export_rows(filters: Filters, columns=EXPORT_COLUMNS) -> Iterator[sa.Row]:
     """The filtered results in a stable order, fetched BATCH rows at a time."""
-    statement = filtered(sa.select(*EXPORT_COLUMNS), filters).order_by(Screening.taken_at, Screening.id)
+    statement = filtered(sa.select(*columns), filters).order_by(Screening.taken_at, Screening.id)
     yield from db.session.execute(statement.execution_options(yield_per=BATCH))
 
 
@@ -37,14 +44,15 @@ def _flag(value: bool | None) -> str:
 
 
 def csv_record(row) -> list:
-    """One CSV line: answers as scores (PCL-5 0–4; PC-PTSD-5 1 for Yes, 0 for No), blank where not asked."""
-    answers = [int(value) for value in row.answers]
+    """One CSV line from CSV_COLUMNS: answers as scores (PCL-5 0–4; PC-PTSD-5 1 for Yes, 0 for No),
+    blank where not asked."""
+    code, instrument, version, taken_at, total, reexperiencing, avoidance, arousal, above, reviewed, exposure, \
+        answers = row
     return [
-        codes.display(row.code), row.instrument, row.instrument_version,
-        row.taken_at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        row.total, *(getattr(row, cluster) for cluster in PRODUCT_CLUSTERS),
-        _flag(row.at_or_above_cutoff), _flag(row.reviewed), _flag(row.exposure),
-        *answers, *([""] * (len(ITEM_COLUMNS) - len(answers))),
+        codes.display(code), instrument, version,
+        taken_at.strftime("%Y-%m-%dT%H:%M:%SZ"),  # UTCDateTime reads every value back in UTC
+        total, reexperiencing, avoidance, arousal, _flag(above), _flag(reviewed), _flag(exposure),
+        *[int(value) for value in answers], *BLANKS[len(answers):],
     ]
 
 
@@ -54,7 +62,7 @@ def csv_stream(filters: Filters) -> Iterator[str]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     pending = 0
-    for row in export_rows(filters):
+    for row in export_rows(filters, CSV_COLUMNS):
         writer.writerow(csv_record(row))
         pending += 1
         if pending == CHUNK:

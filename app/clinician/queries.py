@@ -124,8 +124,26 @@ def filtered(statement: sa.Select, filters: Filters) -> sa.Select:
     match = filters.code_match()
     if match:
         code, whole = match
-        statement = statement.where(Screening.code == code if whole else Screening.code.startswith(code, autoescape=True))
+        if whole:
+            statement = statement.where(Screening.code == code)
+        else:
+            # LIKE 'AB%' cannot use the unique index on SQLite (its LIKE ignores case); the range can.
+            statement = statement.where(Screening.code >= code, Screening.code.startswith(code, autoescape=True))
+            upper = _next_prefix(code)
+            if upper:
+                statement = statement.where(Screening.code < upper)
     return statement
+
+
+def _next_prefix(prefix: str) -> str | None:
+    """The smallest code prefix after every code that starts with `prefix`, in the code alphabet
+    (whose symbols sort the same way bytewise and in common collations), or None if there is none."""
+    while prefix:
+        position = codes.ALPHABET.find(prefix[-1])
+        if position + 1 < len(codes.ALPHABET):
+            return prefix[:-1] + codes.ALPHABET[position + 1]
+        prefix = prefix[:-1]
+    return None
 
 
 QUEUE_ORDER = (Screening.reviewed.asc(), Screening.total.desc(), Screening.taken_at.desc(), Screening.id.desc())
@@ -218,54 +236,54 @@ def weekly_counts(filters: Filters) -> list[tuple[date, int]]:
     return weeks
 
 
-def total_distribution(filters: Filters, instrument_id: str) -> list[tuple[str, int]]:
-    """(band label, count) over every possible total: PCL-5 in bands of 5, PC-PTSD-5 0–5 one by one."""
-    instrument = INSTRUMENTS[instrument_id]
-    if instrument is PCL5:
-        top = PCL5.max_total // PCL5_BUCKET - 1
-        band = sa.case((Screening.total >= top * PCL5_BUCKET, top), else_=Screening.total // PCL5_BUCKET)
-    else:
-        band = Screening.total
-    statement = (filtered(sa.select(band.label("band"), sa.func.count(Screening.id)), filters)
-                 .where(Screening.instrument == instrument.id).group_by(band))
-    counts = {int(b): n for b, n in db.session.execute(statement).all()}
-    if instrument is PCL5:
-        return [(f"{b * PCL5_BUCKET}–{instrument.max_total if b == top else b * PCL5_BUCKET + PCL5_BUCKET - 1}",
-                 counts.get(b, 0)) for b in range(top + 1)]
-    return [(str(total), counts.get(total, 0)) for total in range(instrument.max_total + 1)]
-
-
 @dataclass(frozen=True)
 class InstrumentSummary:
-    """Per instrument: how many results, how many at or above the cut-off, and mean cluster scores."""
+    """Per instrument: how many results, how many at or above the cut-off, mean cluster scores, totals."""
 
     instrument_id: str
     count: int
     at_or_above: int
     cluster_means: dict[str, float]
+    totals: dict[int, int]  # total → how many results have it
 
     @property
     def share(self) -> float | None:
         return self.at_or_above / self.count if self.count else None
 
+    def distribution(self) -> list[tuple[str, int]]:
+        """(band label, count) over every possible total: PCL-5 in bands of 5 (75–80 the last), PC-PTSD-5 0–5."""
+        instrument = INSTRUMENTS[self.instrument_id]
+        if instrument is not PCL5:
+            return [(str(total), self.totals.get(total, 0)) for total in range(instrument.max_total + 1)]
+        top = instrument.max_total // PCL5_BUCKET - 1
+        bands = [0] * (top + 1)
+        for total, count in self.totals.items():
+            bands[min(top, total // PCL5_BUCKET)] += count
+        return [(f"{b * PCL5_BUCKET}–{instrument.max_total if b == top else b * PCL5_BUCKET + PCL5_BUCKET - 1}",
+                 bands[b]) for b in range(top + 1)]
+
 
 def instrument_summaries(filters: Filters) -> list[InstrumentSummary]:
-    """One GROUP BY over instruments: count, at/above cut-off and the mean of each cluster score."""
+    """One aggregate query, GROUP BY instrument and total (at most 87 groups): counts, results at or above
+    the cut-off and cluster sums; the per-instrument figures are sums of those groups."""
     statement = filtered(sa.select(
         Screening.instrument,
+        Screening.total,
         sa.func.count(Screening.id),
-        sa.func.coalesce(sa.func.sum(sa.case((Screening.at_or_above_cutoff, 1), else_=0)), 0),
-        *(sa.func.avg(getattr(Screening, cluster)) for cluster in PRODUCT_CLUSTERS),
-    ), filters).group_by(Screening.instrument)
-    found = {row[0]: row for row in db.session.execute(statement).all()}
+        sa.func.sum(sa.case((Screening.at_or_above_cutoff, 1), else_=0)),
+        *(sa.func.sum(getattr(Screening, cluster)) for cluster in PRODUCT_CLUSTERS),
+    ), filters).group_by(Screening.instrument, Screening.total)
+    groups: dict[str, list] = {}
+    for instrument_id, total, count, above, *sums in db.session.execute(statement).all():
+        groups.setdefault(instrument_id, []).append((int(total), int(count), int(above), [int(v) for v in sums]))
     summaries = []
     for instrument_id in (PCL5.id, PCPTSD5.id):
-        row = found.get(instrument_id)
         if filters.instrument and filters.instrument != instrument_id:
             continue
-        if row is None:
-            summaries.append(InstrumentSummary(instrument_id, 0, 0, {}))
-            continue
-        means = {cluster: float(value) for cluster, value in zip(PRODUCT_CLUSTERS, row[3:]) if value is not None}
-        summaries.append(InstrumentSummary(instrument_id, int(row[1]), int(row[2]), means))
+        rows = groups.get(instrument_id, [])
+        count = sum(row[1] for row in rows)
+        means = {cluster: sum(row[3][i] for row in rows) / count for i, cluster in enumerate(PRODUCT_CLUSTERS)} \
+            if count else {}
+        summaries.append(InstrumentSummary(instrument_id, count, sum(row[2] for row in rows), means,
+                                           {row[0]: row[1] for row in rows}))
     return summaries

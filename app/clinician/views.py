@@ -22,7 +22,7 @@ from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
 from .forms import ReviewForm, UnreviewForm
 from .queries import (PAGE_SIZE, instrument_summaries, parse_filters, parse_page, queue_page, series_for,
-                      total_distribution, weekly_counts)
+                      weekly_counts)
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")
 
@@ -133,8 +133,7 @@ def stats():
         return filter_errors(errors, "clinician/stats.html")
     weeks = weekly_counts(filters)
     summaries = instrument_summaries(filters)
-    distributions = {summary.instrument_id: total_distribution(filters, summary.instrument_id)
-                     for summary in summaries}
+    distributions = {summary.instrument_id: summary.distribution() for summary in summaries}
     return render_template(
         "clinician/stats.html", filters=filters, errors=[], instruments=INSTRUMENTS, weeks=weeks,
         weeks_chart=bar_chart([(week.isoformat(), count) for week, count in weeks]) if weeks else None,
