@@ -70,7 +70,7 @@ class Screening(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("clinicians.id", ondelete="SET NULL"))
     review_note: Mapped[str | None] = mapped_column(sa.String(REVIEW_NOTE_MAX))
 
-    reviewed_by: Mapped[Clinician | None] = relationship(lazy="joined")
+    reviewed_by: Mapped[Clinician | None] = relationship()
 
     __table_args__ = (
         # The filtered queue: one instrument over a date range.
@@ -130,7 +130,7 @@ class AuditEvent(db.Model):
     target: Mapped[str | None] = mapped_column(sa.String(64))  # a result code, where there is one
     detail: Mapped[str | None] = mapped_column(sa.String(500))  # e.g. the filters of an export
 
-    clinician: Mapped[Clinician | None] = relationship(lazy="joined")
+    clinician: Mapped[Clinician | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.id} {self.action}>"

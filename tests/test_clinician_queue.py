@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.clinician.demo import seed
 from app.extensions import db as _db
-from app.models import AuditEvent, Screening
+from app.models import AuditEvent
 from app.screening import codes
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import csrf, store, utc

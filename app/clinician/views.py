@@ -5,6 +5,7 @@ import math
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
                    stream_with_context, url_for)
 from flask_babel import format_date, format_datetime
@@ -183,7 +184,7 @@ def audit_log():
     count = db.session.scalar(count_statement)
     pages = max(1, math.ceil(count / PAGE_SIZE))
     number = min(parse_page(request.args.get("page")), pages)
-    events = db.session.scalars(statement.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    events = db.session.scalars(statement.options(joinedload(AuditEvent.clinician)).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                                 .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)).all()
     return render_template("clinician/audit.html", events=events, count=count, number=number, pages=pages,
                            action=action, actions=audit.ACTIONS)
