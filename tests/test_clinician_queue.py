@@ -109,6 +109,8 @@ def test_unusable_filters_are_reported_and_nothing_is_stored(signed_in, sample, 
     body = response.get_data(as_text=True)
     assert response.status_code == 400 and message in body
     assert listed_codes_in(body) == [] and event_count() == before and stored_count() == 4
+    expected_form = "/clinician/stats" if page == "/clinician/stats" else "/clinician/"
+    assert f'<form method="get" class="filters" action="{expected_form}">' in body
 
 
 def listed_codes_in(body: str) -> list[str]:

@@ -26,7 +26,8 @@ def test_every_pcl5_item_with_its_wording_and_answer_and_the_dsm5_rule(signed_in
     labels = {option.score: option.label for option in PCL5.options}
     table = body[body.index('<table class="answers">'):body.index("</table>", body.index('<table class="answers">'))]
     rows = re.findall(r'<td class="num">(\d+)</td>\s*<td>(.*?)</td>\s*<td>.*?</td>\s*<td>(.*?)</td>', table, re.S)
-    assert [(int(n), label) for n, _text, label in rows] == [(i + 1, labels[v]) for i, v in enumerate(PCL5_ANSWERS)]
+    assert [(int(n), label) for n, _text, label in rows] == [(i + 1, f"{labels[v]} ({v})")
+                                                             for i, v in enumerate(PCL5_ANSWERS)]
     for item in PCL5.items:
         assert item.text.replace("'", "&#39;") in body
     assert "DSM-5 clusters and the provisional symptom rule" in body
@@ -44,7 +45,7 @@ def test_pcptsd5_shows_the_gate_and_each_answer(signed_in, exposure, answers, ex
     row = store("pcptsd5", answers=answers, exposure=exposure)
     body = signed_in.get(f"/clinician/results/{codes.display(row.code)}").get_data(as_text=True)
     assert PCPTSD5.gate in body
-    assert re.findall(r"<td>(Yes|No)</td>\s*</tr>", body) == expected
+    assert re.findall(r"<td>(Yes|No) \([01]\)</td>\s*</tr>", body) == expected
     if not exposure:
         assert "the five questions were not asked" in body
     assert "DSM-5 clusters" not in body

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 40  # room for the axis labels
 MAX_X_LABELS = 12
+LABEL_CHAR_WIDTH = 8  # about 0.6 em at the stylesheet's 13px chart labels, in viewBox units
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ def bar_chart(data: list[tuple[str, int]]) -> Chart:
     top = nice_ceiling(max((value for _label, value in data), default=0))
     scale = lambda value: HEIGHT - BOTTOM - plot_height * value / top  # noqa: E731
     slot = (WIDTH - LEFT - RIGHT) / max(1, len(data))
-    every = max(1, math.ceil(len(data) / MAX_X_LABELS))
+    # Label every n-th bar so that labels never overlap, however long (dates) or many (weeks) they are.
+    widest = LABEL_CHAR_WIDTH * (max((len(label) for label, _value in data), default=1) + 1)
+    every = max(1, math.ceil(len(data) / MAX_X_LABELS), math.ceil(widest / slot))
     bars = tuple(
         Bar(x=LEFT + i * slot + slot * 0.1, y=scale(value), width=slot * 0.8, height=plot_height * value / top,
             label=label, value=value, show_label=i % every == 0)

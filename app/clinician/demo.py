@@ -28,9 +28,14 @@ def _severity(rng: random.Random) -> float:
     return min(1.0, max(0.0, rng.gauss(mean, spread)))
 
 
+# Arousal and re-experiencing items are typically rated a little higher than avoidance and numbing.
+CLUSTER_SHIFT = {"reexperiencing": 0.2, "avoidance": -0.3, "arousal": 0.4}
+
+
 def pcl5_answers(rng: random.Random, severity: float) -> list[int]:
-    """Twenty 0–4 ratings around a person's severity, with item-to-item variation."""
-    return [min(4, max(0, round(rng.gauss(severity * 4, 0.9)))) for _item in PCL5.items]
+    """Twenty 0–4 ratings around a person's severity, with cluster and item-to-item variation."""
+    return [min(4, max(0, round(rng.gauss(severity * 4 + CLUSTER_SHIFT[item.cluster], 0.9))))
+            for item in PCL5.items]
 
 
 def pcptsd5_answers(rng: random.Random, severity: float) -> tuple[bool, list[bool]]:

@@ -53,9 +53,12 @@ def me():
 
 
 def filter_errors(errors: list[str], template: str = "clinician/queue.html"):
-    """Unusable filters: say which, show nothing filtered wrongly, store nothing."""
+    """Unusable filters: say which, show nothing filtered wrongly, store nothing. (An export's errors
+    show the queue's filter form, so correcting them does not start a download.)"""
     filters, _errors = parse_filters({})
-    return render_template(template, filters=filters, errors=errors, page=None, instruments=INSTRUMENTS), 400
+    endpoint = "clinician.stats" if template == "clinician/stats.html" else "clinician.queue"
+    return render_template(template, filters=filters, errors=errors, page=None, instruments=INSTRUMENTS,
+                           filter_endpoint=endpoint), 400
 
 
 @bp.get("/")
@@ -77,7 +80,7 @@ def render_result(row, form: ReviewForm, status: int = 200):
     chart = trend_chart([(format_date(item.taken_at, "medium"), item.total) for item in series],
                         instrument.max_total, row.cutoff)
     options = {option.score: option.label for option in instrument.options}
-    answers = [(item, options[int(value)]) for item, value in zip(instrument.items, row.answers)]
+    answers = [(item, options[int(value)], int(value)) for item, value in zip(instrument.items, row.answers)]
     return render_template("clinician/result.html", row=row, result=result, instrument=instrument,
                            code=codes.display(row.code), answers=answers, series=series, chart=chart,
                            form=form, dsm5_rule=DSM5_RULE,
