@@ -17,6 +17,8 @@ class Config:
     PCL5_CUTOFF = 33
     PCPTSD5_CUTOFF = 3
     RETENTION_DAYS = 365
+    # A clinician's session ends after this many minutes without a request (checked on the server).
+    CLINICIAN_IDLE_MINUTES = 30
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ("en", "es")
     WTF_CSRF_TIME_LIMIT = None  # a distressed person may take a long time; the token ends with the session

@@ -11,7 +11,7 @@ from config import (
     environment_settings,
 )
 
-from .extensions import babel, csrf, db, migrate
+from .extensions import babel, csrf, db, login_manager, migrate
 
 
 def select_locale() -> str:
@@ -34,6 +34,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config.from_prefixed_env()
     if overrides:
         app.config.update(overrides)
+    app.config["APP_ENV"] = config_name  # lets commands such as seed-demo refuse production
     check_secret_key(app, config_name)
 
     register_extensions(app)
@@ -41,6 +42,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     from .errors import register_error_handlers
 
     register_error_handlers(app)
+    register_commands(app)
     return app
 
 
@@ -63,6 +65,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
 
     @app.context_processor
     def locale_in_templates():
@@ -77,6 +80,18 @@ def register_blueprints(app: Flask) -> None:
     from .screening.api import bp as api_bp
     from .screening.views import bp as screening_bp
 
+    from .auth.views import bp as auth_bp
+    from .clinician.views import bp as clinician_bp
+
     app.register_blueprint(screening_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(education_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(clinician_bp)
+
+
+def register_commands(app: Flask) -> None:
+    """Command-line tools: `clinician …`, `purge`, `seed-demo`."""
+    from .clinician.cli import register
+
+    register(app)

@@ -90,7 +90,8 @@ def test_deleting_a_middle_result_breaks_the_series_there(client, db, form_token
 
 def test_the_series_link_unlinks_on_delete_in_the_database_itself(app, db):
     """The schema says ON DELETE SET NULL, and SQLite connections enforce foreign keys as PostgreSQL does."""
-    (foreign_key,) = sa.inspect(db.engine).get_foreign_keys("screenings")
+    (foreign_key,) = [fk for fk in sa.inspect(db.engine).get_foreign_keys("screenings")
+                      if fk["constrained_columns"] == ["previous_id"]]
     assert foreign_key["name"] == "fk_screenings_previous_id_screenings"
     assert (foreign_key["constrained_columns"], foreign_key["referred_columns"]) == (["previous_id"], ["id"])
     assert foreign_key["options"]["ondelete"] == "SET NULL"

@@ -147,6 +147,23 @@ def earlier_in_series(row: Screening) -> list[Screening]:
     return [screening for screening, _depth in rows]
 
 
+def later_in_series(row: Screening) -> list[Screening]:
+    """The retakes that follow this result through their previous links, oldest first (not itself)."""
+    chain = (
+        sa.select(Screening.id, sa.literal(1).label("depth"))
+        .where(Screening.previous_id == row.id)
+        .cte("later", recursive=True)
+    )
+    chain = chain.union_all(
+        sa.select(Screening.id, (chain.c.depth + 1).label("depth"))
+        .join(chain, Screening.previous_id == chain.c.id)
+        .where(chain.c.depth < MAX_SERIES_LENGTH)
+    )
+    return list(db.session.scalars(
+        sa.select(Screening).join(chain, Screening.id == chain.c.id).order_by(Screening.taken_at, Screening.id)
+    ))
+
+
 def delete_screening(row: Screening) -> None:
     """Delete a stored result for good and commit; later results that linked to it are unlinked."""
     db.session.delete(row)

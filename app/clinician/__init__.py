@@ -1,0 +1,1 @@
+"""The clinician workspace: triage queue, result review, statistics, exports, audit log, commands."""

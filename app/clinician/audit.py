@@ -1,0 +1,27 @@
+"""Recording who did what, and when, in the audit log."""
+from __future__ import annotations
+
+from ..extensions import db
+from ..models import AuditEvent, Clinician
+
+SIGN_IN = "sign_in"
+SIGN_IN_FAILED = "sign_in_failed"
+SIGN_OUT = "sign_out"
+VIEW_RESULT = "view_result"
+REVIEW = "review"
+UNREVIEW = "unreview"
+EXPORT_CSV = "export_csv"
+EXPORT_FHIR = "export_fhir"
+PURGE = "purge"
+ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, EXPORT_CSV, EXPORT_FHIR, PURGE)
+
+
+def record(action: str, clinician: Clinician | None = None, target: str | None = None,
+           detail: str | None = None) -> AuditEvent:
+    """Add an event to the session; the caller's commit makes it permanent with the change it records."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    event = AuditEvent(action=action, clinician_id=clinician.id if clinician else None, target=target,
+                       detail=detail[:500] if detail else None)
+    db.session.add(event)
+    return event

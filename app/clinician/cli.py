@@ -1,0 +1,115 @@
+"""Commands: `clinician create|list|deactivate`, `purge` and `seed-demo`."""
+from __future__ import annotations
+
+import re
+import sys
+from datetime import timedelta
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from ..auth.passwords import hash_password, password_problem
+from ..auth.views import normalise_email
+from ..extensions import db
+from ..models import ROLE_ADMIN, ROLE_CLINICIAN, Clinician, Screening, utcnow
+from . import audit
+from .demo import seed
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+clinician_cli = AppGroup("clinician", help="Manage clinician accounts.")
+
+
+def read_password() -> str:
+    """Twice with hidden input at a terminal; otherwise the first line of standard input (and, if
+    there is a second line, it must repeat the first), so `printf 'pw\\npw\\n' | …` and `echo pw | …` both work."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    lines = sys.stdin.read().splitlines()
+    if not lines:
+        raise click.ClickException("No password on standard input.")
+    if len(lines) > 1 and lines[1] != lines[0]:
+        raise click.ClickException("The two passwords on standard input differ.")
+    return lines[0]
+
+
+def _by_email(email: str) -> Clinician | None:
+    return db.session.scalar(sa.select(Clinician).where(Clinician.email == normalise_email(email)))
+
+
+@clinician_cli.command("create")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Allow reading the audit log.")
+def create(email: str, admin: bool) -> None:
+    """Create an account for EMAIL; the password is asked for twice, or read from standard input."""
+    email = normalise_email(email)
+    if not EMAIL.fullmatch(email) or len(email) > 254:
+        raise click.ClickException(f"{email!r} is not an email address.")
+    if _by_email(email):
+        raise click.ClickException(f"An account for {email} exists already.")
+    password = read_password()
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
+    db.session.add(Clinician(email=email, password_hash=hash_password(password),
+                             role=ROLE_ADMIN if admin else ROLE_CLINICIAN, active=True))
+    db.session.commit()
+    click.echo(f"Created {'admin' if admin else 'clinician'} {email}.")
+
+
+@clinician_cli.command("list")
+def list_clinicians() -> None:
+    """Every account: email, role, active or not, created."""
+    rows = db.session.scalars(sa.select(Clinician).order_by(Clinician.email)).all()
+    if not rows:
+        click.echo("No clinician accounts yet.")
+    for row in rows:
+        state = "active" if row.active else "deactivated"
+        click.echo(f"{row.email}\t{row.role}\t{state}\t{row.created_at:%Y-%m-%d}")
+
+
+@clinician_cli.command("deactivate")
+@click.argument("email")
+def deactivate(email: str) -> None:
+    """Stop EMAIL from signing in; a session in progress ends at its next request."""
+    row = _by_email(email)
+    if row is None:
+        raise click.ClickException(f"No account for {normalise_email(email)}.")
+    row.active = False
+    db.session.commit()
+    click.echo(f"Deactivated {row.email}.")
+
+
+@click.command("purge")
+@with_appcontext
+@click.option("--older-than", "days", type=click.IntRange(min=1), default=None,
+              help="Age in days (default: the RETENTION_DAYS setting).")
+def purge(days: int | None) -> None:
+    """Delete stored results taken more than RETENTION_DAYS (or DAYS) ago."""
+    days = days or int(current_app.config["RETENTION_DAYS"])
+    cutoff = utcnow() - timedelta(days=days)
+    deleted = db.session.execute(sa.delete(Screening).where(Screening.taken_at < cutoff)).rowcount
+    audit.record(audit.PURGE, detail=f"{deleted} results taken before {cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
+    db.session.commit()
+    click.echo(f"Deleted {deleted} results older than {days} days.")
+
+
+@click.command("seed-demo")
+@with_appcontext
+@click.option("--count", type=click.IntRange(min=1, max=5_000_000), default=1000, show_default=True)
+@click.option("--seed", "random_seed", type=int, default=None, help="Repeatable data for benchmarks.")
+def seed_demo(count: int, random_seed: int | None) -> None:
+    """Fill the database with COUNT plausible results (never in production)."""
+    if current_app.config.get("APP_ENV") == "production":
+        raise click.ClickException("seed-demo refuses to run in production (set APP_ENV=development).")
+    seed(count, random_seed)
+    click.echo(f"Added {count} demo results.")
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to the app's `flask` command line."""
+    app.cli.add_command(clinician_cli)
+    app.cli.add_command(purge)
+    app.cli.add_command(seed_demo)

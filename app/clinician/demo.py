@@ -1,0 +1,89 @@
+"""Plausible demo results, scored by the real scoring core and inserted in bulk (for demos and benchmarks)."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Screening, utcnow
+from ..screening import codes
+from ..screening.instruments import PCL5, PCPTSD5
+from ..screening.service import configured_cutoff
+from ..screening.scoring import score_pcl5, score_pcptsd5
+
+BATCH = 5000
+PCL5_SHARE = 0.6  # the rest take the PC-PTSD-5
+# Latent severity of the people who take a screen: most mildly affected, a sizeable minority severely.
+SEVERITY = ((0.55, 0.12, 0.10), (0.30, 0.40, 0.12), (0.15, 0.70, 0.10))  # (weight, mean, spread)
+
+
+def _severity(rng: random.Random) -> float:
+    weight = rng.random()
+    for share, mean, spread in SEVERITY:
+        weight -= share
+        if weight <= 0:
+            break
+    return min(1.0, max(0.0, rng.gauss(mean, spread)))
+
+
+# Arousal and re-experiencing items are typically rated a little higher than avoidance and numbing.
+CLUSTER_SHIFT = {"reexperiencing": 0.2, "avoidance": -0.3, "arousal": 0.4}
+
+
+def pcl5_answers(rng: random.Random, severity: float) -> list[int]:
+    """Twenty 0–4 ratings around a person's severity, with cluster and item-to-item variation."""
+    return [min(4, max(0, round(rng.gauss(severity * 4 + CLUSTER_SHIFT[item.cluster], 0.9))))
+            for item in PCL5.items]
+
+
+def pcptsd5_answers(rng: random.Random, severity: float) -> tuple[bool, list[bool]]:
+    """The exposure gate (about one in five say No) and five Yes/No answers."""
+    if rng.random() < 0.2:
+        return False, []
+    return True, [rng.random() < 0.1 + 0.8 * severity for _item in PCPTSD5.items]
+
+
+def demo_row(rng: random.Random, now, cutoffs: dict[str, int]) -> dict:
+    """One result's column values, with a time in the past year and older ones more often reviewed."""
+    severity = _severity(rng)
+    if rng.random() < PCL5_SHARE:
+        result = score_pcl5(pcl5_answers(rng, severity), cutoffs[PCL5.id])
+        answers = list(result.answers)
+    else:
+        exposure, given = pcptsd5_answers(rng, severity)
+        result = score_pcptsd5(exposure, given, cutoffs[PCPTSD5.id])
+        answers = given
+    taken_at = now - timedelta(seconds=rng.uniform(0, 365 * 24 * 3600))
+    reviewed = rng.random() < min(0.9, (now - taken_at).days / 120)
+    dsm5 = result.dsm5_clusters or {}
+    return {
+        "code": codes.new_code(), "instrument": result.instrument.id,
+        "instrument_version": result.instrument.version, "exposure": result.exposure, "answers": answers,
+        "total": result.total, **dict(result.clusters),
+        "dsm5_b": dsm5.get("B"), "dsm5_c": dsm5.get("C"), "dsm5_d": dsm5.get("D"), "dsm5_e": dsm5.get("E"),
+        "dsm5_rule_met": result.dsm5_rule_met, "cutoff": result.cutoff,
+        "at_or_above_cutoff": result.at_or_above_cutoff, "taken_at": taken_at, "reviewed": reviewed,
+        "reviewed_at": taken_at + timedelta(days=rng.uniform(0.1, 7)) if reviewed else None,
+    }
+
+
+def seed(count: int, random_seed: int | None = None) -> None:
+    """Insert `count` results in batches of BATCH rows, committing each batch."""
+    rng = random.Random(random_seed)
+    now = utcnow()
+    cutoffs = {PCL5.id: configured_cutoff(PCL5), PCPTSD5.id: configured_cutoff(PCPTSD5)}
+    issued: set[str] = set()
+    remaining = count
+    while remaining:
+        rows = []
+        while len(rows) < min(BATCH, remaining):
+            row = demo_row(rng, now, cutoffs)
+            if row["code"] in issued:  # 60 random bits: practically never, but codes must stay unique
+                continue
+            issued.add(row["code"])
+            rows.append(row)
+        db.session.execute(sa.insert(Screening), rows)
+        db.session.commit()
+        remaining -= len(rows)

@@ -1,0 +1,271 @@
+"""The workspace's filters and queries: the triage queue, retake series and SQL aggregates for statistics."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from ..extensions import db
+from ..models import Screening
+from ..screening import codes
+from ..screening.instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS
+from ..screening.service import earlier_in_series, later_in_series
+
+PAGE_SIZE = 50
+YES, NO = "yes", "no"
+# Typed code fragments: the code alphabet plus Crockford's look-alikes, ignoring dashes and spaces.
+_FRAGMENT = re.compile(r"[0-9A-Za-z\s\-]{1,20}")
+_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
+PCL5_BUCKET = 5  # PCL-5 totals 0–80 shown in bands of 5; the top band 75–80 also holds 80
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The current filters, read from GET parameters so every filtered page, chart and export is a link."""
+
+    instrument: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    cutoff: str | None = None  # "yes": at or above the cut-off, "no": below
+    reviewed: str | None = None  # "yes" or "no"
+    code: str | None = None  # as typed; code_match below is what is searched
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self))
+
+    def args(self) -> dict[str, str]:
+        """The GET parameters that reproduce these filters (for links, pagination and exports)."""
+        values = {
+            "instrument": self.instrument,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "cutoff": self.cutoff,
+            "reviewed": self.reviewed,
+            "code": self.code,
+        }
+        return {name: value for name, value in values.items() if value}
+
+    def describe(self) -> str:
+        """The filters as one line for the audit log, e.g. `instrument=pcl5 from=2026-01-01`."""
+        return " ".join(f"{name}={value}" for name, value in self.args().items()) or "all"
+
+    def code_match(self) -> tuple[str, bool] | None:
+        """(stored-form code or prefix, whether it is a whole code) for the code search."""
+        if not self.code:
+            return None
+        whole = codes.normalise(self.code)
+        if whole:
+            return whole, True
+        return re.sub(r"[\s\-]+", "", self.code).upper().translate(_READ_AS), False
+
+
+def _date(raw: str, label: str, errors: list[str]) -> date | None:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors.append(_("%(label)s must be a date like 2026-01-31.", label=label))
+        return None
+
+
+def parse_filters(args) -> tuple[Filters, list[str]]:
+    """Filters from request.args; every unusable value is reported and left out, never guessed."""
+    errors: list[str] = []
+    raw = {name: (args.get(name) or "").strip() for name in ("instrument", "from", "to", "cutoff", "reviewed", "code")}
+    instrument = raw["instrument"] or None
+    if instrument and instrument not in INSTRUMENTS:
+        errors.append(_("Choose an instrument from the list."))
+        instrument = None
+    date_from = _date(raw["from"], _("“From”"), errors) if raw["from"] else None
+    date_to = _date(raw["to"], _("“To”"), errors) if raw["to"] else None
+    if date_from and date_to and date_from > date_to:
+        errors.append(_("“From” must not be after “To”."))
+        date_from = date_to = None
+    choices = {}
+    for name in ("cutoff", "reviewed"):
+        value = raw[name] or None
+        if value not in (None, YES, NO):
+            errors.append(_("Choose one of the listed options for “%(name)s”.",
+                            name=_("Cut-off") if name == "cutoff" else _("Reviewed")))
+            value = None
+        choices[name] = value
+    code = raw["code"] or None
+    if code:
+        candidate = re.sub(r"[\s\-]+", "", code).upper().translate(_READ_AS)
+        if not _FRAGMENT.fullmatch(code) or not candidate or any(c not in codes.ALPHABET for c in candidate) \
+                or len(candidate) > codes.CODE_LENGTH:
+            errors.append(_("A result code has 12 letters and digits, such as 7KQ2-M9XD-4TPA; "
+                            "you can also type its beginning."))
+            code = None
+    return Filters(instrument, date_from, date_to, choices["cutoff"], choices["reviewed"], code), errors
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def filtered(statement: sa.Select, filters: Filters) -> sa.Select:
+    """Add the filters' WHERE clauses to a statement over screenings."""
+    if filters.instrument:
+        statement = statement.where(Screening.instrument == filters.instrument)
+    if filters.date_from:
+        statement = statement.where(Screening.taken_at >= _start_of(filters.date_from))
+    if filters.date_to:  # "to" includes the whole day
+        statement = statement.where(Screening.taken_at < _start_of(filters.date_to + timedelta(days=1)))
+    if filters.cutoff:
+        statement = statement.where(Screening.at_or_above_cutoff.is_(filters.cutoff == YES))
+    if filters.reviewed:
+        statement = statement.where(Screening.reviewed.is_(filters.reviewed == YES))
+    match = filters.code_match()
+    if match:
+        code, whole = match
+        if whole:
+            statement = statement.where(Screening.code == code)
+        else:
+            # LIKE 'AB%' cannot use the unique index on SQLite (its LIKE ignores case); the range can.
+            statement = statement.where(Screening.code >= code, Screening.code.startswith(code, autoescape=True))
+            upper = _next_prefix(code)
+            if upper:
+                statement = statement.where(Screening.code < upper)
+    return statement
+
+
+def _next_prefix(prefix: str) -> str | None:
+    """The smallest code prefix after every code that starts with `prefix`, in the code alphabet
+    (whose symbols sort the same way bytewise and in common collations), or None if there is none."""
+    while prefix:
+        position = codes.ALPHABET.find(prefix[-1])
+        if position + 1 < len(codes.ALPHABET):
+            return prefix[:-1] + codes.ALPHABET[position + 1]
+        prefix = prefix[:-1]
+    return None
+
+
+QUEUE_ORDER = (Screening.reviewed.asc(), Screening.total.desc(), Screening.taken_at.desc(), Screening.id.desc())
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the queue and where it sits among all matching results."""
+
+    rows: list
+    number: int
+    count: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.count / PAGE_SIZE))
+
+
+def parse_page(raw: str | None) -> int:
+    """A page number from the query string; anything unusable means the first page."""
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 10**6 else 1
+
+
+def queue_page(filters: Filters, number: int) -> Page:
+    """Unreviewed first, then highest total, then newest; 50 a page (offset paging, see README)."""
+    count = db.session.scalar(filtered(sa.select(sa.func.count(Screening.id)), filters))
+    number = min(number, max(1, math.ceil(count / PAGE_SIZE)))
+    statement = (filtered(sa.select(Screening), filters).order_by(*QUEUE_ORDER)
+                 .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE))
+    return Page(list(db.session.scalars(statement)), number, count)
+
+
+def series_for(row: Screening) -> list[Screening]:
+    """A result with the retakes linked to it before and after, oldest first."""
+    return [*earlier_in_series(row), row, *later_in_series(row)]
+
+
+# --- statistics: every figure below is one SQL aggregate query --------------------------------
+
+class week_start(FunctionElement):
+    """The Monday (UTC) of a timestamp's ISO week, as a date: SQL differs per database."""
+
+    type = sa.Date()
+    name = "week_start"
+    inherit_cache = True
+
+
+@compiles(week_start)
+def _week_start_postgresql(element, compiler, **kw):
+    return f"CAST(date_trunc('week', timezone('UTC', {compiler.process(element.clauses, **kw)})) AS DATE)"
+
+
+@compiles(week_start, "sqlite")
+def _week_start_sqlite(element, compiler, **kw):
+    # 'weekday 0' moves forward to Sunday (or stays on one); six days back is that week's Monday.
+    return f"date({compiler.process(element.clauses, **kw)}, 'weekday 0', '-6 days')"
+
+
+def weekly_counts(filters: Filters) -> list[tuple[date, int]]:
+    """Results per ISO week, with empty weeks between the first and the last filled in as 0."""
+    week = week_start(Screening.taken_at)
+    rows = db.session.execute(filtered(sa.select(week.label("week"), sa.func.count(Screening.id)), filters)
+                              .group_by(week).order_by(week)).all()
+    counts = {row[0]: row[1] for row in rows}
+    if not counts:
+        return []
+    weeks, current, last = [], min(counts), max(counts)
+    while current <= last:
+        weeks.append((current, counts.get(current, 0)))
+        current += timedelta(days=7)
+    return weeks
+
+
+@dataclass(frozen=True)
+class InstrumentSummary:
+    """Per instrument: how many results, how many at or above the cut-off, mean cluster scores, totals."""
+
+    instrument_id: str
+    count: int
+    at_or_above: int
+    cluster_means: dict[str, float]
+    totals: dict[int, int]  # total → how many results have it
+
+    @property
+    def share(self) -> float | None:
+        return self.at_or_above / self.count if self.count else None
+
+    def distribution(self) -> list[tuple[str, int]]:
+        """(band label, count) over every possible total: PCL-5 in bands of 5 (75–80 the last), PC-PTSD-5 0–5."""
+        instrument = INSTRUMENTS[self.instrument_id]
+        if instrument is not PCL5:
+            return [(str(total), self.totals.get(total, 0)) for total in range(instrument.max_total + 1)]
+        top = instrument.max_total // PCL5_BUCKET - 1
+        bands = [0] * (top + 1)
+        for total, count in self.totals.items():
+            bands[min(top, total // PCL5_BUCKET)] += count
+        return [(f"{b * PCL5_BUCKET}–{instrument.max_total if b == top else b * PCL5_BUCKET + PCL5_BUCKET - 1}",
+                 bands[b]) for b in range(top + 1)]
+
+
+def instrument_summaries(filters: Filters) -> list[InstrumentSummary]:
+    """One aggregate query, GROUP BY instrument and total (at most 87 groups): counts, results at or above
+    the cut-off and cluster sums; the per-instrument figures are sums of those groups."""
+    statement = filtered(sa.select(
+        Screening.instrument,
+        Screening.total,
+        sa.func.count(Screening.id),
+        sa.func.sum(sa.case((Screening.at_or_above_cutoff, 1), else_=0)),
+        *(sa.func.sum(getattr(Screening, cluster)) for cluster in PRODUCT_CLUSTERS),
+    ), filters).group_by(Screening.instrument, Screening.total)
+    groups: dict[str, list] = {}
+    for instrument_id, total, count, above, *sums in db.session.execute(statement).all():
+        groups.setdefault(instrument_id, []).append((int(total), int(count), int(above), [int(v) for v in sums]))
+    summaries = []
+    for instrument_id in (PCL5.id, PCPTSD5.id):
+        if filters.instrument and filters.instrument != instrument_id:
+            continue
+        rows = groups.get(instrument_id, [])
+        count = sum(row[1] for row in rows)
+        means = {cluster: sum(row[3][i] for row in rows) / count for i, cluster in enumerate(PRODUCT_CLUSTERS)} \
+            if count else {}
+        summaries.append(InstrumentSummary(instrument_id, count, sum(row[2] for row in rows), means,
+                                           {row[0]: row[1] for row in rows}))
+    return summaries

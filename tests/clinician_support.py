@@ -1,0 +1,102 @@
+"""Fixtures for the clinician workspace tests: accounts, signed-in clients and stored results."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from flask import g, request_started
+from argon2 import PasswordHasher
+
+from app.auth import passwords
+from app.auth.passwords import hash_password
+from app.extensions import db as _db
+from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinician
+from app.screening.instruments import INSTRUMENTS
+from app.screening.service import add_screening, score
+from tests.conftest import csrf_token_from
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashes(monkeypatch):
+    """Argon2 with minimal cost: the tests check behaviour, not the production cost (which stays the default)."""
+    monkeypatch.setattr(passwords, "hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture(autouse=True)
+def fresh_user_per_request(app):
+    """The app fixture holds one app context for the whole test, so `g` (where Flask-Login caches the
+    user and Flask-WTF the CSRF token) would outlive a request and leak between two clients; in
+    production every request has its own. Empty it as each request starts."""
+
+    def forget(sender, **extra):
+        for name in list(g):
+            g.pop(name)
+
+    request_started.connect(forget, app)
+    yield
+    request_started.disconnect(forget, app)
+
+
+@pytest.fixture
+def make_clinician(app):
+    def make(email="doc@example.org", role=ROLE_CLINICIAN, active=True, password=PASSWORD) -> Clinician:
+        clinician = Clinician(email=email, password_hash=hash_password(password), role=role, active=active)
+        _db.session.add(clinician)
+        _db.session.commit()
+        return clinician
+
+    return make
+
+
+def sign_in(client, email="doc@example.org", password=PASSWORD, next_url=None):
+    """Sign in through the real form, CSRF token and all."""
+    url = "/clinician/login" + (f"?next={next_url}" if next_url else "")
+    token = csrf_token_from(client.get(url).get_data(as_text=True))
+    return client.post(url, data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def clinician(make_clinician):
+    return make_clinician()
+
+
+@pytest.fixture
+def signed_in(client, clinician):
+    """A client signed in as an ordinary clinician."""
+    assert sign_in(client).status_code == 303
+    return client
+
+
+@pytest.fixture
+def admin_client(app, make_clinician):
+    make_clinician("admin@example.org", ROLE_ADMIN)
+    client = app.test_client()
+    assert sign_in(client, "admin@example.org").status_code == 303
+    return client
+
+
+def store(instrument="pcl5", answers=None, exposure=None, taken_at=None, **columns):
+    """Store a result through the screening service; optionally back-date it or set review columns."""
+    instrument_ = INSTRUMENTS[instrument]
+    if answers is None:
+        answers = [2] * 20 if instrument == "pcl5" else [True, True, True, False, False]
+    if instrument == "pcptsd5" and exposure is None:
+        exposure = True
+    row = add_screening(score(instrument_, answers, exposure))
+    if taken_at is not None:
+        row.taken_at = taken_at if taken_at.tzinfo else taken_at.replace(tzinfo=timezone.utc)
+    for name, value in columns.items():
+        setattr(row, name, value)
+    _db.session.commit()
+    return row
+
+
+def csrf(client, url="/clinician/login") -> str:
+    """A CSRF token valid for this client's session."""
+    return csrf_token_from(client.get(url).get_data(as_text=True))
+
+
+def utc(*parts) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)

@@ -1,0 +1,165 @@
+"""Clinician sign-in and sign-out: one message for every failure, idle timeout, deactivation, cookies."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from app import create_app
+from app.auth import passwords
+from app.auth.views import LAST_SEEN
+from app.extensions import db as _db
+from app.models import AuditEvent, Clinician
+from tests.clinician_support import *  # noqa: F401,F403 - fixtures
+from tests.clinician_support import PASSWORD, csrf, sign_in
+
+FAILURE_MESSAGE = "The email or password is not right, or the account is not active."
+
+
+def events(action=None) -> list[AuditEvent]:
+    statement = sa.select(AuditEvent).order_by(AuditEvent.id)
+    if action:
+        statement = statement.where(AuditEvent.action == action)
+    return list(_db.session.scalars(statement))
+
+
+def test_sign_in_redirects_to_the_queue_and_is_audited(client, clinician):
+    response = sign_in(client)
+    assert response.status_code == 303 and response.headers["Location"] == "/clinician/"
+    assert client.get("/clinician/").status_code == 200
+    [event] = events("sign_in")
+    assert event.clinician_id == clinician.id and event.at is not None
+
+
+def test_email_is_matched_without_case_or_surrounding_spaces(client, clinician):
+    assert sign_in(client, "  Doc@Example.ORG ").status_code == 303
+
+
+@pytest.mark.parametrize("email, password, known", [
+    ("nobody@example.org", PASSWORD, False),
+    ("doc@example.org", "wrong password, long enough", True),
+    ("doc@example.org", PASSWORD.upper(), True),
+], ids=["unknown-email", "wrong-password", "password-case"])
+def test_every_failure_gives_the_same_answer_and_keeps_no_typed_text(client, clinician, email, password, known):
+    response = sign_in(client, email, password)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert FAILURE_MESSAGE in body and password not in body
+    assert client.get("/clinician/").status_code == 302
+    [event] = events()
+    assert event.action == "sign_in_failed"
+    assert event.clinician_id == (clinician.id if known else None)
+    assert (event.target, event.detail) == (None, None)  # neither the typed email nor the password
+
+
+def test_a_deactivated_account_gets_the_same_message(client, make_clinician):
+    make_clinician(active=False)
+    response = sign_in(client)
+    assert response.status_code == 400 and FAILURE_MESSAGE in response.get_data(as_text=True)
+    assert client.get("/clinician/").status_code == 302
+
+
+def test_an_unknown_email_still_costs_a_password_check(client, clinician, monkeypatch):
+    calls = []
+
+    class CountingHasher(PasswordHasher):
+        def verify(self, hash, password):
+            calls.append(hash)
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(passwords, "hasher", CountingHasher(time_cost=1, memory_cost=8, parallelism=1))
+    sign_in(client, "nobody@example.org")
+    sign_in(client, "doc@example.org", "wrong password, long enough")
+    assert len(calls) == 2  # one hash verification on both paths, so timing does not tell them apart
+
+
+@pytest.mark.parametrize("data", [
+    {"email": "", "password": PASSWORD},
+    {"email": "doc@example.org", "password": ""},
+    {"email": "doc@example.org"},
+    {"email": "d" * 250 + "@x.org", "password": PASSWORD},
+    {"email": "doc@example.org", "password": "x" * 1025},
+], ids=["no-email", "empty-password", "no-password", "email-too-long", "password-too-long"])
+def test_incomplete_forms_are_refused_and_record_nothing(client, clinician, data):
+    response = client.post("/clinician/login", data={**data, "csrf_token": csrf(client)})
+    assert response.status_code == 400
+    assert events() == []
+    assert client.get("/clinician/").status_code == 302
+
+
+def test_sign_in_without_the_csrf_token_is_refused(client, clinician):
+    response = client.post("/clinician/login", data={"email": "doc@example.org", "password": PASSWORD})
+    assert response.status_code == 400 and events() == []
+
+
+@pytest.mark.parametrize("next_url, expected", [
+    ("/clinician/stats", "/clinician/stats"),
+    ("https://evil.example/", "/clinician/"),
+    ("//evil.example/clinician/", "/clinician/"),
+    ("/clinician/\\evil.example", "/clinician/"),
+    ("/results/X", "/clinician/"),
+])
+def test_only_workspace_paths_are_followed_after_sign_in(client, clinician, next_url, expected):
+    assert sign_in(client, next_url=next_url).headers["Location"] == expected
+
+
+def test_the_login_page_redirects_a_signed_in_clinician(signed_in):
+    assert signed_in.get("/clinician/login").headers["Location"] == "/clinician/"
+
+
+def test_sign_out_needs_a_post_and_ends_the_session(signed_in, clinician):
+    assert signed_in.get("/clinician/logout").status_code == 405
+    response = signed_in.post("/clinician/logout", data={"csrf_token": csrf(signed_in, "/clinician/")})
+    assert response.status_code == 303 and response.headers["Location"] == "/clinician/login"
+    assert signed_in.get("/clinician/").status_code == 302
+    assert [event.clinician_id for event in events("sign_out")] == [clinician.id]
+
+
+def test_sign_out_without_a_token_is_refused(signed_in):
+    assert signed_in.post("/clinician/logout").status_code == 400
+    assert signed_in.get("/clinician/").status_code == 200
+
+
+@pytest.mark.parametrize("idle_minutes, still_signed_in", [(29, True), (31, False)])
+def test_sessions_end_after_thirty_idle_minutes(signed_in, idle_minutes, still_signed_in):
+    with signed_in.session_transaction() as session:
+        session[LAST_SEEN] = time.time() - idle_minutes * 60
+    assert (signed_in.get("/clinician/").status_code == 200) is still_signed_in
+    if still_signed_in:  # the request counted as activity
+        with signed_in.session_transaction() as session:
+            assert time.time() - session[LAST_SEEN] < 5
+
+
+def test_deactivation_ends_a_session_in_progress(signed_in, clinician):
+    clinician.active = False
+    _db.session.commit()
+    response = signed_in.get("/clinician/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/clinician/login")
+
+
+def test_a_weaker_hash_is_upgraded_at_sign_in(client, clinician, monkeypatch):
+    old_hash = clinician.password_hash
+    monkeypatch.setattr(passwords, "hasher", PasswordHasher(time_cost=2, memory_cost=16, parallelism=1))
+    assert sign_in(client).status_code == 303
+    _db.session.refresh(clinician)
+    assert clinician.password_hash != old_hash and "t=2" in clinician.password_hash
+
+
+def test_production_session_cookie_is_secure_httponly_and_lax(monkeypatch):
+    monkeypatch.delenv("TEST_DATABASE_URL", raising=False)
+    app = create_app("production", {"SECRET_KEY": "k" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with app.app_context():
+        _db.create_all()
+        _db.session.add(Clinician(email="doc@example.org", password_hash=passwords.hash_password(PASSWORD)))
+        _db.session.commit()
+        client = app.test_client()
+        token = csrf(client)
+        response = client.post("/clinician/login", data={"email": "doc@example.org", "password": PASSWORD,
+                                                         "csrf_token": token})
+        assert response.status_code == 303
+        cookie = response.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        _db.session.remove()
+        _db.drop_all()

@@ -1,0 +1,111 @@
+"""The result detail: every item with its answer, clusters, DSM-5 rule, retake series with its chart."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from app.clinician.charts import bar_chart, nice_ceiling, trend_chart
+from app.clinician.queries import series_for
+from app.extensions import db as _db
+from app.models import AuditEvent
+from app.screening import codes
+from app.screening.instruments import PCL5, PCPTSD5
+from tests.clinician_support import *  # noqa: F401,F403 - fixtures
+from tests.clinician_support import store, utc
+
+PCL5_ANSWERS = [0, 1, 2, 3, 4] * 4
+
+
+def test_every_pcl5_item_with_its_wording_and_answer_and_the_dsm5_rule(signed_in, clinician):
+    row = store(answers=PCL5_ANSWERS)
+    response = signed_in.get(f"/clinician/results/{row.code.lower()}")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    labels = {option.score: option.label for option in PCL5.options}
+    table = body[body.index('<table class="answers">'):body.index("</table>", body.index('<table class="answers">'))]
+    rows = re.findall(r'<td class="num">(\d+)</td>\s*<td>(.*?)</td>\s*<td>.*?</td>\s*<td>(.*?)</td>', table, re.S)
+    assert [(int(n), label) for n, _text, label in rows] == [(i + 1, f"{labels[v]} ({v})")
+                                                             for i, v in enumerate(PCL5_ANSWERS)]
+    for item in PCL5.items:
+        assert item.text.replace("'", "&#39;") in body
+    assert "DSM-5 clusters and the provisional symptom rule" in body
+    assert ("Provisional DSM-5 rule met" in body) is row.dsm5_rule_met
+    assert f"{row.total}</strong> out of 80" in body
+    [event] = _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "view_result")).all()
+    assert (event.clinician_id, event.target) == (clinician.id, codes.display(row.code))
+
+
+@pytest.mark.parametrize("exposure, answers, expected", [
+    (True, [True, False, True, False, True], ["Yes", "No", "Yes", "No", "Yes"]),
+    (False, [], []),
+])
+def test_pcptsd5_shows_the_gate_and_each_answer(signed_in, exposure, answers, expected):
+    row = store("pcptsd5", answers=answers, exposure=exposure)
+    body = signed_in.get(f"/clinician/results/{codes.display(row.code)}").get_data(as_text=True)
+    assert PCPTSD5.gate in body
+    assert re.findall(r"<td>(Yes|No) \([01]\)</td>\s*</tr>", body) == expected
+    if not exposure:
+        assert "the five questions were not asked" in body
+    assert "DSM-5 clusters" not in body
+
+
+def test_a_result_without_retakes_has_a_one_point_trend_chart(signed_in):
+    row = store(answers=PCL5_ANSWERS)
+    assert series_for(row) == [row]
+    body = signed_in.get(f"/clinician/results/{row.code}").get_data(as_text=True)
+    svg = body[body.index('<svg class="chart"'):body.index("</svg>", body.index('<svg class="chart"'))]
+    assert svg.count("<circle") == 1 and "<polyline" not in svg and 'role="img"' in svg
+    assert "chart-cutoff" in svg  # the cut-off line
+    assert "No retakes are linked to this result yet" in body
+
+
+def test_a_series_of_retakes_is_shown_whole_from_any_of_its_results(signed_in):
+    first = store(answers=[4] * 20, taken_at=utc(2026, 1, 5))
+    second = store(answers=[3] * 20, taken_at=utc(2026, 2, 5), previous_id=first.id)
+    third = store(answers=[1] * 20, taken_at=utc(2026, 3, 5), previous_id=second.id)
+    unrelated = store(answers=[2] * 20)
+    for row in (first, second, third):
+        assert series_for(row) == [first, second, third]
+    assert series_for(unrelated) == [unrelated]
+    body = signed_in.get(f"/clinician/results/{second.code}").get_data(as_text=True)
+    svg = body[body.index('<svg class="chart"'):body.index("</svg>", body.index('<svg class="chart"'))]
+    assert svg.count("<circle") == 3 and "<polyline" in svg
+    for row in (first, third):
+        assert codes.display(row.code) in body
+
+
+def test_workspace_pages_have_no_inline_style_or_script(signed_in):
+    row = store()
+    for url in ("/clinician/", f"/clinician/results/{row.code}", "/clinician/stats", "/clinician/login"):
+        body = signed_in.get(url).get_data(as_text=True)
+        assert "style=" not in body and "<script" not in body and " on" + "click=" not in body
+
+
+@pytest.mark.parametrize("value, expected", [(0, 1), (1, 1), (3, 5), (7, 10), (11, 20), (480, 500), (2001, 5000)])
+def test_axis_maximum_is_a_round_number(value, expected):
+    assert nice_ceiling(value) == expected
+
+
+def test_bar_chart_geometry():
+    chart = bar_chart([("a", 0), ("b", 5), ("c", 10)])
+    assert [bar.height for bar in chart.bars][0] == 0
+    assert chart.bars[2].height == pytest.approx(chart.baseline - 12)  # the tallest reaches the top
+    assert chart.bars[1].height == pytest.approx(chart.bars[2].height / 2)
+    assert all(bar.y + bar.height == pytest.approx(chart.baseline) for bar in chart.bars)
+    assert [tick.value for tick in chart.ticks] == [0, 5, 10]
+    many = bar_chart([(str(i), i) for i in range(53)])
+    assert sum(bar.show_label for bar in many.bars) <= 12
+
+
+def test_trend_chart_places_one_point_in_the_middle_and_several_across():
+    one = trend_chart([("1 Jan", 40)], 80, 33)
+    [(x, y, _label, value)] = one.points
+    assert x == pytest.approx((one.plot_left + one.plot_right) / 2) and value == 40
+    assert y == pytest.approx(one.baseline - (one.baseline - 12) / 2)
+    assert one.line_y == pytest.approx(one.baseline - (one.baseline - 12) * 33 / 80)
+    three = trend_chart([("a", 0), ("b", 40), ("c", 80)], 80)
+    assert [p[0] for p in three.points] == [three.plot_left, pytest.approx((three.plot_left + three.plot_right) / 2),
+                                            three.plot_right]
+    assert three.polyline.count(",") == 3 and three.line_y is None

@@ -1,0 +1,102 @@
+"""Statistics: SQL aggregates (identical on SQLite and PostgreSQL), SVG charts with data tables."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from app.clinician.queries import Filters, instrument_summaries, weekly_counts
+from app.extensions import db as _db
+from tests.clinician_support import *  # noqa: F401,F403 - fixtures
+from tests.clinician_support import store, utc
+
+
+@pytest.mark.parametrize("taken_at, monday", [
+    (utc(2026, 1, 5, 0, 0, 1), date(2026, 1, 5)),  # a Monday just after midnight UTC
+    (utc(2026, 1, 11, 23, 59, 59), date(2026, 1, 5)),  # the Sunday that ends that week
+    (utc(2026, 1, 12), date(2026, 1, 12)),
+    (utc(2025, 12, 31, 12), date(2025, 12, 29)),  # a week across the new year
+    (utc(2024, 2, 29, 6), date(2024, 2, 26)),
+])
+def test_weeks_start_on_monday_utc(app, taken_at, monday):
+    store(taken_at=taken_at)
+    assert weekly_counts(Filters()) == [(monday, 1)]
+
+
+def test_results_per_week_fill_empty_weeks_and_follow_filters(app):
+    for when in (utc(2026, 1, 5, 1), utc(2026, 1, 11, 23)):
+        store(taken_at=when)
+    store("pcptsd5", taken_at=utc(2026, 1, 13))
+    store(taken_at=utc(2026, 1, 27))
+    assert weekly_counts(Filters()) == [
+        (date(2026, 1, 5), 2), (date(2026, 1, 12), 1), (date(2026, 1, 19), 0), (date(2026, 1, 26), 1)]
+    assert weekly_counts(Filters(instrument="pcptsd5")) == [(date(2026, 1, 12), 1)]
+    assert weekly_counts(Filters(instrument="pcptsd5", date_to=date(2026, 1, 12))) == []
+
+
+def test_distribution_of_totals_in_bands(app):
+    for total in (0, 4, 5, 79, 80):
+        store(answers=[4] * (total // 4) + [total % 4] + [0] * (19 - total // 4) if total < 80 else [4] * 20)
+    for yes in (0, 3, 5):
+        store("pcptsd5", answers=[True] * yes + [False] * (5 - yes))
+    store("pcptsd5", answers=[], exposure=False)
+    pcl5_summary, pcptsd5_summary = instrument_summaries(Filters())
+    pcl5 = pcl5_summary.distribution()
+    assert len(pcl5) == 16 and pcl5[0] == ("0–4", 2) and pcl5[1] == ("5–9", 1) and pcl5[-1] == ("75–80", 2)
+    assert sum(count for _band, count in pcl5) == 5
+    assert pcptsd5_summary.distribution() == [("0", 2), ("1", 0), ("2", 0), ("3", 1), ("4", 0), ("5", 1)]
+
+
+def test_share_at_or_above_and_mean_cluster_profile(app):
+    rows = [store(answers=[4] * 20), store(answers=[1] * 20), store(answers=[2] * 20),
+            store("pcptsd5", answers=[True, True, True, False, False])]
+    pcl5, pcptsd5 = instrument_summaries(Filters())
+    assert (pcl5.instrument_id, pcl5.count, pcl5.at_or_above) == ("pcl5", 3, 2)
+    assert pcl5.share == pytest.approx(2 / 3)
+    for cluster in ("reexperiencing", "avoidance", "arousal"):
+        assert pcl5.cluster_means[cluster] == pytest.approx(sum(getattr(r, cluster) for r in rows[:3]) / 3)
+    assert (pcptsd5.count, pcptsd5.at_or_above, pcptsd5.share) == (1, 1, 1.0)
+    assert pcptsd5.cluster_means == {"reexperiencing": 1.0, "avoidance": 1.0, "arousal": 1.0}
+    [only] = instrument_summaries(Filters(cutoff="no"))[:1]
+    assert (only.count, only.at_or_above) == (1, 0)
+    empty = instrument_summaries(Filters(instrument="pcptsd5", reviewed="yes"))
+    assert [(s.instrument_id, s.count, s.share) for s in empty] == [("pcptsd5", 0, None)]
+
+
+def test_the_page_aggregates_in_sql_and_never_loads_the_answers(signed_in):
+    for answers in ([4] * 20, [1] * 20):
+        store(answers=answers)
+    store("pcptsd5")
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(_db.engine, "before_cursor_execute", capture)
+    try:
+        response = signed_in.get("/clinician/stats")
+    finally:
+        sa.event.remove(_db.engine, "before_cursor_execute", capture)
+    assert response.status_code == 200
+    on_screenings = [s for s in statements if "FROM screenings" in s]
+    assert len(on_screenings) == 2 and all("GROUP BY" in s for s in on_screenings)
+    assert not any("screenings.answers" in s for s in statements)
+
+
+def test_the_page_draws_each_chart_with_its_table_and_follows_the_filters(signed_in):
+    store(answers=[4] * 20, taken_at=utc(2026, 3, 4))
+    store("pcptsd5", taken_at=utc(2026, 3, 5))
+    body = signed_in.get("/clinician/stats").get_data(as_text=True)
+    assert body.count('<svg class="chart"') == 3  # per week, and one distribution per instrument
+    assert "2026-03-02" in body and "75–80" in body and "Results per week" in body
+    assert body.count('class="bar-fill"') == 6  # three cluster means for each instrument
+    assert "50.0 %" in body or "100.0 %" in body
+    filtered = signed_in.get("/clinician/stats?instrument=pcptsd5").get_data(as_text=True)
+    assert filtered.count('<svg class="chart"') == 2 and "PCL-5: distribution" not in filtered
+    assert "1 result matches." in filtered
+
+
+def test_the_page_with_nothing_stored(signed_in):
+    body = signed_in.get("/clinician/stats").get_data(as_text=True)
+    assert "No results match these filters." in body and '<svg class="chart"' not in body
