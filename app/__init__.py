@@ -11,7 +11,11 @@ from config import (
     environment_settings,
 )
 
-from .extensions import babel, csrf, db, migrate
+from .database import configure_sqlite
+from .errors import register_error_handlers
+from .extensions import babel, csrf, db, limiter, migrate
+from .ratelimits import apply_rate_limits
+from .security import init_security
 
 
 def select_locale() -> str:
@@ -36,10 +40,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         app.config.update(overrides)
     check_secret_key(app, config_name)
 
+    init_security(app)
     register_extensions(app)
     register_blueprints(app)
-    from .errors import register_error_handlers
-
+    apply_rate_limits(app)
     register_error_handlers(app)
     return app
 
@@ -60,9 +64,11 @@ def check_secret_key(app: Flask, config_name: str) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extension objects to this app."""
     db.init_app(app)
+    configure_sqlite(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
 
     @app.context_processor
     def locale_in_templates():
@@ -76,5 +82,8 @@ def register_blueprints(app: Flask) -> None:
     from .screening.api import bp as api_bp
     from .screening.views import bp as screening_bp
 
+    from .api_spec import bp as api_spec_bp
+
     app.register_blueprint(screening_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_spec_bp)

@@ -1,5 +1,6 @@
 """Unbound Flask extension objects, initialised in create_app()."""
 from flask_babel import Babel
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -26,3 +27,14 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def _client_key() -> str:
+    # Imported here: app.ratelimits needs `limiter` from this module.
+    from .ratelimits import client_key
+
+    return client_key()
+
+
+# Storage, on/off and limits come from the RATELIMIT_* settings; see app/ratelimits.py.
+limiter = Limiter(key_func=_client_key)
