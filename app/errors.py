@@ -18,6 +18,8 @@ MESSAGES = {
           _l("We could not find that page. If you typed a result code, check it and try again.")),
     405: (_l("Not allowed"), _l("That page cannot be used this way.")),
     413: (_l("Too much data"), _l("What was sent is larger than any screening needs.")),
+    415: (_l("This page only takes its own form"),
+          _l("Please fill in the questionnaire on the page and submit it from there.")),
     429: (_l("Too many requests"),
           _l("You have sent a lot of requests in a short time. Please wait a minute and try again.")),
     500: (_l("Something went wrong on our side"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, current_app, g, redirect, request
+from flask import Flask, abort, current_app, g, redirect, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Only this origin, nothing inline. img-src allows data: for the empty favicon in base.html
@@ -84,6 +84,16 @@ def redirect_to_https():
     return None
 
 
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", ""}
+
+
+def pages_take_only_forms():
+    """before_request: a page's POST must be a form. Flask-WTF would otherwise read a JSON body as the
+    form, and a JSON list, number or deeply nested value there raises instead of failing validation."""
+    if request.method == "POST" and not request.path.startswith("/api/") and request.mimetype not in FORM_TYPES:
+        abort(415)
+
+
 def init_security(app: Flask) -> None:
     """Trust the configured number of proxies, then add the headers to every response."""
     proxies = int(app.config["TRUSTED_PROXIES"])
@@ -93,5 +103,6 @@ def init_security(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     if app.config["HTTPS_REDIRECT"]:
         app.before_request(redirect_to_https)
+    app.before_request(pages_take_only_forms)
     app.after_request(add_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

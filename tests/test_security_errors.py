@@ -16,6 +16,7 @@ STATUSES = {
     404: "Page not found",
     405: "Not allowed",
     413: "Too much data",
+    415: "This page only takes its own form",
     429: "Too many requests",
     500: "Something went wrong on our side",
     503: "The service is busy or down",
@@ -69,6 +70,13 @@ def test_an_exception_in_a_view_is_a_500_without_trace_or_message(failing_app, p
     assert "Traceback" not in body and "ValueError" not in body and "secret-answer" not in body
     assert "ValueError" in caplog.text and "explode" in caplog.text  # where, for the operator
     assert "secret-answer" not in caplog.text  # but not what: the message may quote answers
+
+
+@pytest.mark.parametrize("body", [b"[" * 5000 + b"]" * 5000, b"1", b"[1, 2]", b'"x"', b'{"q1": "2"}'])
+def test_json_posted_to_a_page_is_415_not_a_crash(failing_app, body):
+    response = failing_app.test_client().post("/screen/pcl5", data=body, content_type="application/json")
+    assert response.status_code == 415
+    assert "<h1>This page only takes its own form</h1>" in response.get_data(as_text=True)
 
 
 def test_405_lists_the_allowed_methods(failing_app):
