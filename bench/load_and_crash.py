@@ -118,17 +118,20 @@ def client_loop(port: int, stop: threading.Event, load: Load, seed: int) -> None
 class Server:
     """gunicorn with this repository's gunicorn.conf.py, in its own process group so SIGKILL takes all."""
 
-    def __init__(self, database_url: str, workers: int, threads: int, log_path: Path):
+    def __init__(self, database_url: str, workers: int, threads: int, log_path: Path,
+                 secret_key: str | None = None, settings: dict[str, str] | None = None):
         self.database_url = database_url
         self.workers, self.threads = workers, threads
         self.log_path = log_path
-        self.secret_key = secrets.token_hex(32)
+        self.secret_key = secret_key or secrets.token_hex(32)
+        # FLASK_<NAME> settings; rate limits off unless the caller turns them on.
+        self.settings = {"FLASK_RATELIMIT_ENABLED": "false", **(settings or {})}
         self.process: subprocess.Popen | None = None
         self.port = 0
 
     def environment(self) -> dict:
         return {**os.environ, "APP_ENV": "production", "SECRET_KEY": self.secret_key,
-                "DATABASE_URL": self.database_url, "FLASK_RATELIMIT_ENABLED": "false"}
+                "DATABASE_URL": self.database_url, **self.settings}
 
     def migrate(self) -> None:
         subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
@@ -171,12 +174,17 @@ class Server:
                 self.kill()
 
     def get(self, path: str) -> int:
+        return self.request("GET", path)[0]
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        """One request on a fresh connection: the status and the headers."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            connection.request("GET", path)
+            payload = json.dumps(body) if body is not None else None
+            connection.request(method, path, payload, {"Content-Type": "application/json"} if payload else {})
             response = connection.getresponse()
             response.read()
-            return response.status
+            return response.status, dict(response.getheaders())
         finally:
             connection.close()
 

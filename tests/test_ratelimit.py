@@ -1,6 +1,8 @@
 """Rate limits: submissions (form and API share one budget), code look-ups, the sign-in helper, off-switch."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import request
 
@@ -8,7 +10,7 @@ from app import create_app
 from app.extensions import limiter
 from app.ratelimits import limit_sign_in
 from tests.apps import app_with_tables, count_rows
-from tests.conftest import csrf_token_from
+from tests.conftest import csrf_token_from, using_postgres
 
 PCL5 = {"instrument": "pcl5", "answers": [1] * 20, "store": True}
 SMALL = {
@@ -170,3 +172,79 @@ def test_sign_in_is_limited_per_client_across_accounts(sign_in_app):
     statuses = [client.post("/sign-in", data={"email": f"user{n}@example.org"}).status_code for n in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert client.get("/sign-in").status_code == 200  # only attempts count
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A private redis-server on a free loopback port, stopped afterwards."""
+    import shutil
+    import subprocess
+    import time
+
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(tmp_path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_two_gunicorn_instances_share_limits_through_redis(redis_url, tmp_path):
+    """Two instances on different ports, one database, one Redis: a client's budget is shared."""
+    import redis
+
+    from tests.test_load_crash import load_bench
+
+    bench = load_bench()
+    database = bench.Database("postgresql" if using_postgres() else "sqlite", tmp_path)
+    settings = {"FLASK_RATELIMIT_ENABLED": "true", "FLASK_RATELIMIT_STORAGE_URI": redis_url,
+                "FLASK_RATELIMIT_SUBMISSIONS": "3 per minute", "FLASK_RATELIMIT_CODE_LOOKUPS": "4 per minute"}
+    first = bench.Server(database.url, 1, 2, tmp_path / "first.log", settings=settings)
+    second = bench.Server(database.url, 1, 2, tmp_path / "second.log", secret_key=first.secret_key,
+                          settings=settings)
+    try:
+        first.migrate()
+        first.start()
+        second.start()
+        assert first.port != second.port
+        statuses = [server.request("POST", "/api/v1/screenings", PCL5)[0] for server in (first, second, first)]
+        assert statuses == [201, 201, 201]
+        for server in (second, first):
+            status, headers = server.request("POST", "/api/v1/screenings", PCL5)
+            assert status == 429 and int(headers["Retry-After"]) > 0
+        lookups = [server.get("/results/0000-0000-0000") for server in (first, second) * 3]
+        assert lookups == [404, 404, 404, 404, 429, 429]
+        keys = sorted(key.decode() for key in redis.Redis.from_url(redis_url).keys("*"))
+        # One counter per scope, named by a keyed hash of the address, never the address itself.
+        assert [re.sub(r"/[0-9a-f]{32}/", "/<hash>/", key) for key in keys] == [
+            "LIMITS:LIMITER/ptsd/<hash>/code-lookups/4/1/minute", "LIMITS:LIMITER/ptsd/<hash>/submissions/3/1/minute"]
+    finally:
+        first.stop()
+        second.stop()
+        database.drop()
