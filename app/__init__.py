@@ -79,10 +79,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Every feature's blueprint."""
+    from .api_spec import bp as api_spec_bp
     from .screening.api import bp as api_bp
     from .screening.views import bp as screening_bp
-
-    from .api_spec import bp as api_spec_bp
 
     app.register_blueprint(screening_bp)
     app.register_blueprint(api_bp)
