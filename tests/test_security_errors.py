@@ -97,6 +97,8 @@ def test_form_submission_answers_503_and_keeps_the_answers(down):
     response = client.post("/screen/pcl5", data={"csrf_token": token, "store": "yes", **answers})
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert response.headers["Cache-Control"] == "no-store"  # the answers are in this page
     html = response.get_data(as_text=True)
     assert NOT_SAVED in html and 'role="alert"' in html
     for name, value in answers.items():
