@@ -38,3 +38,19 @@ def test_every_acknowledged_screening_survives_load_and_a_kill_9(capsys):
     with capsys.disabled():
         print(f"\nload and crash ({database}): {load['rps']} req/s, p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms, "
               f"{crash['acknowledged_total']} acknowledged, {crash['found']} found after kill -9")
+
+
+def test_sqlite_connections_use_wal_full_sync_and_a_busy_timeout(tmp_path):
+    """What makes an acknowledged SQLite commit durable and concurrent writers patient."""
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'wal.sqlite'}"})
+    with app.app_context():
+        with db.engine.connect() as connection:
+            pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+            assert pragma("journal_mode") == "wal"
+            assert pragma("synchronous") == 2  # FULL
+            assert pragma("busy_timeout") == 5000
+            assert pragma("foreign_keys") == 1
+        db.engine.dispose()
