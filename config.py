@@ -29,6 +29,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
+    # Flask-Login's remember-me cookie, when a sign-in sets one: same protections as the session.
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     # Static files may be cached by browsers; every other response is sent with no-store.
     SEND_FILE_MAX_AGE_DEFAULT = 3600
     # Security headers (app/security.py). HSTS only where the site is served over HTTPS.
