@@ -11,7 +11,13 @@ class Config:
 
     SECRET_KEY: str | None = None  # from the environment, see environment_settings()
     SQLALCHEMY_DATABASE_URI = "sqlite:///ptsd-screening.sqlite"  # a file in instance/
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error must never copy answers or result codes into a log.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    # SQLite only (app/database.py): WAL lets readers and one writer overlap; FULL makes every
+    # acknowledged (committed) screening survive a crash or power loss, not just a killed process.
+    SQLITE_JOURNAL_MODE = "WAL"
+    SQLITE_SYNCHRONOUS = "FULL"
+    SQLITE_BUSY_TIMEOUT_MS = 5000
     # A screening form is a few hundred bytes; anything near this is not a real submission.
     MAX_CONTENT_LENGTH = 32 * 1024
     PCL5_CUTOFF = 33
@@ -25,6 +31,34 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
+    # Flask-Login's remember-me cookie, when a sign-in sets one: same protections as the session.
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Static files may be cached by browsers; every other response is sent with no-store.
+    SEND_FILE_MAX_AGE_DEFAULT = 3600
+    # Security headers (app/security.py). HSTS only where the site is served over HTTPS.
+    HSTS_ENABLED = False
+    HSTS_MAX_AGE = 63072000  # two years
+    # Redirect plain HTTP to HTTPS in the app: only where no proxy does it, or the proxy is trusted
+    # (TRUSTED_PROXIES) to say X-Forwarded-Proto — otherwise every request would look like HTTP.
+    HTTPS_REDIRECT = False
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
+    TRUSTED_PROXIES = 0
+    # Rate limits (Flask-Limiter reads the RATELIMIT_* names itself). Client addresses only key
+    # the counters, as a keyed hash, for the length of a window: see app/ratelimits.py.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"  # redis://host:6379/0 to share limits between instances
+    RATELIMIT_KEY_PREFIX = "ptsd"
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After on a 429
+    # If Redis is down, count in memory per instance rather than refuse people's answers.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # Generous for one person, even behind a clinic's shared address; tight for a script.
+    RATELIMIT_SUBMISSIONS = "20 per minute;300 per hour"
+    RATELIMIT_CODE_LOOKUPS = "30 per minute;300 per hour"
+    RATELIMIT_SIGN_IN_ACCOUNT = "5 per minute;20 per hour"
+    RATELIMIT_SIGN_IN_CLIENT = "20 per minute;100 per hour"
 
 
 class DevelopmentConfig(Config):
@@ -39,6 +73,7 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = "sqlite://"  # or TEST_DATABASE_URL, see environment_settings()
+    RATELIMIT_ENABLED = False  # tests/test_ratelimit.py switches them on with small limits
 
 
 class ProductionConfig(Config):
@@ -46,6 +81,7 @@ class ProductionConfig(Config):
 
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    HSTS_ENABLED = True
 
 
 CONFIGS = {

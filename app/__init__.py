@@ -11,7 +11,11 @@ from config import (
     environment_settings,
 )
 
-from .extensions import babel, csrf, db, login_manager, migrate
+from .database import configure_sqlite
+from .errors import register_error_handlers
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .ratelimits import apply_rate_limits
+from .security import init_security
 
 
 def select_locale() -> str:
@@ -37,10 +41,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config["APP_ENV"] = config_name  # lets commands such as seed-demo refuse production
     check_secret_key(app, config_name)
 
+    init_security(app)
     register_extensions(app)
     register_blueprints(app)
-    from .errors import register_error_handlers
-
+    apply_rate_limits(app)
     register_error_handlers(app)
     register_commands(app)
     return app
@@ -62,10 +66,12 @@ def check_secret_key(app: Flask, config_name: str) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extension objects to this app."""
     db.init_app(app)
+    configure_sqlite(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    limiter.init_app(app)
 
     @app.context_processor
     def locale_in_templates():
@@ -77,6 +83,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Every feature's blueprint."""
     from .education.views import bp as education_bp
+    from .api_spec import bp as api_spec_bp
     from .screening.api import bp as api_bp
     from .screening.views import bp as screening_bp
 
@@ -88,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(education_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(clinician_bp)
+    app.register_blueprint(api_spec_bp)
 
 
 def register_commands(app: Flask) -> None:

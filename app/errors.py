@@ -1,10 +1,13 @@
 """Error pages in the site's layout, JSON under /api/, and never a traceback."""
 from __future__ import annotations
 
+import traceback
+
 from flask import Flask, current_app, jsonify, render_template, request
-from markupsafe import escape
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 MESSAGES = {
@@ -15,12 +18,27 @@ MESSAGES = {
           _l("We could not find that page. If you typed a result code, check it and try again.")),
     405: (_l("Not allowed"), _l("That page cannot be used this way.")),
     413: (_l("Too much data"), _l("What was sent is larger than any screening needs.")),
-    429: (_l("Too many requests"), _l("Please wait a minute and try again.")),
+    415: (_l("This page only takes its own form"),
+          _l("Please fill in the questionnaire on the page and submit it from there.")),
+    429: (_l("Too many requests"),
+          _l("You have sent a lot of requests in a short time. Please wait a minute and try again.")),
     500: (_l("Something went wrong on our side"),
           _l("Your answers were not saved. Please try again in a moment.")),
     503: (_l("The service is busy or down"),
-          _l("Your answers were not saved — please try again.")),
+          _l("Please try again in a moment.")),
 }
+NOT_SAVED = _l("Your answers were not saved — please try again.")
+# How long a client should wait before retrying when the database is unreachable.
+RETRY_AFTER_UNAVAILABLE = 30
+
+# The database cannot be reached (down, restarting, refusing connections, pool exhausted): a 503 that
+# says the answers were not saved. Other database errors are bugs and stay 500s.
+DATABASE_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+)
 
 PLAIN_ERROR_PAGE = (
     '<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'
@@ -33,9 +51,10 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(status: int, detail: str | None = None):
+def error_response(status: int, detail: str | None = None, message: str | None = None):
     """One error, as JSON under /api/ or as a page in the site's layout."""
-    title, message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    title, default_message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    message = message or default_message
     if wants_json():
         return jsonify(errors=[str(detail or title)]), status
     try:
@@ -45,8 +64,54 @@ def error_response(status: int, detail: str | None = None):
         return PLAIN_ERROR_PAGE.format(title=escape(str(title)), message=escape(str(message))), status
 
 
+def is_submission() -> bool:
+    """A POST that carries someone's answers, by form or by API."""
+    return request.method == "POST" and request.endpoint in {"screening.screen", "api.create_screening"}
+
+
+def unsaved_form_response():
+    """The questionnaire again with the person's answers kept and a notice that nothing was saved."""
+    from .screening.forms import form_class
+    from .screening.instruments import INSTRUMENTS
+    from .screening.views import item_sections
+
+    instrument = INSTRUMENTS.get((request.view_args or {}).get("instrument_id", ""))
+    if instrument is None:
+        return None
+    form = form_class(instrument)()  # bound to the posted answers, so every choice is re-checked
+    html = render_template("errors/unsaved_form.html", form=form, instrument=instrument,
+                           sections=item_sections(instrument), notice=NOT_SAVED)
+    return html, 503
+
+
+def database_unavailable(error: Exception):
+    """503 while the database cannot be reached; a form keeps the answers, the API says nothing was saved."""
+    from .extensions import db
+
+    # The exception text would carry the statement; its class and driver message are enough.
+    current_app.logger.error("database unavailable on %s %s: %s", request.method, request.url_rule,
+                             type(error).__name__)
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the session is discarded at teardown anyway
+        pass
+    response = None
+    if is_submission() and not wants_json():
+        try:
+            response = unsaved_form_response()
+        except Exception:
+            current_app.logger.exception("form could not be re-rendered")
+    if response is None:
+        message = NOT_SAVED if is_submission() else None
+        response = error_response(503, detail=str(message) if message else None, message=message)
+    body, status = response
+    response = current_app.make_response((body, status))
+    response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Handlers for every HTTP error and for anything unexpected."""
+    """Handlers for every HTTP error, an unreachable database, and anything unexpected."""
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -54,9 +119,17 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return error_response(error.code or 500)
+        response = current_app.make_response(error_response(error.code or 500))
+        if error.code == 405 and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    for exception in DATABASE_UNAVAILABLE:
+        app.register_error_handler(exception, database_unavailable)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        app.logger.exception("unhandled error on %s %s", request.method, request.url_rule)
+        # Where it happened, but not the exception's message, which may quote what was sent.
+        app.logger.error("unhandled %s on %s %s\n%s", type(error).__name__, request.method, request.url_rule,
+                         "".join(traceback.format_tb(error.__traceback__)))
         return error_response(InternalServerError.code)

@@ -1,13 +1,11 @@
 """Unbound Flask extension objects, initialised in create_app()."""
-import sqlite3
-
 from flask_babel import Babel
 from flask_login import LoginManager
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so Alembic revisions are reproducible on SQLite and PostgreSQL.
@@ -32,15 +30,15 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
-@event.listens_for(Engine, "connect")
-def enforce_sqlite_foreign_keys(dbapi_connection, _connection_record) -> None:
-    """SQLite ignores foreign keys unless asked per connection; enforce them as PostgreSQL does.
-
-    Without this, ON DELETE SET NULL would not run on SQLite and a deleted result would leave
-    dangling links (and SQLite may reuse the id for an unrelated result).
-    """
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
 login_manager = LoginManager()
+
+
+def _client_key() -> str:
+    # Imported here: app.ratelimits needs `limiter` from this module.
+    from .ratelimits import client_key
+
+    return client_key()
+
+
+# Storage, on/off and limits come from the RATELIMIT_* settings; see app/ratelimits.py.
+limiter = Limiter(key_func=_client_key)

@@ -1,0 +1,250 @@
+"""Rate limits: submissions (form and API share one budget), code look-ups, the sign-in helper, off-switch."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import request
+
+from app import create_app
+from app.extensions import limiter
+from app.ratelimits import limit_sign_in
+from tests.apps import app_with_tables, count_rows
+from tests.conftest import csrf_token_from, using_postgres
+
+PCL5 = {"instrument": "pcl5", "answers": [1] * 20, "store": True}
+SMALL = {
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_SUBMISSIONS": "3 per minute",
+    "RATELIMIT_CODE_LOOKUPS": "4 per minute",
+    "RATELIMIT_SIGN_IN_ACCOUNT": "2 per minute",
+    "RATELIMIT_SIGN_IN_CLIENT": "3 per minute",
+}
+
+
+@pytest.fixture
+def limited(tmp_path):
+    with app_with_tables("testing", tmp_path, **SMALL) as app:
+        yield app
+
+
+def client_at(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def form_post(client, store="yes"):
+    token = csrf_token_from(client.get("/screen/pcl5").get_data(as_text=True))
+    data = {"csrf_token": token, "store": store, **{f"q{n}": "2" for n in range(1, 21)}}
+    return client.post("/screen/pcl5", data=data)
+
+
+def assert_friendly_429(response, json_expected: bool):
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    if json_expected:
+        assert response.get_json() == {"errors": ["Too many requests"]}
+    else:
+        html = response.get_data(as_text=True)
+        assert "<h1>Too many requests</h1>" in html and "Please wait a minute" in html
+        assert 'class="site-header"' in html and "988" in html  # the site's layout, crisis lines included
+
+
+def test_form_submissions_are_limited_with_a_friendly_page(limited):
+    client = client_at(limited, "192.0.2.1")
+    assert [form_post(client).status_code for _ in range(3)] == [303, 303, 303]
+    assert client.get("/screen/pcl5").status_code == 200  # reading the form costs nothing
+    assert_friendly_429(form_post(client), json_expected=False)
+    assert count_rows(limited) == 3
+
+
+def test_api_submissions_are_limited_with_json(limited):
+    client = client_at(limited, "192.0.2.2")
+    assert [client.post("/api/v1/screenings", json=PCL5).status_code for _ in range(3)] == [201] * 3
+    assert_friendly_429(client.post("/api/v1/screenings", json=PCL5), json_expected=True)
+    assert count_rows(limited) == 3
+
+
+def test_form_and_api_share_one_budget_and_rejected_bodies_count_too(limited):
+    client = client_at(limited, "192.0.2.3")
+    assert form_post(client).status_code == 303
+    assert client.post("/api/v1/screenings", json={"instrument": "nope"}).status_code == 400
+    assert client.post("/api/v1/screenings", json=PCL5).status_code == 201
+    assert client.post("/api/v1/screenings", json=PCL5).status_code == 429
+    assert form_post(client).status_code == 429
+    assert count_rows(limited) == 2
+
+
+def test_each_client_has_its_own_budget(limited):
+    first, second = client_at(limited, "192.0.2.4"), client_at(limited, "198.51.100.4")
+    for _ in range(3):
+        first.post("/api/v1/screenings", json=PCL5)
+    assert first.post("/api/v1/screenings", json=PCL5).status_code == 429
+    assert second.post("/api/v1/screenings", json=PCL5).status_code == 201
+
+
+def test_result_code_lookups_are_limited_whether_codes_exist_or_not(limited):
+    owner = client_at(limited, "192.0.2.5")
+    location = owner.post("/api/v1/screenings", json=PCL5).headers["Location"]
+    guesser = client_at(limited, "203.0.113.5")
+    statuses = [guesser.get(path).status_code
+                for path in ["/results/0000-0000-0000", "/results/ZZZZ-ZZZZ-ZZZZ", "/results/junk", location]]
+    assert statuses == [404, 404, 404, 200]
+    assert_friendly_429(guesser.get(location), json_expected=False)  # even the right code, once over
+    assert owner.get(location).status_code == 200
+
+
+def test_rate_limit_counters_never_hold_the_client_address(limited):
+    client = client_at(limited, "192.0.2.77")
+    client.post("/api/v1/screenings", json=PCL5)
+    client.get("/results/0000-0000-0000")
+    storage = limiter._storage
+    keys = " ".join(map(str, list(storage.events) + list(storage.storage)))
+    assert keys and "192.0.2.77" not in keys
+
+
+def test_disabled_limits_never_answer_429(tmp_path):
+    with app_with_tables("testing", tmp_path, **{**SMALL, "RATELIMIT_ENABLED": False}) as app:
+        client = client_at(app, "192.0.2.8")
+        statuses = {client.post("/api/v1/screenings", json=PCL5).status_code for _ in range(10)}
+        statuses |= {client.get("/results/0000-0000-0000").status_code for _ in range(10)}
+        assert statuses == {201, 404}
+        assert count_rows(app) == 10
+
+
+def test_environment_switch_is_read_by_flask_limiter(monkeypatch, tmp_path):
+    """FLASK_RATELIMIT_ENABLED=false reaches RATELIMIT_ENABLED, which Flask-Limiter itself reads."""
+    monkeypatch.setenv("FLASK_RATELIMIT_ENABLED", "false")
+    app = create_app("production", {"SECRET_KEY": "k" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["RATELIMIT_ENABLED"] is False and limiter.enabled is False
+    monkeypatch.setenv("FLASK_RATELIMIT_ENABLED", "true")
+    app = create_app("production", {"SECRET_KEY": "k" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["RATELIMIT_ENABLED"] is True and limiter.enabled is True
+
+
+def test_production_defaults_are_on_in_memory_and_configurable(monkeypatch):
+    monkeypatch.setenv("FLASK_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:1/0")
+    app = create_app("production", {"SECRET_KEY": "k" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:1/0"
+    assert type(limiter._storage).__name__ == "RedisStorage"
+    monkeypatch.delenv("FLASK_RATELIMIT_STORAGE_URI")
+    app = create_app("production", {"SECRET_KEY": "k" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["RATELIMIT_ENABLED"] is True and app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert type(limiter._storage).__name__ == "MemoryStorage"
+
+
+def test_unreachable_redis_falls_back_to_memory_rather_than_refusing_answers(tmp_path):
+    overrides = {**SMALL, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}
+    with app_with_tables("testing", tmp_path, **overrides) as app:
+        client = client_at(app, "192.0.2.9")
+        statuses = [client.post("/api/v1/screenings", json=PCL5).status_code for _ in range(4)]
+        assert statuses == [201, 201, 201, 429]  # still limited, per instance, in memory
+
+
+@pytest.fixture
+def sign_in_app(tmp_path):
+    """A stand-in sign-in view using the prepared helper, as the clinician sign-in will."""
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://", "WTF_CSRF_ENABLED": False, **SMALL})
+
+    @limit_sign_in(account_field="email")
+    def sign_in():
+        return ("welcome" if request.form.get("password") == "right" else "wrong"), 200
+
+    app.add_url_rule("/sign-in", "sign_in", sign_in, methods=["GET", "POST"])
+    return app
+
+
+def test_sign_in_is_limited_per_account_across_clients(sign_in_app):
+    for n, address in enumerate(["192.0.2.10", "198.51.100.10"]):
+        client = client_at(sign_in_app, address)
+        response = client.post("/sign-in", data={"email": "Dr.Who@Example.org ", "password": "x"})
+        assert response.status_code == 200
+    third = client_at(sign_in_app, "203.0.113.10")
+    blocked = third.post("/sign-in", data={"email": "dr.who@example.org", "password": "right"})
+    assert_friendly_429(blocked, json_expected=False)
+    assert third.post("/sign-in", data={"email": "someone@example.org", "password": "x"}).status_code == 200
+
+
+def test_sign_in_is_limited_per_client_across_accounts(sign_in_app):
+    client = client_at(sign_in_app, "192.0.2.11")
+    statuses = [client.post("/sign-in", data={"email": f"user{n}@example.org"}).status_code for n in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert client.get("/sign-in").status_code == 200  # only attempts count
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A private redis-server on a free loopback port, stopped afterwards."""
+    import shutil
+    import subprocess
+    import time
+
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(tmp_path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_two_gunicorn_instances_share_limits_through_redis(redis_url, tmp_path):
+    """Two instances on different ports, one database, one Redis: a client's budget is shared."""
+    import redis
+
+    from tests.test_load_crash import load_bench
+
+    bench = load_bench()
+    database = bench.Database("postgresql" if using_postgres() else "sqlite", tmp_path)
+    settings = {"FLASK_RATELIMIT_ENABLED": "true", "FLASK_RATELIMIT_STORAGE_URI": redis_url,
+                "FLASK_RATELIMIT_SUBMISSIONS": "3 per minute", "FLASK_RATELIMIT_CODE_LOOKUPS": "4 per minute"}
+    first = bench.Server(database.url, 1, 2, tmp_path / "first.log", settings=settings)
+    second = bench.Server(database.url, 1, 2, tmp_path / "second.log", secret_key=first.secret_key,
+                          settings=settings)
+    try:
+        first.migrate()
+        first.start()
+        second.start()
+        assert first.port != second.port
+        statuses = [server.request("POST", "/api/v1/screenings", PCL5)[0] for server in (first, second, first)]
+        assert statuses == [201, 201, 201]
+        for server in (second, first):
+            status, headers = server.request("POST", "/api/v1/screenings", PCL5)
+            assert status == 429 and int(headers["Retry-After"]) > 0
+        lookups = [server.get("/results/0000-0000-0000") for server in (first, second) * 3]
+        assert lookups == [404, 404, 404, 404, 429, 429]
+        keys = sorted(key.decode() for key in redis.Redis.from_url(redis_url).keys("*"))
+        # One counter per scope, named by a keyed hash of the address, never the address itself.
+        assert [re.sub(r"/[0-9a-f]{32}/", "/<hash>/", key) for key in keys] == [
+            "LIMITS:LIMITER/ptsd/<hash>/code-lookups/4/1/minute", "LIMITS:LIMITER/ptsd/<hash>/submissions/3/1/minute"]
+    finally:
+        first.stop()
+        second.stop()
+        database.drop()

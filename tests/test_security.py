@@ -1,0 +1,208 @@
+"""Security headers on every response, and the Mozilla Observatory's top grade for the real ones."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from werkzeug.exceptions import Forbidden
+
+from app.security import CSP_DIRECTIVES, csp_nonce
+from tests import observatory
+from tests.apps import app_with_tables
+
+PCL5 = {"instrument": "pcl5", "answers": [2] * 20, "store": True}
+EXPECTED = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+@pytest.fixture
+def production(tmp_path):
+    """The production configuration (HSTS on), redirecting plain HTTP as a directly served site would."""
+    with app_with_tables("production", tmp_path, HTTPS_REDIRECT=True) as app:
+        yield app
+
+
+def stored_code(client) -> str:
+    response = client.post("/api/v1/screenings", json=PCL5, base_url="https://ptsd.example")
+    assert response.status_code == 201
+    return response.headers["Location"]
+
+
+def test_observatory_grades_every_kind_of_response_a_plus(production):
+    """Mozilla HTTP Observatory scoring (mozilla/http-observatory httpobs/docs/scoring.md, and MDN's
+    current "Tests & Scoring"), applied to the production app's real responses: home, a screening page
+    (which sets the session cookie holding the CSRF token), a stored result and an API response."""
+    client = production.test_client()
+    paths = ["/", "/screen/pcl5", "/screen/pcptsd5", stored_code(client), "/api/v1/instruments"]
+    for path in paths:
+        report = observatory.grade(client, path)
+        penalties = {test: result for test, result in report.results.items() if result[1] < 0}
+        assert report.status_code == 200, path
+        assert penalties == {}, (path, penalties)
+        assert report.grade == "A+" and report.score >= 100, (path, report.score, report.results)
+    # The screening page sets the session cookie: Secure, HttpOnly and SameSite earn the cookie bonus.
+    first_visit = observatory.grade(production.test_client(), "/screen/pcl5")
+    assert first_visit.results["cookies"] == ("cookies-secure-with-httponly-sessions-and-samesite", 5)
+    assert first_visit.score == 135  # every bonus the current rules offer
+
+
+@pytest.mark.parametrize(
+    "headers, test, expected",
+    [
+        ({}, "content-security-policy", ("csp-not-implemented", -25)),
+        ({"Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'"},
+         "content-security-policy", ("csp-implemented-with-unsafe-inline", -20)),
+        ({"Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'"},
+         "content-security-policy", ("csp-implemented-with-unsafe-inline-in-style-src-only", 0)),
+        ({"Content-Security-Policy": "default-src 'self'"}, "content-security-policy", ("csp-implemented-with-no-unsafe", 5)),
+        ({"Content-Security-Policy": "default-src 'none'"}, "content-security-policy",
+         ("csp-implemented-with-no-unsafe", 5)),  # form-action unrestricted: no top bonus
+        ({"Strict-Transport-Security": "max-age=300"}, "strict-transport-security",
+         ("hsts-implemented-max-age-less-than-six-months", -10)),
+        ({"Referrer-Policy": "unsafe-url"}, "referrer-policy", ("referrer-policy-unsafe", -5)),
+        ({"X-Frame-Options": "SAMEORIGIN"}, "x-frame-options", ("x-frame-options-sameorigin-or-deny", 0)),
+        ({}, "x-frame-options", ("x-frame-options-not-implemented", -20)),
+        ({"Cross-Origin-Resource-Policy": "cross-origin"}, "cross-origin-resource-policy",
+         ("corp-implemented-with-cross-origin", 0)),
+        ({"Access-Control-Allow-Origin": "https://observatory.example", "Access-Control-Allow-Credentials": "true"},
+         "cross-origin-resource-sharing", ("cross-origin-resource-sharing-implemented-with-universal-access", -50)),
+        ({"Set-Cookie": "session=abc; Path=/"}, "cookies", ("cookies-session-without-secure-flag", -40)),
+    ],
+)
+def test_grader_penalises_what_the_rules_penalise(headers, test, expected):
+    """The grader is not a rubber stamp: weak headers get the documented modifiers."""
+    from flask import Flask
+
+    bare = Flask(__name__)
+
+    @bare.get("/")
+    def page():
+        return "<!doctype html><p>hi</p>", 200, headers
+
+    report = observatory.grade(bare.test_client(), "/")
+    assert report.results[test] == expected
+    assert report.grade != "A+"
+
+
+def test_bare_flask_app_scores_f():
+    from flask import Flask
+
+    bare = Flask(__name__)
+    bare.add_url_rule("/", "page", lambda: "<p>hi</p>")
+    report = observatory.grade(bare.test_client(), "/")
+    assert report.score == 100 - 25 - 20 - 20 - 5 - 20 and report.grade == "F"
+
+
+def test_csp_is_exactly_the_strict_policy_and_never_unsafe_inline(client):
+    csp = client.get("/").headers["Content-Security-Policy"]
+    assert csp == CSP
+    assert "unsafe" not in csp and "http:" not in csp and "https:" not in csp
+
+
+def test_a_template_nonce_is_added_to_the_policy_only_when_used(app):
+    with app.test_request_context("/"):
+        from app.security import content_security_policy
+
+        assert "nonce" not in content_security_policy()
+        nonce = csp_nonce()
+        assert csp_nonce() == nonce  # one per response
+        policy = content_security_policy()
+        assert f"script-src 'self' 'nonce-{nonce}'" in policy and f"style-src 'self' 'nonce-{nonce}'" in policy
+    assert set(CSP_DIRECTIVES) >= {"default-src", "frame-ancestors", "form-action", "base-uri", "object-src"}
+
+
+def test_permissions_policy_switches_off_powerful_features(client):
+    policy = client.get("/").headers["Permissions-Policy"]
+    features = dict(item.strip().split("=") for item in policy.split(","))
+    assert {"camera", "microphone", "geolocation", "browsing-topics", "payment", "usb"} <= set(features)
+    assert set(features.values()) == {"()"}
+
+
+@pytest.fixture
+def app_with_failing_views(tmp_path):
+    """The testing app plus views that fail in the ways a real bug or a refusal would."""
+    with app_with_tables("testing", tmp_path) as app:
+        app.add_url_rule("/boom", "boom", lambda: 1 / 0)
+        app.add_url_rule("/api/v1/boom", "api_boom", lambda: 1 / 0)
+
+        def forbidden():
+            raise Forbidden()
+
+        app.add_url_rule("/forbidden", "forbidden", forbidden)
+        yield app
+
+
+REQUESTS = {
+    "page 200": ("GET", "/", None, 200),
+    "json 200": ("GET", "/api/v1/instruments", None, 200),
+    "static 200": ("GET", "/static/css/site.css", None, 200),
+    "form 400": ("POST", "/screen/pcl5", {"data": {"q1": "9"}}, 400),
+    "api 400": ("POST", "/api/v1/screenings", {"json": {"instrument": "x"}}, 400),
+    "page 403": ("GET", "/forbidden", None, 403),
+    "page 404": ("GET", "/nowhere", None, 404),
+    "json 404": ("GET", "/api/v1/instruments/phq9", None, 404),
+    "page 405": ("DELETE", "/", None, 405),
+    "json 405": ("GET", "/api/v1/screenings", None, 405),
+    "page 413": ("POST", "/screen/pcl5", {"data": {"q1": "x" * 40_000}}, 413),
+    "json 413": ("POST", "/api/v1/screenings", {"data": "[" * 40_000, "content_type": "application/json"}, 413),
+    "page 500": ("GET", "/boom", None, 500),
+    "json 500": ("GET", "/api/v1/boom", None, 500),
+}
+
+
+@pytest.mark.parametrize("method, path, kwargs, status", REQUESTS.values(), ids=REQUESTS.keys())
+def test_every_response_carries_the_headers(app_with_failing_views, method, path, kwargs, status):
+    response = app_with_failing_views.test_client().open(path, method=method, **(kwargs or {}))
+    body = response.get_data(as_text=True)
+    response.close()  # a static file is streamed from an open file
+    assert response.status_code == status
+    assert response.headers["Content-Security-Policy"] == CSP
+    for name, value in EXPECTED.items():
+        assert response.headers[name] == value, name
+    assert "Strict-Transport-Security" not in response.headers  # HTTPS is production's business
+    assert "Traceback" not in body and "ZeroDivisionError" not in body
+    if path.startswith("/static/"):
+        assert response.headers["Cache-Control"] == "public, max-age=3600"
+    else:
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_production_sends_hsts_for_two_years_with_subdomains(production):
+    response = production.test_client().get("/", base_url="https://ptsd.example")
+    assert response.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+
+
+def test_https_redirect_keeps_host_and_path(production):
+    response = production.test_client().get("/results/ABCD?x=1", base_url="http://ptsd.example")
+    assert response.status_code == 308
+    assert response.headers["Location"] == "https://ptsd.example/results/ABCD?x=1"
+
+
+def test_trusted_proxy_forwarded_proto_counts_as_https(tmp_path):
+    with app_with_tables("production", tmp_path, HTTPS_REDIRECT=True, TRUSTED_PROXIES=1) as app:
+        client = app.test_client()
+        assert client.get("/", headers={"X-Forwarded-Proto": "https"}).status_code == 200
+        assert client.get("/").status_code == 308
+
+
+def test_result_and_api_replies_are_never_cached(client, db):
+    created = client.post("/api/v1/screenings", json=PCL5)
+    assert created.headers["Cache-Control"] == "no-store"
+    assert client.get(created.headers["Location"]).headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/", "/screen/pcl5", "/screen/pcptsd5", "/nowhere"])
+def test_pages_load_nothing_from_another_site_and_nothing_inline(client, path):
+    html = client.get(path).get_data(as_text=True)
+    loaded = re.findall(r'<(?:script|img|iframe|link|source|audio|video)\b[^>]*?(?:src|href)="([^"]*)"', html)
+    assert loaded and all(url.startswith("/") or url.startswith("data:") for url in loaded), loaded
+    assert not re.search(r"<script\b(?![^>]*\bsrc=)", html)  # no inline script body
+    assert not re.search(r'\sstyle="', html) and not re.search(r"\son[a-z]+=", html)
+    assert "<style" not in html
