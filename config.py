@@ -28,6 +28,10 @@ class Config:
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ("en", "es")
     WTF_CSRF_TIME_LIMIT = None  # a distressed person may take a long time; the token ends with the session
+    # Flask-WTF's HTTPS check wants a same-site Referer, but Referrer-Policy: no-referrer (app/security.py)
+    # makes browsers send none, even to this site, so it would refuse every signed-in form in production.
+    # The session-bound token, SameSite=Lax cookies and the Sec-Fetch-Site check do that job instead.
+    WTF_CSRF_SSL_STRICT = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False

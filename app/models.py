@@ -108,6 +108,14 @@ class Clinician(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(sa.String(16), default=ROLE_CLINICIAN)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Copied into the signed session cookie at sign-in and compared on every request: bumping it (on
+    # sign-out and deactivation) ends every session of the account on every instance, even a copied
+    # cookie — a signed cookie alone cannot be revoked.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    def end_sessions(self) -> None:
+        """Invalidate every session of this account (an atomic increment, safe under concurrency)."""
+        self.session_version = Clinician.session_version + 1
 
     @property
     def is_active(self) -> bool:

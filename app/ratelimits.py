@@ -3,21 +3,75 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+from dataclasses import dataclass
 from typing import Callable
 
 from flask import Flask, current_app, request
 
 from .extensions import limiter
 
-# Endpoint → (setting holding the limit, methods counted, shared scope). Submissions by form and by
-# API share one budget; every view that takes a result code shares another, so codes cannot be
-# enumerated by spreading guesses over several routes. A new view that accepts a code or answers
-# adds one line here.
-LIMITED_ENDPOINTS: dict[str, tuple[str, tuple[str, ...] | None, str]] = {
-    "screening.screen": ("RATELIMIT_SUBMISSIONS", ("POST",), "submissions"),
-    "api.create_screening": ("RATELIMIT_SUBMISSIONS", ("POST",), "submissions"),
-    "screening.result": ("RATELIMIT_CODE_LOOKUPS", None, "code-lookups"),
+
+@dataclass(frozen=True)
+class Limited:
+    """One shared budget on an endpoint: the setting holding the limit, its scope (endpoints with the
+    same scope draw on one counter), the methods counted, and `exempt_when` for requests it skips."""
+
+    setting: str
+    scope: str
+    methods: tuple[str, ...] | None = None
+    exempt_when: Callable[[], bool] | None = None
+
+
+def _code_lookup_data_too_large() -> bool:
+    length = request.content_length
+    return length is not None and length > (current_app.config.get("MAX_CONTENT_LENGTH") or length)
+
+
+def no_code_in_form() -> bool:
+    """A screening page (GET or POST) resolves an earlier result only when `previous` is given, in the
+    link or the form; otherwise it is no code look-up. (Oversized bodies get their 413 from the view.)"""
+    if request.args.get("previous", "").strip():
+        return False
+    if request.method != "POST" or _code_lookup_data_too_large():
+        return True
+    try:
+        return not (request.form.get("previous") or "").strip()
+    except Exception:  # a malformed body is the view's 400/413 to give; it looks nothing up
+        return True
+
+
+def no_code_in_api_body() -> bool:
+    """An API submission resolves an earlier result only when its JSON body names one in `previous`."""
+    if not request.is_json or _code_lookup_data_too_large():
+        return True
+    try:
+        payload = json.loads(request.get_data(cache=True))  # cached: the view reads the same bytes
+    except Exception:  # not JSON, too deep or too large: the view answers 400/413 and looks nothing up
+        return True
+    previous = payload.get("previous") if isinstance(payload, dict) else None
+    return not (isinstance(previous, str) and previous.strip())
+
+
+SUBMISSIONS = Limited("RATELIMIT_SUBMISSIONS", "submissions", ("POST",))
+CODE_LOOKUPS = Limited("RATELIMIT_CODE_LOOKUPS", "code-lookups")
+
+# Endpoint → its shared budgets. Submissions by form and by API share one; every view that takes a
+# result code from an anonymous person shares another, so codes cannot be enumerated by spreading
+# guesses over several routes — including the "compare with an earlier code" field of the form and
+# the API's `previous`, which say whether a code exists. A new view that accepts a code or answers
+# adds one line here. (The clinician workspace is signed in and audited, so it is not limited this way.)
+LIMITED_ENDPOINTS: dict[str, tuple[Limited, ...]] = {
+    "screening.screen": (SUBMISSIONS, Limited("RATELIMIT_CODE_LOOKUPS", "code-lookups", None, no_code_in_form)),
+    "api.create_screening": (SUBMISSIONS,
+                             Limited("RATELIMIT_CODE_LOOKUPS", "code-lookups", ("POST",), no_code_in_api_body)),
+    "screening.result": (CODE_LOOKUPS,),
+    "screening.result_fhir": (CODE_LOOKUPS,),
+    "screening.delete_result": (CODE_LOOKUPS,),  # GET (the confirmation) and POST (the deletion)
+    "api.delete_screening_by_code": (CODE_LOOKUPS,),
 }
+# Sign-in views → the form field naming the account: limited per account and per client.
+SIGN_IN_ENDPOINTS = {"auth.login": "email"}
 
 
 def pseudonym(value: str, purpose: str) -> str:
@@ -52,25 +106,61 @@ def _provider(name: str) -> Callable[[], str]:
 
 def apply_rate_limits(app: Flask) -> None:
     """Wrap each endpoint in LIMITED_ENDPOINTS with its shared limit; call after the blueprints."""
-    for endpoint, (setting_name, methods, scope) in LIMITED_ENDPOINTS.items():
+    for endpoint, limits in LIMITED_ENDPOINTS.items():
         view = app.view_functions.get(endpoint)
         if view is None:
             continue
-        decorator = limiter.shared_limit(
-            _provider(setting_name), scope=scope, key_func=client_key,
-            methods=list(methods) if methods else None,
-        )
-        app.view_functions[endpoint] = decorator(view)
+        for limit in limits:
+            view = limiter.shared_limit(
+                _provider(limit.setting), scope=limit.scope, key_func=client_key,
+                methods=list(limit.methods) if limit.methods else None, exempt_when=limit.exempt_when,
+            )(view)
+        app.view_functions[endpoint] = view
+    for endpoint, account_field in SIGN_IN_ENDPOINTS.items():
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = limit_sign_in(account_field)(app.view_functions[endpoint])
+
+
+_SIGN_IN_KEYS: dict[str, Callable[[], str]] = {}
+
+
+def posted_account(account_field: str = "email") -> str:
+    """The account a sign-in names, as the sign-in compares it (trimmed, lower case)."""
+    try:
+        return (request.form.get(account_field) or "").strip().lower()
+    except Exception:  # a malformed body: the view answers 400; count it under the empty account
+        return ""
 
 
 def sign_in_key(account_field: str = "email") -> Callable[[], str]:
-    """A key function for the account being signed in to, from the posted form (case-insensitive)."""
+    """A key function for the account being signed in to, from the posted form (case-insensitive).
+    One function per field, so limits built again for another app are equal and not stacked."""
 
     def account_key() -> str:
-        account = (request.form.get(account_field) or "").strip().casefold()
-        return pseudonym(account, "account")
+        return pseudonym(posted_account(account_field), "account")
 
-    return account_key
+    return _SIGN_IN_KEYS.setdefault(account_field, account_key)
+
+
+def audit_limited_sign_in(request_limit) -> None:
+    """on_breach: a refused sign-in attempt goes in the audit log (never the password or the typed text),
+    against the account it named if there is one, saying which limit refused it."""
+    import sqlalchemy as sa
+
+    from .clinician import audit
+    from .extensions import db
+    from .models import Clinician
+
+    which = "per account" if "sign-in-account" in request_limit.key else "per client"
+    try:
+        email = posted_account()
+        account = db.session.scalar(sa.select(Clinician).where(Clinician.email == email)) if email else None
+        audit.record(audit.SIGN_IN_LIMITED, account, detail=f"too many attempts ({which})")
+        db.session.commit()
+    except Exception:  # an unreachable database must not turn the 429 into a 500
+        db.session.rollback()
+        current_app.logger.warning("a limited sign-in could not be audited")
+    return None
 
 
 def limit_sign_in(account_field: str = "email"):
@@ -78,10 +168,11 @@ def limit_sign_in(account_field: str = "email"):
     client (RATELIMIT_SIGN_IN_CLIENT), so neither one account nor one address can be hammered."""
     per_account = limiter.shared_limit(
         _provider("RATELIMIT_SIGN_IN_ACCOUNT"), scope="sign-in-account",
-        key_func=sign_in_key(account_field), methods=["POST"],
+        key_func=sign_in_key(account_field), methods=["POST"], on_breach=audit_limited_sign_in,
     )
     per_client = limiter.shared_limit(
         _provider("RATELIMIT_SIGN_IN_CLIENT"), scope="sign-in-client", key_func=client_key, methods=["POST"],
+        on_breach=audit_limited_sign_in,
     )
 
     def decorate(view):

@@ -94,6 +94,15 @@ def pages_take_only_forms():
         abort(415)
 
 
+def refuse_cross_site_form_posts():
+    """before_request: a browser marks a form posted from another site `Sec-Fetch-Site: cross-site`
+    (whatever the referrer policy); refuse it before any view runs. Clients that send no such header
+    (older browsers, scripts) still need the CSRF token."""
+    if (request.method not in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/api/")
+            and request.headers.get("Sec-Fetch-Site") == "cross-site"):
+        abort(403)
+
+
 def init_security(app: Flask) -> None:
     """Trust the configured number of proxies, then add the headers to every response."""
     proxies = int(app.config["TRUSTED_PROXIES"])
@@ -103,6 +112,7 @@ def init_security(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     if app.config["HTTPS_REDIRECT"]:
         app.before_request(redirect_to_https)
+    app.before_request(refuse_cross_site_form_posts)
     app.before_request(pages_take_only_forms)
     app.after_request(add_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

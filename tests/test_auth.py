@@ -163,3 +163,40 @@ def test_production_session_cookie_is_secure_httponly_and_lax(monkeypatch):
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
         _db.session.remove()
         _db.drop_all()
+
+
+def session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_sign_out_also_ends_a_copy_of_the_session_cookie(app, signed_in, clinician):
+    """A signed cookie cannot be revoked by itself: the account's session version moves on at sign-out,
+    so a copy kept from before (another tab, another instance, a lifted cookie) is refused too."""
+    copied = session_cookie(signed_in)
+    version = clinician.session_version
+    assert signed_in.post("/clinician/logout", data={"csrf_token": csrf(signed_in, "/clinician/")}).status_code == 303
+    _db.session.refresh(clinician)
+    assert clinician.session_version == version + 1
+    replay = app.test_client()
+    replay.set_cookie("session", copied)
+    response = replay.get("/clinician/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/clinician/login")
+
+
+def test_a_session_from_before_the_version_existed_ends_once(app, signed_in, clinician):
+    from app.auth.views import SESSION_VERSION
+
+    with signed_in.session_transaction() as session:
+        del session[SESSION_VERSION]
+    assert signed_in.get("/clinician/").status_code == 302
+    assert sign_in(signed_in).status_code == 303 and signed_in.get("/clinician/").status_code == 200
+
+
+def test_cli_deactivation_ends_sessions_through_the_version(app, signed_in, clinician, runner):
+    copied = session_cookie(signed_in)
+    assert runner.invoke(args=["clinician", "deactivate", clinician.email]).exit_code == 0
+    _db.session.refresh(clinician)
+    assert clinician.session_version == 1 and not clinician.active
+    replay = app.test_client()
+    replay.set_cookie("session", copied)
+    assert replay.get("/clinician/").status_code == 302

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
 
 import jsonschema_rs
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
+from app import create_app
 from app.api_spec import openapi_document
+from app.auth.passwords import hash_password
 from app.screening.instruments import INSTRUMENTS
 from tests.apps import app_with_tables, count_rows
+from tests.clinician_support import PASSWORD, cheap_hashes, sign_in  # noqa: F401  (autouse: quick hashes)
 from tests.conftest import csrf_token_from
 
 API = "/api/v1/screenings"
@@ -254,15 +260,21 @@ CSRF_VARIANTS = {
 }
 
 
+def every_form_rule(app) -> list[tuple[str, str]]:
+    """(rule, endpoint) of every page that accepts a form POST, from the URL map (the API is JSON-only,
+    exempt by design, and has its own tests)."""
+    return sorted((rule.rule, rule.endpoint) for rule in app.url_map.iter_rules()
+                  if "POST" in rule.methods and not rule.rule.startswith("/api/"))
+
+
 def every_form_url(app) -> list[str]:
-    """Every page that accepts a form POST (the API is JSON-only and exempt by design)."""
+    """The form URLs, one per instrument where the rule takes an instrument; other parameters kept."""
     urls = []
-    for rule in app.url_map.iter_rules():
-        if "POST" in rule.methods and not rule.rule.startswith("/api/"):
-            if "<instrument_id>" in rule.rule:
-                urls += [rule.rule.replace("<instrument_id>", id_) for id_ in sorted(INSTRUMENTS)]
-            else:
-                urls.append(rule.rule)
+    for rule, _endpoint in every_form_rule(app):
+        if "<instrument_id>" in rule:
+            urls += [rule.replace("<instrument_id>", id_) for id_ in sorted(INSTRUMENTS)]
+        else:
+            urls.append(rule)
     return urls
 
 
@@ -274,29 +286,175 @@ def valid_form(app, url: str) -> dict:
     return {**data, "store": "yes"}
 
 
+def store_result(app, reviewed: bool = False) -> str:
+    """A stored result's code, through the API; optionally already reviewed."""
+    from app.extensions import db
+    from app.models import Screening
+
+    code = app.test_client().post(API, json=VALID_BODIES[0]).get_json()["code"]
+    if reviewed:
+        with app.app_context():
+            row = db.session.scalar(sa.select(Screening))
+            row.reviewed, row.review_note = True, "seen"
+            db.session.commit()
+    return code
+
+
+def add_clinician(app) -> None:
+    from app.extensions import db
+    from app.models import Clinician
+
+    with app.app_context():
+        db.session.add(Clinician(email="doc@example.org", password_hash=hash_password(PASSWORD)))
+        db.session.commit()
+
+
+def audited(app) -> list[str]:
+    from app.extensions import db
+    from app.models import AuditEvent
+
+    with app.app_context():
+        return list(db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def reviewed(app) -> bool:
+    return review_columns(app)[0]
+
+
+def review_columns(app) -> tuple:
+    """(reviewed, reviewed_by_id, review_note) of the one stored result, or Nones."""
+    from app.extensions import db
+    from app.models import Screening
+
+    with app.app_context():
+        row = db.session.execute(sa.select(Screening.reviewed, Screening.reviewed_by_id, Screening.review_note)).first()
+        return tuple(row) if row else (None, None, None)
+
+
+def signed_in(client) -> bool:
+    response = client.get("/clinician/")
+    assert response.status_code in (200, 302)
+    return response.status_code == 200
+
+
+@dataclass
+class FormCase:
+    """How to reach one form as a person would, what a valid submission sends, and what it changes.
+
+    `prepare` sets up the database and returns the URL; `session` makes a client ready to use the form
+    (signing in for the workspace); `token_page` is where the form (and its token) is shown; `state`
+    reads everything the form could change, so a rejected POST can be shown to have changed nothing.
+    """
+
+    prepare: Callable[[object, str], str]
+    data: Callable[[object, str], dict]
+    token_page: Callable[[str], str]
+    state: Callable[[object, object], tuple]
+    signed_in: bool = False
+    rejected_text: str | None = None
+
+
+def _screening_state(app, client):
+    return count_rows(app), audited(app)
+
+
+def _clinician_state(app, client):
+    return count_rows(app), review_columns(app), audited(app), signed_in(client)
+
+
+FORM_CASES: dict[str, FormCase] = {
+    "screening.screen": FormCase(
+        prepare=lambda app, url: url, data=valid_form, token_page=lambda url: url, state=_screening_state,
+        rejected_text="Your answers are kept: please submit again."),
+    "screening.delete_result": FormCase(
+        prepare=lambda app, rule: rule.replace("<code>", store_result(app)), data=lambda app, url: {},
+        token_page=lambda url: url, state=_screening_state),
+    "auth.login": FormCase(
+        prepare=lambda app, rule: (add_clinician(app), rule)[1],
+        data=lambda app, url: {"email": "doc@example.org", "password": PASSWORD},
+        token_page=lambda url: url, state=_clinician_state),
+    "auth.logout": FormCase(
+        prepare=lambda app, rule: (add_clinician(app), rule)[1], data=lambda app, url: {},
+        token_page=lambda url: "/clinician/", state=_clinician_state, signed_in=True),
+    "clinician.review": FormCase(
+        prepare=lambda app, rule: (add_clinician(app), rule.replace("<code>", store_result(app)))[1],
+        data=lambda app, url: {"note": "Called back; follow-up booked."},
+        token_page=lambda url: url.rsplit("/", 1)[0], state=_clinician_state, signed_in=True),
+    "clinician.unreview": FormCase(
+        prepare=lambda app, rule: (add_clinician(app), rule.replace("<code>", store_result(app, reviewed=True)))[1],
+        data=lambda app, url: {}, token_page=lambda url: url.rsplit("/", 1)[0], state=_clinician_state,
+        signed_in=True),
+}
+# The form URLs as the URL map has them, when this module is collected: a form added to the app is
+# swept (and fails until FORM_CASES says how to use it) without anyone editing this list.
+FORMS = [(url, endpoint) for rule, endpoint in every_form_rule(create_app("testing"))
+         for url in ([rule.replace("<instrument_id>", id_) for id_ in sorted(INSTRUMENTS)]
+                     if "<instrument_id>" in rule else [rule])]
+KNOWN_FORMS = {"/screen/pcl5", "/screen/pcptsd5", "/results/<code>/delete", "/clinician/login", "/clinician/logout",
+               "/clinician/results/<code>/review", "/clinician/results/<code>/unreview"}
+
+
 def test_every_form_is_known(app):
-    assert every_form_url(app) == ["/screen/pcl5", "/screen/pcptsd5"]
+    assert set(every_form_url(app)) >= KNOWN_FORMS
+    assert {url for url, _endpoint in FORMS} == set(every_form_url(app))
+    assert not [endpoint for _url, endpoint in FORMS if endpoint not in FORM_CASES], "a new form needs a FormCase"
+
+
+def client_for(app, case: FormCase):
+    client = app.test_client()
+    if case.signed_in:
+        assert sign_in(client).status_code == 303
+    return client
 
 
 @pytest.mark.parametrize("variant", CSRF_VARIANTS, ids=list(CSRF_VARIANTS))
-@pytest.mark.parametrize("url", ["/screen/pcl5", "/screen/pcptsd5"])
-def test_csrf_is_enforced_on_every_form(hostile_app, url, variant):
-    assert url in every_form_url(hostile_app)
-    client, stranger = hostile_app.test_client(), hostile_app.test_client()
-    token = csrf_token_from(client.get(url).get_data(as_text=True))
-    other = csrf_token_from(stranger.get(url).get_data(as_text=True))
-    data = valid_form(hostile_app, url)
+@pytest.mark.parametrize("url, endpoint", FORMS, ids=[url for url, _endpoint in FORMS])
+def test_csrf_is_enforced_on_every_form(hostile_app, url, endpoint, variant):
+    """Each bad token is refused with a 400 and changes nothing: no row stored or deleted, no review,
+    no sign-in or sign-out, nothing audited; then the very same POST with the page's token succeeds."""
+    case = FORM_CASES[endpoint]
+    url = case.prepare(hostile_app, url)
+    client, stranger = client_for(hostile_app, case), client_for(hostile_app, case)
+    token = csrf_token_from(client.get(case.token_page(url)).get_data(as_text=True))
+    other = csrf_token_from(stranger.get(case.token_page(url)).get_data(as_text=True))
+    assert token != other
+    data = case.data(hostile_app, url)
+    before = case.state(hostile_app, client)
     bad = CSRF_VARIANTS[variant](token, other)
-    if bad is not None:
-        data["csrf_token"] = bad
-    response = client.post(url, data=data)
+    response = client.post(url, data=data if bad is None else {**data, "csrf_token": bad})
     TRIED["csrf"] += 1
     assert response.status_code == 400
-    assert "Your answers are kept: please submit again." in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+    if case.rejected_text:
+        assert case.rejected_text in response.get_data(as_text=True)
+    assert case.state(hostile_app, client) == before
+    # The same request with the page's own token is accepted: the token was the only problem.
+    accepted = client.post(url, data={**data, "csrf_token": token})
+    assert accepted.status_code == 303, accepted.get_data(as_text=True)[:500]
+    assert case.state(hostile_app, client) != before
+
+
+def test_accepted_form_posts_did_what_they_say(hostile_app):
+    """The 'after' side of the sweep, spelled out once per form: what a valid POST changes."""
+    add_clinician(hostile_app)
+    client = hostile_app.test_client()
+    token = csrf_token_from(client.get("/clinician/login").get_data(as_text=True))
+    assert client.post("/clinician/login", data={"email": "doc@example.org", "password": PASSWORD,
+                                                 "csrf_token": token}).status_code == 303
+    assert signed_in(client) and audited(hostile_app) == ["sign_in"]
+    code = store_result(hostile_app)
+    page = f"/clinician/results/{code}"
+    token = csrf_token_from(client.get(page).get_data(as_text=True))
+    assert client.post(page + "/review", data={"csrf_token": token}).status_code == 303 and reviewed(hostile_app)
+    assert client.post(page + "/unreview", data={"csrf_token": token}).status_code == 303
+    assert not reviewed(hostile_app)
+    assert client.post("/clinician/logout", data={"csrf_token": token}).status_code == 303
+    assert not signed_in(client)
+    assert audited(hostile_app)[-1] == "sign_out"
+    person = hostile_app.test_client()
+    token = csrf_token_from(person.get(f"/results/{code}/delete").get_data(as_text=True))
+    assert person.post(f"/results/{code}/delete", data={"csrf_token": token}).status_code == 303
     assert count_rows(hostile_app) == 0
-    # The same submission with the page's own token is accepted: the token was the only problem.
-    assert client.post(url, data={**data, "csrf_token": token}).status_code == 303
-    assert count_rows(hostile_app) == 1
 
 
 def test_report_totals():

@@ -110,3 +110,42 @@ def test_even_a_careless_format_cannot_reach_the_address():
                                {"REQUEST_METHOD": "GET", "RAW_URI": "/", "PATH_INFO": "/", "SERVER_PROTOCOL": "HTTP/1.1",
                                 "REMOTE_ADDR": ADDRESS}, timedelta(0))
     assert ADDRESS not in str(atoms) and "h" not in atoms and "{x-real-ip}i" not in atoms
+
+
+def test_clinician_flows_log_no_password_code_or_address(tmp_path, caplog):
+    """A wrong-password sign-in, a limited one, the real sign-in, a review, both exports, sign-out."""
+    from tests.test_ratelimit import add_clinician, attempt
+    from tests.clinician_support import PASSWORD as RIGHT
+
+    overrides = {"RATELIMIT_ENABLED": True, "RATELIMIT_SIGN_IN_ACCOUNT": "3 per minute"}
+    with app_with_tables("testing", tmp_path, **overrides) as app:
+        app.add_url_rule("/clinician-explode", "clinician_explode", lambda: 1 / 0)
+        add_clinician(app)
+        person = app.test_client()
+        code = person.post("/api/v1/screenings", json={"instrument": "pcl5", "answers": ANSWERS,
+                                                        "store": True}).get_json()["code"]
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = ADDRESS
+        with caplog.at_level(logging.DEBUG):
+            assert attempt(client, "doc@example.org", PASSWORD).status_code == 400  # wrong password
+            assert attempt(client, "nobody@example.org", PASSWORD).status_code == 400
+            assert attempt(client, "doc@example.org", RIGHT).status_code == 303
+            page = f"/clinician/results/{code}"
+            token = csrf_token_from(client.get(page).get_data(as_text=True))
+            review = client.post(page + "/review", data={"csrf_token": token, "note": "called " + code})
+            assert review.status_code == 303
+            assert client.post(page + "/review", data={"csrf_token": token, "note": "x" * 600}).status_code == 400
+            for export in ("/clinician/export.csv", "/clinician/export.fhir.json"):
+                response = client.get(export)
+                assert response.status_code == 200 and code in response.get_data(as_text=True)
+            assert client.get(f"/clinician/results/{code.lower()}").status_code == 200
+            assert client.get("/clinician-explode").status_code == 500
+            client.post("/clinician/logout", data={"csrf_token": token})
+            # Over the per-account limit: refused, audited, and logged by Flask-Limiter (a hashed key).
+            assert attempt(client, "doc@example.org", PASSWORD).status_code == 400
+            assert attempt(client, "doc@example.org", PASSWORD).status_code == 429
+    text = caplog.text
+    assert "ZeroDivisionError" in text and "ratelimit" in text.lower()  # things were logged
+    for value in (ADDRESS, PASSWORD, RIGHT, code, codes.normalise(code), code.lower(), "doc@example.org",
+                  "nobody@example.org"):
+        assert value not in text, value

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -14,6 +15,7 @@ from schemathesis.specs.openapi.checks import (
 
 from app import create_app
 from app.api_spec import openapi_document
+from app.screening import codes
 from tests.apps import app_with_tables, count_rows
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
@@ -35,6 +37,7 @@ RUNS = [
     ("POST /api/v1/screenings", GenerationMode.NEGATIVE),
     ("GET /api/v1/instruments", GenerationMode.POSITIVE),
     ("GET /api/v1/instruments/{id}", GenerationMode.POSITIVE),
+    ("DELETE /api/v1/screenings/{code}", GenerationMode.POSITIVE),
 ]
 
 
@@ -45,8 +48,15 @@ def test_api_conforms_to_its_openapi_document(api_app, label, mode):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api_app)
     operation = next(result.ok() for result in schema.get_all_operations() if result.ok().label == label)
     acknowledged: set[str] = set()
+    cases = operation.as_strategy(generation_mode=mode)
+    if label.startswith("DELETE"):
+        # Random codes are all unknown (404): a stored result's own code, in several spellings, reaches 204.
+        kept = api_app.test_client().post("/api/v1/screenings", json=PCL5).get_json()["code"]
+        acknowledged.add(kept)
+        spellings = st.sampled_from([kept, kept.lower(), kept.replace("-", ""), kept.replace("-", " ")])
+        cases = cases | spellings.map(lambda code: operation.Case(path_parameters={"code": code}))
 
-    @given(case=operation.as_strategy(generation_mode=mode))
+    @given(case=cases)
     @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     def call(case):
@@ -55,11 +65,15 @@ def test_api_conforms_to_its_openapi_document(api_app, label, mode):
         STATUSES.setdefault(label, set()).add(response.status_code)
         if response.status_code == 201:
             acknowledged.add(response.json()["code"])
+        if response.status_code == 204:
+            acknowledged.discard(codes.display(codes.normalise(case.path_parameters["code"])))
         assert count_rows(api_app) == len(acknowledged)
 
     call()
     if label.startswith("POST") and mode == GenerationMode.POSITIVE:
         assert acknowledged, "valid bodies with store: true were generated and stored"
+    if label.startswith("DELETE"):
+        assert STATUSES[label] == {204, 404} and not acknowledged
 
 
 def operation_of(app, label: str):
@@ -80,6 +94,12 @@ EXPLICIT = {
     "instrument pcl5": ("GET /api/v1/instruments/{id}", {"path_parameters": {"id": "pcl5"}}, 200),
     "instrument pcptsd5": ("GET /api/v1/instruments/{id}", {"path_parameters": {"id": "pcptsd5"}}, 200),
     "instrument unknown": ("GET /api/v1/instruments/{id}", {"path_parameters": {"id": "phq9"}}, 404),
+    "delete unknown 404": ("DELETE /api/v1/screenings/{code}", {"path_parameters": {"code": "ZZZZ-ZZZZ-ZZZZ"}}, 404),
+    "delete malformed 404": ("DELETE /api/v1/screenings/{code}", {"path_parameters": {"code": "not a code"}}, 404),
+    "previous unknown 400": ("POST /api/v1/screenings", {"body": {**PCL5, "previous": "ZZZZ-ZZZZ-ZZZZ"},
+                             "media_type": "application/json"}, 400),
+    "previous null 201": ("POST /api/v1/screenings", {"body": {**PCL5, "previous": None},
+                          "media_type": "application/json"}, 201),
 }
 
 
@@ -90,17 +110,54 @@ def test_each_documented_response_conforms(api_app, label, case_kwargs, status):
     response = operation.Case(**case_kwargs).call_and_validate(checks=CHECKS)
     assert response.status_code == status
     assert count_rows(api_app) == (1 if status == 201 else 0)
+    if status == 201:
+        assert "change" not in response.json()  # only when an earlier result was named
+
+
+@pytest.mark.parametrize("instrument, answers, store, later_status", [
+    ("pcl5", {"answers": [1] * 20}, True, 201),
+    ("pcl5", {"answers": [4] * 20}, False, 200),
+    ("pcptsd5", {"exposure": True, "answers": [True] * 5}, True, 201),
+    ("pcptsd5", {"exposure": False}, False, 200),
+])
+def test_previous_and_change_conform(api_app, instrument, answers, store, later_status):
+    """A reply to a body naming an earlier result carries `change`, as documented; deleting by code is 204."""
+    first = {"instrument": instrument, "store": True,
+             **({"answers": [3] * 20} if instrument == "pcl5" else {"exposure": True, "answers": [True, False] * 2 + [True]})}
+    operation = operation_of(api_app, "POST /api/v1/screenings")
+    earlier = operation.Case(body=first, media_type="application/json").call_and_validate(checks=CHECKS)
+    code = earlier.json()["code"]
+    body = {"instrument": instrument, "store": store, "previous": code.lower().replace("-", " "), **answers}
+    later = operation.Case(body=body, media_type="application/json").call_and_validate(checks=CHECKS)
+    assert later.status_code == later_status
+    change = later.json()["change"]
+    assert set(change) == {"total", "clusters", "meaningful"}
+    assert change["total"] == later.json()["total"] - earlier.json()["total"]
+    assert set(change["clusters"]) == {"reexperiencing", "avoidance", "arousal"}
+    delete = operation_of(api_app, "DELETE /api/v1/screenings/{code}")
+    assert delete.Case(path_parameters={"code": code}).call_and_validate(checks=CHECKS).status_code == 204
+    again = delete.Case(path_parameters={"code": code}).call_and_validate(checks=CHECKS)
+    assert again.status_code == 404
+    assert count_rows(api_app) == (1 if store else 0)
 
 
 def test_429_and_503_conform(tmp_path):
     overrides = {"RATELIMIT_ENABLED": True, "RATELIMIT_SUBMISSIONS": "1 per minute"}
+    overrides["RATELIMIT_CODE_LOOKUPS"] = "1 per minute"
     with app_with_tables("testing", tmp_path, **overrides) as limited:
         case = operation_of(limited, "POST /api/v1/screenings").Case(body=PCL5, media_type="application/json")
         assert case.call_and_validate(checks=CHECKS).status_code == 201
         assert case.call_and_validate(checks=CHECKS).status_code == 429
+        delete = operation_of(limited, "DELETE /api/v1/screenings/{code}")
+        assert delete.Case(path_parameters={"code": "ZZZZ-ZZZZ-ZZZZ"}).call_and_validate(checks=CHECKS).status_code == 404
+        limited_delete = delete.Case(path_parameters={"code": "ZZZZ-ZZZZ-ZZZ0"}).call_and_validate(checks=CHECKS)
+        assert limited_delete.status_code == 429
     down = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite:////nonexistent-directory/ptsd.sqlite"})
+    without_5xx_check = [c for c in CHECKS if c is not not_a_server_error]
     case = operation_of(down, "POST /api/v1/screenings").Case(body=PCL5, media_type="application/json")
-    assert case.call_and_validate(checks=[c for c in CHECKS if c is not not_a_server_error]).status_code == 503
+    assert case.call_and_validate(checks=without_5xx_check).status_code == 503
+    delete = operation_of(down, "DELETE /api/v1/screenings/{code}").Case(path_parameters={"code": "ZZZZ-ZZZZ-ZZZZ"})
+    assert delete.call_and_validate(checks=without_5xx_check).status_code == 503
 
 
 def test_document_is_openapi_3_1_and_covers_every_api_route(app):
@@ -109,7 +166,7 @@ def test_document_is_openapi_3_1_and_covers_every_api_route(app):
     assert document["openapi"].startswith("3.1")
     documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
     routes = {
-        (rule.rule.replace("<instrument_id>", "{id}"), method)
+        (rule.rule.replace("<instrument_id>", "{id}").replace("<code>", "{code}"), method)
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/api/") and rule.endpoint != "api_spec.openapi"
         for method in rule.methods - {"HEAD", "OPTIONS"}
@@ -124,6 +181,13 @@ def test_screening_request_is_one_of_both_instruments(app):
     assert [ref["$ref"].rsplit("/", 1)[1] for ref in request["oneOf"]] == ["Pcl5Request", "PcPtsd5Request"]
     assert set(body["responses"]) == {"200", "201", "400", "413", "415", "429", "503"}
     assert body["responses"]["201"]["headers"]["Location"]["required"] is True
+    delete = openapi_document()["paths"]["/api/v1/screenings/{code}"]["delete"]
+    assert set(delete["responses"]) == {"204", "404", "429", "503"}
+    schemas = openapi_document()["components"]["schemas"]
+    assert schemas["ScreeningResult"]["properties"]["change"] == {"$ref": "#/components/schemas/Change"}
+    assert "change" not in schemas["ScreeningResult"]["required"]  # only when previous is given
+    assert schemas["Change"]["required"] == ["total", "clusters", "meaningful"]
+    assert schemas["Pcl5Request"]["properties"]["previous"] == {"$ref": "#/components/schemas/PreviousCode"}
 
 
 def test_report_how_many_cases_schemathesis_tried():

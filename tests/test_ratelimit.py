@@ -10,6 +10,7 @@ from app import create_app
 from app.extensions import limiter
 from app.ratelimits import limit_sign_in
 from tests.apps import app_with_tables, count_rows
+from tests.clinician_support import PASSWORD, cheap_hashes  # noqa: F401  (autouse: quick hashes)
 from tests.conftest import csrf_token_from, using_postgres
 
 PCL5 = {"instrument": "pcl5", "answers": [1] * 20, "store": True}
@@ -248,3 +249,187 @@ def test_two_gunicorn_instances_share_limits_through_redis(redis_url, tmp_path):
         first.stop()
         second.stop()
         database.drop()
+
+
+# --- The real clinician sign-in (POST /clinician/login) --------------------------------------------
+
+def add_clinician(app, email="doc@example.org"):
+    from app.auth.passwords import hash_password
+    from app.extensions import db
+    from app.models import Clinician
+
+    with app.app_context():
+        clinician = Clinician(email=email, password_hash=hash_password(PASSWORD))
+        db.session.add(clinician)
+        db.session.commit()
+        return clinician.id
+
+
+def audit_rows(app) -> list[tuple]:
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import AuditEvent
+
+    with app.app_context():
+        return [tuple(row) for row in db.session.execute(
+            sa.select(AuditEvent.action, AuditEvent.clinician_id, AuditEvent.target, AuditEvent.detail)
+            .order_by(AuditEvent.id))]
+
+
+def attempt(client, email, password, address=None, headers=None):
+    """One sign-in through the real form, from `address` (the socket's REMOTE_ADDR)."""
+    environ = {"REMOTE_ADDR": address} if address else {}
+    token = csrf_token_from(client.get("/clinician/login", environ_overrides=environ).get_data(as_text=True))
+    return client.post("/clinician/login", data={"email": email, "password": password, "csrf_token": token},
+                       environ_overrides=environ, headers=headers or {})
+
+
+@pytest.fixture
+def sign_in_limited(tmp_path):
+    with app_with_tables("testing", tmp_path, **SMALL) as app:
+        yield app
+
+
+def test_real_sign_in_is_limited_per_account_across_client_addresses(sign_in_limited):
+    app = sign_in_limited
+    doctor = add_clinician(app)
+    client = app.test_client()
+    assert [attempt(client, "doc@example.org", "wrong " + n, address).status_code
+            for n, address in (("1", "192.0.2.10"), ("2", "198.51.100.10"))] == [400, 400]
+    blocked = attempt(client, " DOC@example.org", PASSWORD, "203.0.113.10")  # even the right password
+    assert_friendly_429(blocked, json_expected=False)
+    assert client.get("/clinician/").status_code == 302  # not signed in
+    # Another account from that third address is not affected.
+    assert attempt(client, "someone@example.org", "x" * 12, "203.0.113.10").status_code == 400
+    rows = audit_rows(app)
+    assert rows[:2] == [("sign_in_failed", doctor, None, None)] * 2
+    assert rows[2] == ("sign_in_limited", doctor, None, "too many attempts (per account)")
+    assert rows[3] == ("sign_in_failed", None, None, None)
+    assert PASSWORD not in str(rows) and "wrong" not in str(rows) and "doc@example.org" not in str(rows)
+
+
+def test_real_sign_in_is_limited_per_client_across_emails(sign_in_limited):
+    app = sign_in_limited
+    doctor = add_clinician(app)
+    client = app.test_client()
+    statuses = [attempt(client, f"user{n}@example.org", "guess-" + str(n), "192.0.2.11").status_code
+                for n in range(3)]
+    assert statuses == [400, 400, 400]
+    assert_friendly_429(attempt(client, "doc@example.org", PASSWORD, "192.0.2.11"), json_expected=False)
+    assert client.get("/clinician/login", environ_overrides={"REMOTE_ADDR": "192.0.2.11"}).status_code == 200
+    # Recorded against the account the refused attempt named.
+    assert audit_rows(app)[-1] == ("sign_in_limited", doctor, None, "too many attempts (per client)")
+    # The real clinician, from elsewhere, still gets in.
+    assert attempt(app.test_client(), "doc@example.org", PASSWORD, "198.51.100.11").status_code == 303
+
+
+def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(tmp_path):
+    spoofed = [{"X-Forwarded-For": f"198.51.100.{n}"} for n in range(4)]
+    with app_with_tables("testing", tmp_path, **SMALL) as app:  # TRUSTED_PROXIES = 0
+        client = app.test_client()
+        statuses = [attempt(client, f"u{n}@example.org", "x" * 12, "192.0.2.12", headers).status_code
+                    for n, headers in enumerate(spoofed)]
+        assert statuses == [400, 400, 400, 429]  # a forged header does not buy a fresh budget
+    with app_with_tables("testing", tmp_path, **SMALL, TRUSTED_PROXIES=1) as app:
+        client = app.test_client()
+        statuses = [attempt(client, f"u{n}@example.org", "x" * 12, "10.0.0.1", headers).status_code
+                    for n, headers in enumerate(spoofed)]
+        assert statuses == [400, 400, 400, 400]  # behind the proxy, each client has its own budget
+        statuses = [attempt(client, "one@example.org", "x" * 12, "10.0.0.1", headers).status_code
+                    for headers in spoofed[:3]]
+        assert statuses == [400, 400, 429]  # and the per-account limit holds across them
+
+
+def test_sign_in_limits_are_off_when_disabled(tmp_path):
+    with app_with_tables("testing", tmp_path, **{**SMALL, "RATELIMIT_ENABLED": False}) as app:
+        add_clinician(app)
+        client = app.test_client()
+        assert {attempt(client, "doc@example.org", "wrong-password", "192.0.2.13").status_code
+                for _ in range(8)} == {400}
+        assert attempt(client, "doc@example.org", PASSWORD, "192.0.2.13").status_code == 303
+        assert "sign_in_limited" not in [row[0] for row in audit_rows(app)]
+
+
+# --- Every view that takes a result code shares one look-up budget ---------------------------------
+
+LOOKUPS = {**SMALL, "RATELIMIT_SUBMISSIONS": "100 per minute"}  # so only the look-up budget can run out
+
+
+def csrf_of(client) -> str:
+    return csrf_token_from(client.get("/screen/pcl5").get_data(as_text=True))
+
+
+def pcl5_form(client, previous: str, url="/screen/pcl5"):
+    data = {"csrf_token": csrf_of(client), "store": "no", "previous": previous,
+            **{f"q{n}": "2" for n in range(1, 21)}}
+    return client.post(url, data=data)
+
+
+CODE_PATHS = {
+    "result page": lambda client, code: client.get(f"/results/{code}"),
+    "FHIR download": lambda client, code: client.get(f"/results/{code}.fhir.json"),
+    "delete confirmation": lambda client, code: client.get(f"/results/{code}/delete"),
+    "delete POST": lambda client, code: client.post(f"/results/{code}/delete", data={"csrf_token": csrf_of(client)}),
+    "API DELETE": lambda client, code: client.delete(f"/api/v1/screenings/{code}"),
+    "form link ?previous=": lambda client, code: client.get(f"/screen/pcl5?previous={code}"),
+    "form previous field": pcl5_form,
+    "API previous": lambda client, code: client.post("/api/v1/screenings", json={**PCL5, "store": False,
+                                                                                 "previous": code}),
+}
+GUESS_STATUSES = {"result page": 404, "FHIR download": 404, "delete confirmation": 404, "delete POST": 404,
+                  "API DELETE": 404, "form link ?previous=": 200, "form previous field": 400, "API previous": 400}
+
+
+@pytest.fixture
+def lookup_limited(tmp_path):
+    with app_with_tables("testing", tmp_path, **LOOKUPS) as app:
+        yield app
+
+
+@pytest.mark.parametrize("path", CODE_PATHS, ids=list(CODE_PATHS))
+def test_code_enumeration_is_cut_off_on_every_path(lookup_limited, path):
+    app = lookup_limited
+    real = client_at(app, "192.0.2.20").post("/api/v1/screenings", json=PCL5).get_json()["code"]
+    guesser = client_at(app, "203.0.113.20")
+    guesses = ["0000-0000-0000", "ZZZZ-ZZZZ-ZZZZ", "junk", "7KQ2-M9XD-4TPA"]
+    assert [CODE_PATHS[path](guesser, code).status_code for code in guesses] == [GUESS_STATUSES[path]] * 4
+    over = CODE_PATHS[path](guesser, real)  # the right code, once over the budget, tells nothing
+    assert_friendly_429(over, json_expected=path.startswith("API"))
+    assert count_rows(app) == 1  # not deleted, nothing stored
+    assert client_at(app, "192.0.2.20").get(f"/results/{real}").status_code == 200  # others unaffected
+
+
+def test_one_budget_is_shared_by_every_code_path(lookup_limited):
+    app = lookup_limited
+    guesser = client_at(app, "203.0.113.21")
+    paths = list(CODE_PATHS)
+    statuses = [CODE_PATHS[path](guesser, "0000-0000-000" + str(n)).status_code for n, path in enumerate(paths[:4])]
+    assert statuses == [404] * 4
+    assert {CODE_PATHS[path](guesser, "ZZZZ-ZZZZ-ZZZZ").status_code for path in paths} == {429}
+
+
+def test_submissions_without_a_previous_code_do_not_spend_the_lookup_budget(lookup_limited):
+    app = lookup_limited
+    client = client_at(app, "203.0.113.22")
+    for n in range(4):
+        client.get(f"/results/0000-0000-000{n}")
+    assert client.get("/results/0000-0000-0009").status_code == 429
+    assert client.get("/screen/pcl5").status_code == 200
+    assert pcl5_form(client, previous="").status_code == 200  # scored, not stored, no comparison
+    assert client.post("/api/v1/screenings", json=PCL5).status_code == 201
+    assert client.post("/api/v1/screenings", json={**PCL5, "previous": None}).status_code == 201
+    assert client.post("/api/v1/screenings", json={**PCL5, "previous": "0000-0000-0000"}).status_code == 429
+    assert count_rows(app) == 2
+
+
+def test_clinician_views_are_not_limited_by_code_lookups(lookup_limited):
+    """Signed in and audited, the workspace is not limited this way: a clinician can open many results."""
+    app = lookup_limited
+    add_clinician(app)
+    client = client_at(app, "192.0.2.23")
+    code = client.post("/api/v1/screenings", json=PCL5).get_json()["code"]
+    assert attempt(client, "doc@example.org", PASSWORD).status_code == 303
+    statuses = {client.get(f"/clinician/results/{code}").status_code for _ in range(8)}
+    statuses |= {client.get("/clinician/results/0000-0000-0000").status_code for _ in range(8)}
+    assert statuses == {200, 404}

@@ -9,6 +9,7 @@ from werkzeug.exceptions import Forbidden
 from app.security import CSP_DIRECTIVES, csp_nonce
 from tests import observatory
 from tests.apps import app_with_tables
+from tests.clinician_support import PASSWORD, cheap_hashes  # noqa: F401  (autouse: quick hashes)
 
 PCL5 = {"instrument": "pcl5", "answers": [2] * 20, "store": True}
 EXPECTED = {
@@ -51,6 +52,38 @@ def test_observatory_grades_every_kind_of_response_a_plus(production):
     first_visit = observatory.grade(production.test_client(), "/screen/pcl5")
     assert first_visit.results["cookies"] == ("cookies-secure-with-httponly-sessions-and-samesite", 5)
     assert first_visit.score == 135  # every bonus the current rules offer
+
+
+def test_observatory_grades_the_clinician_pages_a_plus(production):
+    """The clinician sign-in page and signed-in workspace pages (queue, a result, statistics, the audit log),
+    each of which re-issues the session cookie, graded like the public pages."""
+    from app.auth.passwords import hash_password
+    from app.extensions import db
+    from app.models import ROLE_ADMIN, Clinician
+    from tests.conftest import csrf_token_from
+
+    with production.app_context():
+        db.session.add(Clinician(email="doc@example.org", password_hash=hash_password(PASSWORD), role=ROLE_ADMIN))
+        db.session.commit()
+    anonymous = production.test_client()
+    sign_in_page = observatory.grade(anonymous, "/clinician/login")
+    assert sign_in_page.status_code == 200 and sign_in_page.grade == "A+" and sign_in_page.score == 135
+    assert sign_in_page.results["cookies"] == ("cookies-secure-with-httponly-sessions-and-samesite", 5)
+
+    client = production.test_client()
+    https = {"base_url": "https://ptsd.example"}
+    token = csrf_token_from(client.get("/clinician/login", **https).get_data(as_text=True))
+    signed = client.post("/clinician/login", data={"email": "doc@example.org", "password": PASSWORD,
+                                                   "csrf_token": token}, **https)
+    assert signed.status_code == 303
+    code = stored_code(client).rsplit("/", 1)[1]
+    for path in ["/clinician/", f"/clinician/results/{code}", "/clinician/stats", "/clinician/audit"]:
+        report = observatory.grade(client, path)
+        penalties = {test: result for test, result in report.results.items() if result[1] < 0}
+        assert report.status_code == 200, path
+        assert penalties == {}, (path, penalties)
+        assert report.grade == "A+" and report.score == 135, (path, report.score, report.results)
+        assert report.results["cookies"] == ("cookies-secure-with-httponly-sessions-and-samesite", 5), path
 
 
 @pytest.mark.parametrize(
@@ -206,3 +239,30 @@ def test_pages_load_nothing_from_another_site_and_nothing_inline(client, path):
     assert not re.search(r"<script\b(?![^>]*\bsrc=)", html)  # no inline script body
     assert not re.search(r'\sstyle="', html) and not re.search(r"\son[a-z]+=", html)
     assert "<style" not in html
+
+
+@pytest.mark.parametrize("fetch_site, status", [(None, 303), ("same-origin", 303), ("none", 303),
+                                                ("cross-site", 403)])
+def test_signed_in_forms_work_over_https_without_a_referer(production, fetch_site, status):
+    """Referrer-Policy: no-referrer means a browser sends no Referer to this site either: the sign-in
+    must still work over HTTPS (Flask-WTF's strict Referer check is off), while a post a browser marks
+    as coming from another site is refused before anything happens."""
+    from app.auth.passwords import hash_password
+    from app.extensions import db
+    from app.models import AuditEvent, Clinician
+    from tests.conftest import csrf_token_from
+
+    with production.app_context():
+        db.session.add(Clinician(email="doc@example.org", password_hash=hash_password(PASSWORD)))
+        db.session.commit()
+    client = production.test_client()
+    https = {"base_url": "https://ptsd.example"}
+    token = csrf_token_from(client.get("/clinician/login", **https).get_data(as_text=True))
+    headers = {"Sec-Fetch-Site": fetch_site} if fetch_site else {}
+    response = client.post("/clinician/login", data={"email": "doc@example.org", "password": PASSWORD,
+                                                     "csrf_token": token}, headers=headers, **https)
+    assert response.status_code == status
+    assert "Referer" not in response.request.headers
+    with production.app_context():
+        assert db.session.query(AuditEvent).count() == (1 if status == 303 else 0)
+    assert client.get("/clinician/", **https).status_code == (200 if status == 303 else 302)

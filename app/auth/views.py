@@ -19,6 +19,8 @@ from .passwords import hash_password, needs_rehash, verify_nothing, verify_passw
 bp = Blueprint("auth", __name__, url_prefix="/clinician")
 
 LAST_SEEN = "clinician_seen"
+# The account's session_version at sign-in; a session whose copy is stale has been signed out.
+SESSION_VERSION = "clinician_version"
 FLASK_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", "_remember_seconds")
 
 login_manager.login_view = "auth.login"
@@ -38,14 +40,16 @@ def normalise_email(typed: str) -> str:
 
 @login_manager.user_loader
 def load_clinician(user_id: str) -> Clinician | None:
-    """The signed-in clinician, unless idle too long or deactivated since: then the session ends."""
+    """The signed-in clinician, unless idle too long, signed out elsewhere or deactivated since: then
+    the session ends. Everything checked is in the signed cookie or the database, so any instance
+    behind the same SECRET_KEY and database reaches the same verdict."""
     idle_limit = 60 * current_app.config["CLINICIAN_IDLE_MINUTES"]
     last_seen = session.get(LAST_SEEN)
     clinician = db.session.get(Clinician, int(user_id)) if user_id.isdigit() else None
     now = time.time()
     if (clinician is None or not clinician.active or not isinstance(last_seen, (int, float))
-            or now - last_seen > idle_limit):
-        for key in (*FLASK_LOGIN_KEYS, LAST_SEEN):
+            or now - last_seen > idle_limit or session.get(SESSION_VERSION) != clinician.session_version):
+        for key in (*FLASK_LOGIN_KEYS, LAST_SEEN, SESSION_VERSION):
             session.pop(key, None)
         return None
     session[LAST_SEEN] = now  # every request counts as activity; the signed cookie is re-issued
@@ -85,6 +89,7 @@ def login():
             session.clear()  # nothing from before sign-in carries over into the signed-in session
             login_user(clinician)
             session[LAST_SEEN] = time.time()
+            session[SESSION_VERSION] = clinician.session_version
             audit.record(audit.SIGN_IN, clinician)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")), 303)
@@ -98,11 +103,15 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out (a POST with the CSRF token, so another site cannot sign a clinician out)."""
+    """Sign out (a POST with the CSRF token, so another site cannot sign a clinician out). The account's
+    session version moves on, so a copy of the cookie is refused too, on every instance."""
     if current_user.is_authenticated:
-        audit.record(audit.SIGN_OUT, current_user._get_current_object())
+        clinician = current_user._get_current_object()
+        audit.record(audit.SIGN_OUT, clinician)
+        clinician.end_sessions()
         db.session.commit()
         logout_user()
     session.pop(LAST_SEEN, None)
+    session.pop(SESSION_VERSION, None)
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"), 303)

@@ -6,6 +6,7 @@ from ..models import AuditEvent, Clinician
 
 SIGN_IN = "sign_in"
 SIGN_IN_FAILED = "sign_in_failed"
+SIGN_IN_LIMITED = "sign_in_limited"  # refused by a rate limit before the password was checked
 SIGN_OUT = "sign_out"
 VIEW_RESULT = "view_result"
 REVIEW = "review"
@@ -13,7 +14,7 @@ UNREVIEW = "unreview"
 EXPORT_CSV = "export_csv"
 EXPORT_FHIR = "export_fhir"
 PURGE = "purge"
-ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, EXPORT_CSV, EXPORT_FHIR, PURGE)
+ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LIMITED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, EXPORT_CSV, EXPORT_FHIR, PURGE)
 
 
 def record(action: str, clinician: Clinician | None = None, target: str | None = None,

@@ -78,6 +78,7 @@ def deactivate(email: str) -> None:
     if row is None:
         raise click.ClickException(f"No account for {normalise_email(email)}.")
     row.active = False
+    row.end_sessions()
     db.session.commit()
     click.echo(f"Deactivated {row.email}.")
 
