@@ -74,9 +74,11 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Every feature's blueprint."""
     from .education.views import bp as education_bp
+    from .language import bp as language_bp
     from .screening.api import bp as api_bp
     from .screening.views import bp as screening_bp
 
     app.register_blueprint(screening_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(education_bp)
+    app.register_blueprint(language_bp)
