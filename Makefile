@@ -47,7 +47,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 # translation), so a deploy needs no build step.
 translations: install-dev  ## after changing user-facing strings: then translate the new msgids and run it again
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs='.* __pycache__' -o messages.pot .
-	$(BIN)/pybabel update -i messages.pot -d app/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d app/translations --statistics
 
 clean:

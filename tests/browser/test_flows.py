@@ -99,7 +99,7 @@ def test_errors_are_announced_focused_and_tied_to_their_fields(page):
     page.get_by_role("button", name="See my result").click()
     summary = page.locator("#error-summary")
     expect(summary).to_have_attribute("role", "alert")
-    assert focused(page)["id"] == "error-summary"
+    expect(summary).to_be_focused()  # autofocus: no script needed
     assert page.locator("#q1-3").is_checked()  # answers given are kept
     for number in range(2, 21):
         fieldset = page.locator(f"fieldset#q{number}")
@@ -145,7 +145,7 @@ def test_pcptsd5_with_the_keyboard_alone_and_visible_focus(page):
     box = page.locator(".skip-link").bounding_box()
     assert box["x"] >= 0 and box["y"] >= 0
     page.keyboard.press("Enter")
-    assert focused(page)["id"] == "main"
+    expect(page.locator("#main")).to_be_focused()
 
 
 # --- without JavaScript --------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_pcl5_without_javascript_end_to_end(nojs_page):
     page = nojs_page
     page.goto("/screen/pcl5")
     page.get_by_role("button", name="See my result").click()  # nothing answered: errors, no JS needed
-    assert focused(page)["id"] == "error-summary"  # autofocus, not script
+    expect(page.locator("#error-summary")).to_be_focused()  # autofocus, not script
     pcl5_answers_by_label(page, rating=3)  # total 60
     page.click("label[for='store-yes']")
     page.get_by_role("button", name="See my result").click()
