@@ -50,7 +50,9 @@ def language_switch_next() -> str:
 
 @bp.after_app_request
 def vary_on_language(response):
-    """Pages differ by Accept-Language and the language cookie: tell caches so."""
+    """Pages differ by Accept-Language and the language cookie: tell caches so (static files do not)."""
+    if request.endpoint == "static":
+        return response
     response.vary.add("Accept-Language")
     response.vary.add("Cookie")
     return response
