@@ -41,5 +41,14 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
+# Extract every _()/_l() string, merge it into each language's .po, compile the .mo files the app
+# loads. --ignore-dirs: pybabel's default skips every "_" folder, which would miss templates/_macros.
+# The .mo files are committed (tests/test_i18n.py fails if one is stale or a string lacks a
+# translation), so a deploy needs no build step.
+translations: install-dev  ## after changing user-facing strings: then translate the new msgids and run it again
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs='.* __pycache__' -o messages.pot .
+	$(BIN)/pybabel update -i messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d app/translations --statistics
+
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -26,7 +26,13 @@ def select_locale() -> str:
     chosen = request.cookies.get("lang")
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    # By the reader's order of preference, region ignored: "es-ES,en;q=0.5" means Spanish first.
+    # (Werkzeug's best_match prefers any exact match, so it would pick English here.)
+    for tag, _quality in request.accept_languages:
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        if primary in languages:
+            return primary
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -82,13 +88,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Every feature's blueprint."""
-    from .education.views import bp as education_bp
     from .api_spec import bp as api_spec_bp
-    from .screening.api import bp as api_bp
-    from .screening.views import bp as screening_bp
-
     from .auth.views import bp as auth_bp
     from .clinician.views import bp as clinician_bp
+    from .education.views import bp as education_bp
+    from .language import bp as language_bp
+    from .screening.api import bp as api_bp
+    from .screening.views import bp as screening_bp
 
     app.register_blueprint(screening_bp)
     app.register_blueprint(api_bp)
@@ -96,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(clinician_bp)
     app.register_blueprint(api_spec_bp)
+    app.register_blueprint(language_bp)
 
 
 def register_commands(app: Flask) -> None:

@@ -1,0 +1,174 @@
+"""A real server in a thread and one headless Debian Chromium per session, driven by Playwright.
+
+Nothing here downloads a browser: Playwright launches /usr/bin/chromium (which .ci/run installs).
+Every browser context refuses requests to any other host and records them, so a page that tried
+to load something from another site (a CDN, a font, analytics) fails its test.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+from tests.results_helpers import store_pcl5, store_pcptsd5
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+
+
+def browser_unavailable(reason: str):
+    """In CI a missing browser is a failure (the flows would silently not run); locally, a skip."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so the browser tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def playwright_browser():
+    """One Chromium for the whole session; each test gets its own context (cookies, JS setting)."""
+    if not os.path.exists(CHROMIUM):
+        browser_unavailable(f"{CHROMIUM} not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - requirements-dev.txt pins it
+        browser_unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    except Exception as error:  # a broken Chromium counts like a missing one
+        playwright.stop()
+        browser_unavailable(f"Chromium did not start: {error}")
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@dataclass
+class LiveServer:
+    """The app served over real HTTP, with results already stored for the pages that need one."""
+
+    url: str
+    app: object
+    codes: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="package")
+def live_server(tmp_path_factory):
+    """The testing app on a temporary SQLite file (or TEST_DATABASE_URL), in a server thread."""
+    overrides = {}
+    if not os.environ.get("TEST_DATABASE_URL"):
+        database = tmp_path_factory.mktemp("browser") / "browser.sqlite"
+        overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+    app = create_app("testing", overrides)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    live = LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+    client = app.test_client()
+    with app.app_context():
+        first = store_pcl5(client, 40)
+        live.codes = {
+            "pcl5": first,
+            "pcl5_retake": store_pcl5(client, 22, previous=first),  # 18 lower: a meaningful change
+            "pcptsd5": store_pcptsd5(client, 3),
+            "to_delete": store_pcl5(client, 12),
+        }
+    yield live
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+class Isolated:
+    """Requests this context made to other hosts (all refused)."""
+
+    def __init__(self, origin: str):
+        self.origin = origin
+        self.refused: list[str] = []
+
+    def __call__(self, route):
+        url = route.request.url
+        if url.startswith(self.origin + "/") or url.startswith("data:"):
+            route.continue_()
+        else:
+            self.refused.append(url)
+            route.abort("blockedbyclient")
+
+
+def new_context(browser, live_server, *, language: str = "en", javascript: bool = True, width: int = 1280):
+    context = browser.new_context(
+        base_url=live_server.url, java_script_enabled=javascript,
+        viewport={"width": width, "height": 900}, locale="en-US" if language == "en" else "es-419",
+        reduced_motion="reduce",
+    )
+    # The language cookie, as the English/Español switch sets it; tests of the switch clear it.
+    context.add_cookies([{"name": "lang", "value": language, "url": live_server.url}])
+    isolated = Isolated(live_server.url)
+    context.route("**/*", isolated)
+    context.set_default_timeout(10_000)
+    return context, isolated
+
+
+def _context_fixture(browser, live_server, **options):
+    context, isolated = new_context(browser, live_server, **options)
+    yield context
+    context.close()
+    assert not isolated.refused, f"pages tried to reach other sites: {isolated.refused}"
+
+
+@pytest.fixture
+def context(playwright_browser, live_server):
+    """A fresh English browser context with JavaScript."""
+    yield from _context_fixture(playwright_browser, live_server)
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+@pytest.fixture
+def nojs_page(playwright_browser, live_server):
+    """A page in a context with JavaScript switched off."""
+    for context in _context_fixture(playwright_browser, live_server, javascript=False):
+        yield context.new_page()
+
+
+@pytest.fixture
+def page_in(playwright_browser, live_server):
+    """Factory: a page in `language`; contexts are closed (and checked for outside requests) afterwards."""
+    opened = []
+
+    def make(language: str, javascript: bool = True, width: int = 1280):
+        context, isolated = new_context(playwright_browser, live_server, language=language,
+                                        javascript=javascript, width=width)
+        opened.append((context, isolated))
+        return context.new_page()
+
+    yield make
+    for context, isolated in opened:
+        context.close()
+        assert not isolated.refused, f"pages tried to reach other sites: {isolated.refused}"
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

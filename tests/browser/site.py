@@ -1,0 +1,190 @@
+"""Every page the browser tests visit, and the checks that axe-core cannot make on its own.
+
+Adding a page is one PAGES entry. A page behind a sign-in (the clinician workspace, issue 5) names
+the fixture that signs the browser context in: `SitePage("clinician-list", "/clinician/",
+needs=("clinician_signed_in",))`, with a `clinician_signed_in(page, live_server)` fixture in
+tests/browser/conftest.py that creates a clinician and signs `page` in. The checks and the
+screenshots then cover it in both languages with no other change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from playwright.sync_api import Page
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+MIN_TARGET = 24  # CSS px, WCAG 2.2 SC 2.5.8
+
+
+def pcl5_answers_by_label(page: Page, rating: int = 2) -> None:
+    """Answer all 20 PCL-5 items by clicking the answers' labels (the whole box is the target)."""
+    for number in range(1, 21):
+        page.click(f"label[for='q{number}-{rating}']")
+
+
+def submit_empty_pcl5(page: Page) -> None:
+    page.goto("/screen/pcl5")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#error-summary")
+
+
+def fresh_pcl5_result(page: Page) -> None:
+    page.goto("/screen/pcl5")
+    pcl5_answers_by_label(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#total-heading")
+
+
+def fresh_pcptsd5_result(page: Page) -> None:
+    page.goto("/screen/pcptsd5")
+    page.click("label[for='exposure-yes']")
+    for number, answer in enumerate(("yes", "no", "yes", "yes", "no"), start=1):
+        page.click(f"label[for='q{number}-{answer}']")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#total-heading")
+
+
+@dataclass(frozen=True)
+class SitePage:
+    """A page to check: a path (formatted with the stored codes) or actions that reach it."""
+
+    name: str
+    path: str | None = None
+    reach: Callable[[Page], None] | None = None
+    needs: tuple[str, ...] = ()  # fixtures to request first (e.g. a signed-in clinician)
+    print_media: bool = False  # checked as printed (Print / Save as PDF)
+    status: int = 200
+
+    def open(self, page: Page, codes: dict[str, str]) -> None:
+        if self.reach is not None:
+            self.reach(page)
+        else:
+            response = page.goto(self.path.format(**codes))
+            assert response is not None and response.status == self.status, (self.name, response and response.status)
+        if self.print_media:
+            page.emulate_media(media="print")
+
+
+PAGES = [
+    SitePage("home", "/"),
+    SitePage("pcl5-form", "/screen/pcl5"),
+    SitePage("pcl5-errors", reach=submit_empty_pcl5),
+    SitePage("pcptsd5-form", "/screen/pcptsd5"),
+    SitePage("pcl5-compare-form", "/screen/pcl5?previous={pcl5}"),
+    SitePage("pcl5-result-fresh", reach=fresh_pcl5_result),
+    SitePage("pcptsd5-result-fresh", reach=fresh_pcptsd5_result),
+    SitePage("pcl5-result-stored", "/results/{pcl5}"),
+    SitePage("pcl5-result-change", "/results/{pcl5_retake}"),
+    SitePage("pcptsd5-result-stored", "/results/{pcptsd5}"),
+    SitePage("pcl5-result-print", "/results/{pcl5_retake}", print_media=True),
+    SitePage("delete-confirmation", "/results/{to_delete}/delete"),
+    SitePage("deleted", "/results/deleted"),
+    SitePage("learn", "/learn"),
+    SitePage("learn-ptsd", "/learn/ptsd"),
+    SitePage("learn-treatments", "/learn/treatments"),
+    SitePage("learn-mdma", "/learn/mdma-assisted-therapy"),
+    SitePage("learn-find-help", "/learn/find-help"),
+    SitePage("not-found", "/no-such-page", status=404),
+    SitePage("unknown-result", "/results/0000-0000-0000", status=404),
+]
+
+
+def axe_report(violations: list[dict]) -> str:
+    """Readable axe violations: rule, impact, help, and each failing element with axe's reason."""
+    lines = []
+    for violation in violations:
+        lines.append(f"- {violation['id']} ({violation.get('impact')}): {violation['help']} "
+                     f"[{violation.get('helpUrl', '')}]")
+        for node in violation["nodes"]:
+            lines.append(f"    {', '.join(map(str, node['target']))}: {node.get('html', '')[:160]}")
+            for check in node.get("any", []) + node.get("all", []) + node.get("none", []):
+                lines.append(f"      * {check['message']}")
+    return "\n".join(lines)
+
+
+def axe_violations(page: Page) -> list[dict]:
+    """axe-core's WCAG 2.0/2.1/2.2 A and AA violations on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                       "resultTypes": ["violations"]})
+    return results.response["violations"]
+
+
+def assert_no_axe_violations(page: Page, label: str) -> None:
+    violations = axe_violations(page)
+    assert not violations, f"axe found {len(violations)} violation(s) on {label}:\n{axe_report(violations)}"
+
+
+SMALL_TARGETS_JS = """
+(minimum) => {
+  const visible = (el) => {
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    return style.visibility !== "hidden" && style.display !== "none" && box.width > 0 && box.height > 0
+      && box.right > 0 && box.bottom > 0;   // the skip link waits off-screen until focused
+  };
+  // WCAG 2.5.8's inline exception: a link in a sentence (its paragraph or list item has other text).
+  const inline = (el) => {
+    const parent = el.parentElement;
+    return el.tagName === "A" && parent && ["P", "LI"].includes(parent.tagName)
+      && parent.textContent.trim() !== el.textContent.trim();
+  };
+  const small = [];
+  for (const el of document.querySelectorAll("a[href], button, input, select, textarea, summary")) {
+    if (el.type === "hidden" || !visible(el) || inline(el)) continue;
+    // A radio or checkbox inside its label: the label is what one taps.
+    const target = (el.type === "radio" || el.type === "checkbox") && el.closest("label") ? el.closest("label") : el;
+    const box = target.getBoundingClientRect();
+    if (box.width + 0.01 < minimum || box.height + 0.01 < minimum) {
+      small.push(`${target.outerHTML.slice(0, 120)} is ${box.width.toFixed(1)}x${box.height.toFixed(1)}`);
+    }
+  }
+  return small;
+}
+"""
+
+
+def small_targets(page: Page) -> list[str]:
+    return page.evaluate(SMALL_TARGETS_JS, MIN_TARGET)
+
+
+def horizontal_overflow(page: Page, width: int) -> int:
+    """How many CSS px the page is wider than `width` (0 when nothing scrolls sideways)."""
+    page.set_viewport_size({"width": width, "height": 900})
+    return max(0, page.evaluate("document.documentElement.scrollWidth") - width)
+
+
+STRUCTURE_JS = """
+() => {
+  const problems = [];
+  const count = (selector) => document.querySelectorAll(selector).length;
+  if (count("body > header") !== 1) problems.push("expected one page header (banner)");
+  if (count("body > footer") !== 1) problems.push("expected one page footer (contentinfo)");
+  if (count("main") !== 1) problems.push("expected exactly one main");
+  if (count("nav") < 1) problems.push("expected a navigation landmark");
+  for (const nav of document.querySelectorAll("nav")) {
+    if (!nav.getAttribute("aria-label") && !nav.getAttribute("aria-labelledby"))
+      problems.push("a nav without a name: " + nav.outerHTML.slice(0, 80));
+  }
+  const headings = [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")]
+    .filter((h) => getComputedStyle(h).display !== "none");
+  const h1s = headings.filter((h) => h.tagName === "H1");
+  if (h1s.length !== 1) problems.push(`expected one h1, found ${h1s.length}`);
+  if (headings.length && headings[0].tagName !== "H1") problems.push("the first heading is not the h1");
+  let previous = 0;
+  for (const h of headings) {
+    const level = Number(h.tagName[1]);
+    if (level > previous + 1) problems.push(`heading level skips from h${previous} to h${level}: ${h.textContent.trim()}`);
+    previous = level;
+  }
+  const lang = document.documentElement.lang;
+  if (!lang) problems.push("html has no lang");
+  return problems;
+}
+"""
+
+
+def structure_problems(page: Page) -> list[str]:
+    return page.evaluate(STRUCTURE_JS)

@@ -1,0 +1,244 @@
+"""Both screenings end to end in Chromium: by clicking, by keyboard alone, without JavaScript,
+then store, revisit by code, compare a retake, delete; the language switch; "Leave this site"."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.screening.views import DEFAULT_LEAVE_SITE_URL
+
+from .site import pcl5_answers_by_label
+
+pytestmark = pytest.mark.browser
+CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
+
+FOCUSED_JS = """() => {
+  const el = document.activeElement;
+  const style = getComputedStyle(el);
+  return {tag: el.tagName, id: el.id, name: el.getAttribute("name") || "", value: el.value || "",
+          outline: style.outlineStyle, width: parseFloat(style.outlineWidth) || 0};
+}"""
+
+
+def focused(page: Page) -> dict:
+    return page.evaluate(FOCUSED_JS)
+
+
+def tab(page: Page, key: str = "Tab") -> dict:
+    """Press a key and return the focused element, which must show a visible focus outline."""
+    page.keyboard.press(key)
+    element = focused(page)
+    if element["tag"] != "BODY":
+        assert element["outline"] != "none" and element["width"] >= 2, f"focus not visible on {element}"
+    return element
+
+
+def stored_code(page: Page) -> str:
+    expect(page.locator("#code-heading")).to_be_visible()
+    code = page.locator("p.code").inner_text().strip()
+    assert CODE.match(code), code
+    assert page.url.endswith(f"/results/{code}")
+    return code
+
+
+# --- clicking ------------------------------------------------------------------------------------
+
+def test_pcl5_by_clicking_labels_then_revisit_compare_and_delete(page):
+    page.goto("/")
+    page.get_by_role("link", name="Start the checklist").click()
+    expect(page).to_have_url(re.compile(r"/screen/pcl5$"))
+    pcl5_answers_by_label(page, rating=2)  # total 40
+    page.click("label[for='store-yes']")
+    page.get_by_role("button", name="See my result").click()
+    code = stored_code(page)
+    expect(page.locator(".score")).to_contain_text("40 out of 80")
+
+    # Revisit by the code as someone might type it: lower case, no dashes.
+    response = page.goto(f"/results/{code.lower().replace('-', '')}")
+    assert response.status == 200
+    expect(page.locator("p.code")).to_have_text(code)
+
+    # Retake through the result page's link: the earlier code travels along, hidden.
+    page.get_by_role("link", name="retake the PCL-5 and compare").click()
+    expect(page.locator("#compare-note")).to_contain_text(code)
+    pcl5_answers_by_label(page, rating=1)  # total 20
+    page.click("label[for='store-yes']")
+    page.get_by_role("button", name="See my result").click()
+    retake = stored_code(page)
+    assert retake != code
+    expect(page.locator("#change-heading")).to_be_visible()
+    expect(page.locator(".change-verdict")).to_contain_text("Your total is 20 points lower than before.")
+
+    # Delete the retake through its confirmation page.
+    page.get_by_role("link", name="Delete this result").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete this result?")
+    page.get_by_role("button", name="Yes, delete this result").click()
+    expect(page).to_have_url(re.compile(r"/results/deleted$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your result has been deleted")
+    assert page.goto(f"/results/{retake}").status == 404
+    assert page.goto(f"/results/{code}").status == 200  # the earlier result is kept
+
+
+def test_pcptsd5_by_clicking_labels_not_stored(page):
+    page.goto("/screen/pcptsd5")
+    page.click("label[for='exposure-yes']")
+    for number, answer in enumerate(("yes", "yes", "no", "yes", "no"), start=1):
+        page.click(f"label[for='q{number}-{answer}']")
+    page.get_by_role("button", name="See my result").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your PC-PTSD-5 result")
+    expect(page.locator(".score")).to_contain_text("3 out of 5")
+    expect(page.locator("#code-heading")).to_have_count(0)  # nothing kept without consent
+    expect(page.locator("[data-print]")).to_be_visible()  # print.js shows its button
+
+
+def test_errors_are_announced_focused_and_tied_to_their_fields(page):
+    page.goto("/screen/pcl5")
+    page.click("label[for='q1-3']")
+    page.get_by_role("button", name="See my result").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_have_attribute("role", "alert")
+    expect(summary).to_be_focused()  # autofocus: no script needed
+    assert page.locator("#q1-3").is_checked()  # answers given are kept
+    for number in range(2, 21):
+        fieldset = page.locator(f"fieldset#q{number}")
+        error_id = fieldset.get_attribute("aria-describedby")
+        assert error_id == f"q{number}-error"
+        expect(page.locator(f"#{error_id}")).to_have_text(f"Question {number}: please choose an answer.")
+    page.locator("#error-summary a[href='#q7']").click()
+    assert page.url.endswith("#q7")
+
+
+# --- keyboard alone ------------------------------------------------------------------------------
+
+def test_pcptsd5_with_the_keyboard_alone_and_visible_focus(page):
+    page.goto("/screen/pcptsd5")
+    for _ in range(40):
+        element = tab(page)
+        if element["name"] == "exposure":
+            break
+    else:
+        pytest.fail("Tab never reached the first question")
+    assert element["value"] == "yes"
+    tab(page, "Space")
+    assert page.locator("#exposure-yes").is_checked()
+    # q1 Space (yes); q2 arrow to No; q3 Space; q4 arrow down then up (yes); q5 Space: 4 of 5.
+    keys = {1: ["Space"], 2: ["ArrowRight"], 3: ["Space"], 4: ["ArrowDown", "ArrowUp"], 5: ["Space"]}
+    for number, presses in keys.items():
+        assert tab(page)["name"] == f"q{number}"
+        for key in presses:
+            tab(page, key)
+    assert [page.locator(f"#q{n}-yes").is_checked() for n in range(1, 6)] == [True, False, True, True, True]
+    assert tab(page)["name"] == "previous"
+    store = tab(page)
+    assert (store["name"], store["value"]) == ("store", "no")  # Tab lands on the checked choice
+    tab(page, "ArrowDown")
+    assert page.locator("#store-yes").is_checked()
+    assert tab(page)["tag"] == "BUTTON"
+    page.keyboard.press("Enter")
+    stored_code(page)
+    expect(page.locator(".score")).to_contain_text("4 out of 5")
+    # The skip link is the first stop on the next page, visible when focused, and lands in main.
+    skip = tab(page)
+    assert skip["tag"] == "A" and page.locator(".skip-link").is_visible()
+    box = page.locator(".skip-link").bounding_box()
+    assert box["x"] >= 0 and box["y"] >= 0
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
+
+
+# --- without JavaScript --------------------------------------------------------------------------
+
+def test_pcl5_without_javascript_end_to_end(nojs_page):
+    page = nojs_page
+    page.goto("/screen/pcl5")
+    page.get_by_role("button", name="See my result").click()  # nothing answered: errors, no JS needed
+    expect(page.locator("#error-summary")).to_be_focused()  # autofocus, not script
+    pcl5_answers_by_label(page, rating=3)  # total 60
+    page.click("label[for='store-yes']")
+    page.get_by_role("button", name="See my result").click()
+    code = stored_code(page)
+    expect(page.locator(".score")).to_contain_text("60 out of 80")
+    expect(page.locator("[data-print]")).to_be_hidden()  # needs JS; the page says how to print instead
+    assert page.goto(f"/results/{code.lower().replace('-', '')}").status == 200
+    page.get_by_role("link", name="retake the PCL-5 and compare").click()
+    pcl5_answers_by_label(page, rating=0)
+    page.get_by_role("button", name="See my result").click()  # not stored: compared, shown once
+    expect(page.locator(".change-verdict")).to_contain_text("60 points lower than before")
+    page.goto(f"/results/{code}")
+    page.get_by_role("link", name="Delete this result").first.click()
+    page.get_by_role("button", name="Yes, delete this result").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your result has been deleted")
+    assert page.goto(f"/results/{code}").status == 404
+
+
+def test_pcptsd5_without_javascript_end_to_end(nojs_page):
+    page = nojs_page
+    page.goto("/screen/pcptsd5")
+    page.click("label[for='exposure-no']")
+    page.get_by_role("button", name="See my result").click()
+    expect(page.locator(".score")).to_contain_text("0 out of 5")
+    expect(page.locator(".total")).to_contain_text("the screen ends here and scores 0")
+    page.goto("/screen/pcptsd5")
+    page.click("label[for='exposure-yes']")
+    for number in range(1, 6):
+        page.click(f"label[for='q{number}-yes']")
+    page.click("label[for='store-yes']")
+    page.get_by_role("button", name="See my result").click()
+    stored_code(page)
+    expect(page.locator(".score")).to_contain_text("5 out of 5")
+
+
+def test_language_switch_without_javascript(nojs_page, live_server):
+    page = nojs_page
+    page.goto("/screen/pcl5?previous=nonsense")
+    page.get_by_role("link", name="Español").click()
+    expect(page).to_have_url(re.compile(r"/screen/pcl5\?previous=nonsense$"))
+    assert page.evaluate("document.documentElement.lang") == "es"
+    expect(page.get_by_role("button", name="Ver mi resultado")).to_be_visible()
+    expect(page.locator(".language-note")).to_contain_text("versión original en inglés")
+    expect(page.locator("#q1 .qtext")).to_have_attribute("lang", "en")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "lang")
+    assert (cookie["value"], cookie["httpOnly"], cookie["sameSite"]) == ("es", True, "Lax")
+    assert cookie["expires"] > 0  # persistent, not a session cookie
+    page.get_by_role("link", name="English").click()
+    assert page.evaluate("document.documentElement.lang") == "en"
+
+
+# --- Leave this site -----------------------------------------------------------------------------
+
+@pytest.fixture
+def leaving(page, live_server):
+    """Requests to the "Leave this site" target, intercepted and answered here: nothing leaves the machine.
+
+    (Answered with a stub page rather than aborted: an aborted navigation races with reading
+    history.length on Chromium's error page.)
+    """
+    target = live_server.app.config.get("LEAVE_SITE_URL") or DEFAULT_LEAVE_SITE_URL
+    host = re.match(r"https?://[^/]+", target).group(0)
+    requested: list[str] = []
+
+    def intercept(route):
+        requested.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<!doctype html><title>Elsewhere</title>")
+
+    page.route(f"{host}/**", intercept)
+    return target, requested
+
+
+@pytest.mark.parametrize("how", ["click", "Escape"])
+def test_leave_this_site_replaces_the_page_in_history(page, leaving, how):
+    target, requested = leaving
+    page.goto("/")
+    page.goto("/screen/pcl5")
+    page.click("label[for='q1-2']")
+    before = page.evaluate("history.length")
+    with page.expect_request(lambda request: request.url == target):
+        if how == "click":
+            page.locator("#leave-site").click()
+        else:
+            page.keyboard.press("Escape")
+    page.wait_for_url(target)  # by then the stub has answered: the one request was intercepted
+    assert requested == [target]
+    assert page.evaluate("history.length") == before  # replaced, so Back cannot return to the form
