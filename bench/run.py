@@ -286,13 +286,25 @@ def csv_export(opener, port: int, workers: list[int], database: str, results: in
     return Export(database, results, lines - 1, seconds, max(peak_kib(pid) for pid in workers) / 1024)
 
 
-def clinician_scenarios(database: str, database_url: str, sizes: list[int], seconds: int,
+def sqlite_for(workdir: Path, size: int, sizes: list[int]) -> str:
+    """One SQLite file per size, kept in the workdir for later runs; a new one starts as a copy of the
+    next smaller size's file, so seeding 10k → 100k → 1M only ever adds the missing results."""
+    import sqlite3
+
+    path = workdir / f"clinician-{size}.sqlite"
+    smaller = [workdir / f"clinician-{other}.sqlite" for other in sizes if other < size]
+    if not path.exists() and smaller and smaller[-1].exists():
+        source, target = sqlite3.connect(smaller[-1]), sqlite3.connect(path)
+        source.backup(target)
+        source.close()
+        target.close()
+    return f"sqlite:///{path}"
+
+
+def clinician_scenarios(database: str, url_for, sizes: list[int], seconds: int,
                         connections: int) -> tuple[list[tuple[str, int, Measurement]], list[Export], dict]:
     """For each size (ascending, seeding on top of the last): the queue, a filtered queue, the statistics
     page under wrk with a signed-in session, then one full CSV export."""
-    flask_command(database_url, "db", "upgrade")
-    flask_command(database_url, "clinician", "create", CLINICIAN_EMAIL,
-                  stdin=f"{CLINICIAN_PASSWORD}\n{CLINICIAN_PASSWORD}\n", check=False)  # may exist already
     since = (date.today() - timedelta(days=90)).isoformat()
     pages = {
         "clinician queue": "/clinician/",
@@ -300,10 +312,14 @@ def clinician_scenarios(database: str, database_url: str, sizes: list[int], seco
             f"/clinician/?instrument=pcl5&cutoff=yes&reviewed=no&from={since}",
         "statistics": "/clinician/stats",
     }
-    env = app_environment(database_url)
-    env["FLASK_SESSION_COOKIE_SECURE"] = "false"  # production cookies are Secure; this is plain http on loopback
     measurements, exports, seeding = [], [], {}
     for size in sizes:
+        database_url = url_for(size)
+        flask_command(database_url, "db", "upgrade")
+        flask_command(database_url, "clinician", "create", CLINICIAN_EMAIL,
+                      stdin=f"{CLINICIAN_PASSWORD}\n{CLINICIAN_PASSWORD}\n", check=False)  # may exist already
+        env = app_environment(database_url)
+        env["FLASK_SESSION_COOKIE_SECURE"] = "false"  # production cookies are Secure; this is plain http
         took = seed_to(database_url, size)
         if took is not None:
             seeding[(database, size)] = took
@@ -396,9 +412,11 @@ def main() -> None:
         results, weights = person_facing(args.seconds, args.connections, workdir) if "person" in parts else ([], {})
         clinician, exports, seeding = [], [], {}
         for database in databases:
-            url = os.environ["TEST_DATABASE_URL"] if database == "postgresql" else \
-                f"sqlite:///{workdir / 'clinician.sqlite'}"
-            measured, exported, seeded = clinician_scenarios(database, url, sizes, args.clinician_seconds,
+            if database == "postgresql":
+                url_for = lambda size: os.environ["TEST_DATABASE_URL"]  # one database, topped up size by size
+            else:
+                url_for = lambda size: sqlite_for(workdir, size, sizes)
+            measured, exported, seeded = clinician_scenarios(database, url_for, sizes, args.clinician_seconds,
                                                              args.clinician_connections)
             clinician += measured
             exports += exported
