@@ -395,6 +395,7 @@ def main() -> None:
     parser.add_argument("--parts", default="person,clinician", help="person, clinician or both")
     parser.add_argument("--sizes", default="10000,100000,1000000", help="seeded results, ascending")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--postgresql-sizes", help="sizes for PostgreSQL if not --sizes (seeding is the slow part)")
     parser.add_argument("--workdir", help="keeps the seeded SQLite database between runs (default: a temporary one)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"))
     args = parser.parse_args()
@@ -412,11 +413,14 @@ def main() -> None:
         results, weights = person_facing(args.seconds, args.connections, workdir) if "person" in parts else ([], {})
         clinician, exports, seeding = [], [], {}
         for database in databases:
+            these = sizes
             if database == "postgresql":
                 url_for = lambda size: os.environ["TEST_DATABASE_URL"]  # one database, topped up size by size
+                if args.postgresql_sizes:
+                    these = sorted(int(size) for size in args.postgresql_sizes.split(","))
             else:
                 url_for = lambda size: sqlite_for(workdir, size, sizes)
-            measured, exported, seeded = clinician_scenarios(database, url_for, sizes, args.clinician_seconds,
+            measured, exported, seeded = clinician_scenarios(database, url_for, these, args.clinician_seconds,
                                                              args.clinician_connections)
             clinician += measured
             exports += exported
