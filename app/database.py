@@ -28,5 +28,10 @@ def configure_sqlite(app: Flask) -> None:
             # SQLite ignores foreign keys unless asked per connection: without this, ON DELETE SET NULL
             # would not unlink a deleted result's retakes (and SQLite could reuse its id).
             cursor.execute("PRAGMA foreign_keys = ON")
+            # Without statistics SQLite picks the (instrument, taken_at) index for a filtered queue and sorts
+            # every match (300 ms at 100,000 results); `optimize` runs a bounded ANALYZE only when the
+            # tables changed a lot since the last one (~50 ms then, nothing otherwise).
+            cursor.execute("PRAGMA analysis_limit = 1000")
+            cursor.execute("PRAGMA optimize = 0x10002")
         finally:
             cursor.close()
