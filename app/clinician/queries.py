@@ -179,7 +179,9 @@ def queue_page(filters: Filters, number: int) -> Page:
     """Unreviewed first, then highest total, then newest; 50 a page (offset paging, see README).
     Matches are counted up to COUNT_CAP or to the end of the requested page, whichever is more."""
     limit = max(COUNT_CAP, number * PAGE_SIZE)
-    matches = filtered(sa.select(Screening.id), filters).limit(limit + 1).subquery()
+    # Counted in queue order, so the planner walks the same index as the page (at 820,000 results
+    # SQLite otherwise chose (instrument, taken_at) for a filtered count: 640 ms instead of 14 ms).
+    matches = filtered(sa.select(Screening.id), filters).order_by(*QUEUE_ORDER).limit(limit + 1).subquery()
     count = db.session.scalar(sa.select(sa.func.count()).select_from(matches))
     exact = count <= limit
     if exact:
