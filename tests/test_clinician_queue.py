@@ -6,6 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from app.clinician import queries
 from app.clinician.demo import seed
 from app.extensions import db as _db
 from app.models import AuditEvent
@@ -47,6 +48,20 @@ def test_fifty_a_page_with_links_that_keep_the_filters(signed_in):
     assert len(set.union(*pages)) == 120
     body = signed_in.get("/clinician/?instrument=pcl5").get_data(as_text=True)
     assert "page=2&amp;instrument=pcl5" in body or "instrument=pcl5&amp;page=2" in body
+
+
+def test_a_large_queue_counts_up_to_a_cap_and_still_pages_to_the_end(signed_in, monkeypatch):
+    monkeypatch.setattr(queries, "COUNT_CAP", 60)
+    seed(120, random_seed=2)
+    first = signed_in.get("/clinician/").get_data(as_text=True)
+    assert "More than 60 results match." in first and "Page 1<" in first and "page=2" in first
+    assert "of 3" not in first
+    second = signed_in.get("/clinician/?page=2").get_data(as_text=True)  # counted up to 101: still more
+    assert "More than 100 results match." in second and "page=3" in second
+    last = signed_in.get("/clinician/?page=3").get_data(as_text=True)  # counted to the end: exact again
+    assert "120 results match." in last and "Page 3 of 3" in last and "page=4" not in last
+    pages = [set(listed(signed_in.get(f"/clinician/?page={n}"))) for n in (1, 2, 3)]
+    assert len(set.union(*pages)) == 120 and [len(page) for page in pages] == [50, 50, 20]
 
 
 @pytest.fixture

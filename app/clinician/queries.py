@@ -18,6 +18,9 @@ from ..screening.instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS
 from ..screening.service import earlier_in_series, later_in_series
 
 PAGE_SIZE = 50
+# The queue counts matches only up to here (or up to the requested page): an exact COUNT over
+# 1,000,000 results costs more than the page itself, and "more than 10,000" is as useful to a clinic.
+COUNT_CAP = 10_000
 YES, NO = "yes", "no"
 # Typed code fragments: the code alphabet plus Crockford's look-alikes, ignoring dashes and spaces.
 _FRAGMENT = re.compile(r"[0-9A-Za-z\s\-]{1,20}")
@@ -152,14 +155,18 @@ QUEUE_ORDER = (Screening.reviewed.asc(), Screening.total.desc(), Screening.taken
 
 @dataclass(frozen=True)
 class Page:
-    """One page of the queue and where it sits among all matching results."""
+    """One page of the queue and where it sits among all matching results: `count` is exact, or with
+    `exact` False a lower bound (more than `count` match, and at least one more page follows)."""
 
     rows: list
     number: int
     count: int
+    exact: bool = True
 
     @property
     def pages(self) -> int:
+        if not self.exact:
+            return self.number + 1
         return max(1, math.ceil(self.count / PAGE_SIZE))
 
 
@@ -169,12 +176,21 @@ def parse_page(raw: str | None) -> int:
 
 
 def queue_page(filters: Filters, number: int) -> Page:
-    """Unreviewed first, then highest total, then newest; 50 a page (offset paging, see README)."""
-    count = db.session.scalar(filtered(sa.select(sa.func.count(Screening.id)), filters))
-    number = min(number, max(1, math.ceil(count / PAGE_SIZE)))
+    """Unreviewed first, then highest total, then newest; 50 a page (offset paging, see README).
+    Matches are counted up to COUNT_CAP or to the end of the requested page, whichever is more."""
+    limit = max(COUNT_CAP, number * PAGE_SIZE)
+    # Counted in queue order, so the planner walks the same index as the page (at 820,000 results
+    # SQLite otherwise chose (instrument, taken_at) for a filtered count: 640 ms instead of 14 ms).
+    matches = filtered(sa.select(Screening.id), filters).order_by(*QUEUE_ORDER).limit(limit + 1).subquery()
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(matches))
+    exact = count <= limit
+    if exact:
+        number = min(number, max(1, math.ceil(count / PAGE_SIZE)))
+    else:
+        count = limit
     statement = (filtered(sa.select(Screening), filters).order_by(*QUEUE_ORDER)
                  .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE))
-    return Page(list(db.session.scalars(statement)), number, count)
+    return Page(list(db.session.scalars(statement)), number, count, exact)
 
 
 def series_for(row: Screening) -> list[Screening]:
