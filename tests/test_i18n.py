@@ -11,7 +11,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
-from flask_babel import refresh
+from flask_babel import ngettext, refresh
 
 from tests.conftest import stored_count
 
@@ -252,3 +252,14 @@ def test_committed_mo_matches_the_po():
     write_mo(compiled, spanish_catalog(), use_fuzzy=False)
     assert MO_FILE.exists(), "run `make translations` and commit the .mo"
     assert MO_FILE.read_bytes() == compiled.getvalue(), "stale .mo: run `make translations` and commit it"
+
+
+@pytest.mark.parametrize("count, expected", [
+    (1, "1 resultado coincide."), (0, "0 resultados coinciden."), (9, "9 resultados coinciden."),
+    (1_000_000, "1000000 de resultados coinciden."),
+])
+def test_spanish_plurals_use_the_right_form(app, count, expected):
+    """Spanish has three forms in CLDR: one, whole millions ("1 000 000 de ..."), and the rest."""
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        refresh()
+        assert ngettext("%(num)s result matches.", "%(num)s results match.", count) == expected

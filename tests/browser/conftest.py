@@ -15,7 +15,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.auth.passwords import hash_password
 from app.extensions import db
+from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinician
 from tests.results_helpers import store_pcl5, store_pcptsd5
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -86,6 +88,12 @@ def live_server(tmp_path_factory):
             "pcptsd5": store_pcptsd5(client, 3),
             "to_delete": store_pcl5(client, 12),
         }
+        # A series of three for the clinician's trend chart, and a few more for the queue.
+        live.codes["trend_1"] = store_pcl5(client, 52)
+        live.codes["trend_2"] = store_pcl5(client, 41, previous=live.codes["trend_1"])
+        live.codes["trend"] = store_pcl5(client, 29, previous=live.codes["trend_2"])
+        store_pcptsd5(client, 1)
+        store_pcl5(client, 8)
     yield live
     server.shutdown()
     thread.join(timeout=10)
@@ -166,6 +174,41 @@ def page_in(playwright_browser, live_server):
     for context, isolated in opened:
         context.close()
         assert not isolated.refused, f"pages tried to reach other sites: {isolated.refused}"
+
+
+CLINICIAN_PASSWORD = "correct horse battery staple"
+CLINICIAN_EMAIL, ADMIN_EMAIL = "doc@example.org", "admin@example.org"
+
+
+@pytest.fixture(scope="package")
+def clinician_accounts(live_server):
+    """A clinician and an administrator in the live server's database (once per package)."""
+    with live_server.app.app_context():
+        for email, role in ((CLINICIAN_EMAIL, ROLE_CLINICIAN), (ADMIN_EMAIL, ROLE_ADMIN)):
+            db.session.add(Clinician(email=email, password_hash=hash_password(CLINICIAN_PASSWORD), role=role))
+        db.session.commit()
+    return {"clinician": CLINICIAN_EMAIL, "admin": ADMIN_EMAIL}
+
+
+def sign_in_through_the_form(page, email: str) -> None:
+    """Sign `page`'s context in as a real clinician would: the login form, its CSRF token, its button."""
+    page.goto("/clinician/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", CLINICIAN_PASSWORD)
+    page.click("form.signin button[type=submit]")
+    page.wait_for_url("**/clinician/")
+
+
+@pytest.fixture
+def clinician_signed_in(clinician_accounts):
+    """Sign a page in as an ordinary clinician: `clinician_signed_in(page)`."""
+    return lambda page: sign_in_through_the_form(page, clinician_accounts["clinician"])
+
+
+@pytest.fixture
+def admin_signed_in(clinician_accounts):
+    """Sign a page in as an administrator (who also sees the audit log): `admin_signed_in(page)`."""
+    return lambda page: sign_in_through_the_form(page, clinician_accounts["admin"])
 
 
 @pytest.fixture(scope="session")

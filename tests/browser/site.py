@@ -1,10 +1,10 @@
 """Every page the browser tests visit, and the checks that axe-core cannot make on its own.
 
 Adding a page is one PAGES entry. A page behind a sign-in (the clinician workspace, issue 5) names
-the fixture that signs the browser context in: `SitePage("clinician-list", "/clinician/",
-needs=("clinician_signed_in",))`, with a `clinician_signed_in(page, live_server)` fixture in
-tests/browser/conftest.py that creates a clinician and signs `page` in. The checks and the
-screenshots then cover it in both languages with no other change.
+the fixture that signs the browser context in: `SitePage("clinician-queue", "/clinician/",
+needs=("clinician_signed_in",))`; that fixture (tests/browser/conftest.py) returns a function that
+signs a page in through the real login form, as a clinician created in the live server's database.
+The checks and the screenshots then cover it in both languages with no other change.
 """
 from __future__ import annotations
 
@@ -43,6 +43,14 @@ def fresh_pcptsd5_result(page: Page) -> None:
         page.click(f"label[for='q{number}-{answer}']")
     page.click("button[type=submit]")
     page.wait_for_selector("#total-heading")
+
+
+def failed_sign_in(page: Page) -> None:
+    page.goto("/clinician/login")
+    page.fill("input[name=email]", "nobody@example.org")
+    page.fill("input[name=password]", "not the password")
+    page.click("form.signin button[type=submit]")
+    page.wait_for_selector("#error-summary")
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,18 @@ PAGES = [
     SitePage("learn-find-help", "/learn/find-help"),
     SitePage("not-found", "/no-such-page", status=404),
     SitePage("unknown-result", "/results/0000-0000-0000", status=404),
+    # The clinician workspace (issue 5), signed in through the login form.
+    SitePage("clinician-login", "/clinician/login"),
+    SitePage("clinician-login-failed", reach=failed_sign_in),
+    SitePage("clinician-queue", "/clinician/", needs=("clinician_signed_in",)),
+    SitePage("clinician-queue-filtered", "/clinician/?instrument=pcl5&cutoff=yes&reviewed=no&from=2020-01-01",
+             needs=("clinician_signed_in",)),
+    SitePage("clinician-queue-bad-filters", "/clinician/?from=yesterday&cutoff=maybe", status=400,
+             needs=("clinician_signed_in",)),
+    SitePage("clinician-result", "/clinician/results/{trend}", needs=("clinician_signed_in",)),
+    SitePage("clinician-result-pcptsd5", "/clinician/results/{pcptsd5}", needs=("clinician_signed_in",)),
+    SitePage("clinician-stats", "/clinician/stats", needs=("clinician_signed_in",)),
+    SitePage("clinician-audit", "/clinician/audit", needs=("admin_signed_in",)),
 ]
 
 

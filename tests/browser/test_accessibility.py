@@ -21,8 +21,8 @@ PHONE, DESKTOP = 360, 1280
 
 def open_page(request, page_in, live_server, site_page: SitePage, language: str, width: int = DESKTOP):
     page = page_in(language, width=width)
-    for fixture in site_page.needs:
-        request.getfixturevalue(fixture)
+    for fixture in site_page.needs:  # e.g. clinician_signed_in: signs this page's context in
+        request.getfixturevalue(fixture)(page)
     site_page.open(page, live_server.codes)
     assert page.evaluate("document.documentElement.lang") == language
     return page

@@ -1,0 +1,70 @@
+"""The clinician workspace end to end in Chromium: a person keeps a result, a clinician signs in through
+the form, finds it by its code, reviews it with a note, sees it marked reviewed and signs out."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import CLINICIAN_EMAIL
+from .site import pcl5_answers_by_label
+
+pytestmark = pytest.mark.browser
+
+TEXT = {
+    "en": {"matches": "1 result matches.", "reviewed": "Marked as reviewed.", "by": f"by {CLINICIAN_EMAIL}",
+           "mark": "Mark as reviewed", "update": "Update the note", "yes": "Yes", "signed_out": "You are signed out."},
+    "es": {"matches": "1 resultado coincide.", "reviewed": "Marcado como revisado.", "by": f"por {CLINICIAN_EMAIL}",
+           "mark": "Marcar como revisado", "update": "Actualizar la nota", "yes": "Sí",
+           "signed_out": "Ha cerrado la sesión."},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_kept_result_is_found_reviewed_and_the_clinician_signs_out(page_in, clinician_signed_in, language):
+    text = TEXT[language]
+
+    # A person answers the PCL-5 and keeps the result.
+    person = page_in(language)
+    person.goto("/screen/pcl5")
+    pcl5_answers_by_label(person, rating=3)  # total 60
+    person.click("label[for='store-yes']")
+    person.click("main button[type=submit]")
+    expect(person.locator("#code-heading")).to_be_visible()
+    code = person.locator("p.code").inner_text().strip()
+
+    # A clinician, in another browser, signs in through the form and searches for it as typed.
+    clinician = page_in(language)
+    clinician_signed_in(clinician)
+    expect(clinician.locator(".signout")).to_contain_text(CLINICIAN_EMAIL)
+    clinician.fill("#f-code", code.lower().replace("-", ""))
+    clinician.click(".filters button[type=submit]")
+    expect(clinician.locator("main [role=status]")).to_have_text(text["matches"])
+    row = clinician.locator("table.queue tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_have_class(re.compile(r"\bunreviewed\b"))
+    row.get_by_role("link", name=code).click()
+
+    # The result, its answers, and the review form.
+    expect(clinician.locator("h1")).to_contain_text(code)
+    expect(clinician.locator("table.answers tbody tr")).to_have_count(20)
+    note = "Called back; booked an assessment."
+    clinician.fill("textarea[name=note]", note)
+    clinician.get_by_role("button", name=text["mark"]).click()
+    expect(clinician.locator(".flash")).to_have_text(text["reviewed"])
+    expect(clinician.locator("dl.facts")).to_contain_text(text["by"])
+    expect(clinician.locator("textarea[name=note]")).to_have_value(note)
+    expect(clinician.get_by_role("button", name=text["update"])).to_be_visible()
+
+    # Back in the queue it is marked reviewed.
+    clinician.goto(f"/clinician/?code={code}&reviewed=yes")
+    expect(clinician.locator("table.queue tbody tr")).to_have_count(1)
+    expect(clinician.locator("table.queue tbody tr td").last).to_have_text(text["yes"])
+
+    # Signing out ends the session: the workspace asks for a sign-in again.
+    clinician.click(".signout button[type=submit]")
+    expect(clinician.locator(".flash")).to_contain_text(text["signed_out"])
+    clinician.goto("/clinician/")
+    expect(clinician).to_have_url(re.compile(r"/clinician/login"))
+    expect(clinician.locator("form.signin")).to_be_visible()
