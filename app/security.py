@@ -70,7 +70,7 @@ def add_security_headers(response):
         response.headers["Strict-Transport-Security"] = (
             f"max-age={int(current_app.config['HSTS_MAX_AGE'])}; includeSubDomains"
         )
-    if request.endpoint != "static":
+    if request.endpoint not in ("static", "assets.serve"):
         # Results, forms with answers and API replies must never sit in a shared or browser cache.
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)

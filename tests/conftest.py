@@ -62,6 +62,15 @@ def form_token(client):
     return fetch
 
 
+SITE_SCRIPT = re.compile(r'<script src="/assets/site\.[0-9a-f]{12}\.js" defer>')
+
+
+def scripts_are_only_the_site_script(html: str) -> bool:
+    """The page's only script tag is the site's external, deferred enhancement bundle."""
+    tags = re.findall(r"<script[^>]*>", html)
+    return len(tags) == 1 and bool(SITE_SCRIPT.fullmatch(tags[0])) and "</script>" in html
+
+
 def stored_count() -> int:
     """How many screenings are stored."""
     return _db.session.scalar(sa.select(sa.func.count()).select_from(Screening))

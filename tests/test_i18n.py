@@ -96,7 +96,7 @@ def test_switch_links_are_visible_marked_and_return_to_this_page(client):
 def test_pages_vary_by_language(client):
     vary = get(client, "/").headers["Vary"]
     assert "Accept-Language" in vary and "Cookie" in vary
-    static = get(client, "/static/css/site.css")
+    static = get(client, "/static/css/base.css")
     static.close()  # a file response: close it, or the open file warns
     assert "Accept-Language" not in static.headers.get("Vary", "")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from tests.conftest import csrf_token_from, stored_count
+from tests.conftest import csrf_token_from, scripts_are_only_the_site_script, stored_count
 from tests.results_helpers import pcl5_answers, row_for, store_pcl5, store_pcptsd5, typed_sloppily
 
 STATIC_JS = Path(__file__).resolve().parent.parent / "app" / "static" / "js"
@@ -29,7 +29,7 @@ def test_stored_result_shows_date_and_what_to_do_with_the_code(client, db):
     assert f'href="/results/{code}/delete"' in html
     assert f'href="/results/{code}.fhir.json" download' in html
     assert '<button type="button" class="button secondary" data-print hidden>Print / Save as PDF</button>' in html
-    assert '<script src="/static/js/print.js" defer></script>' in html
+    assert scripts_are_only_the_site_script(html)  # leave-site.js and print.js, one bundle
     assert response.headers["Cache-Control"] == "no-store"
     assert '<meta name="robots" content="noindex, nofollow">' in html
 
@@ -114,7 +114,7 @@ def test_leave_this_site_is_on_every_screening_and_result_page(client, db, form_
     for page in pages:
         html = page.get_data(as_text=True)
         assert leave_link(html).replace("&amp;", "&") == NEUTRAL
-        assert '<script src="/static/js/leave-site.js" defer></script>' in html
+        assert scripts_are_only_the_site_script(html)
 
 
 def test_leave_site_target_is_configurable(app, client):
@@ -171,7 +171,7 @@ def test_a_code_survives_the_whole_round_trip(client, db, form_token):
     assert stored_count() == 1
 
     printable = shown.get_data(as_text=True)
-    assert "data-print" in printable and "/static/css/site.css" in printable  # the @media print rules live there
+    assert "data-print" in printable and re.search(r'href="/assets/result\.[0-9a-f]{12}\.css"', printable)  # @media print
 
     fhir = client.get(f"/results/{typed}.fhir.json")
     assert QuestionnaireResponse.model_validate(fhir.get_json(force=True)).identifier.value == code

@@ -175,7 +175,7 @@ def app_with_failing_views(tmp_path):
 REQUESTS = {
     "page 200": ("GET", "/", None, 200),
     "json 200": ("GET", "/api/v1/instruments", None, 200),
-    "static 200": ("GET", "/static/css/site.css", None, 200),
+    "static 200": ("GET", "/static/css/base.css", None, 200),
     "form 400": ("POST", "/screen/pcl5", {"data": {"q1": "9"}}, 400),
     "api 400": ("POST", "/api/v1/screenings", {"json": {"instrument": "x"}}, 400),
     "page 403": ("GET", "/forbidden", None, 403),

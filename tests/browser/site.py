@@ -20,7 +20,7 @@ MIN_TARGET = 24  # CSS px, WCAG 2.2 SC 2.5.8
 def pcl5_answers_by_label(page: Page, rating: int = 2) -> None:
     """Answer all 20 PCL-5 items by clicking the answers' labels (the whole box is the target)."""
     for number in range(1, 21):
-        page.click(f"label[for='q{number}-{rating}']")
+        page.click(f"label:has(input[name='q{number}'][value='{rating}'])")
 
 
 def submit_empty_pcl5(page: Page) -> None:
@@ -38,9 +38,9 @@ def fresh_pcl5_result(page: Page) -> None:
 
 def fresh_pcptsd5_result(page: Page) -> None:
     page.goto("/screen/pcptsd5")
-    page.click("label[for='exposure-yes']")
+    page.click("label:has(input[name='exposure'][value='yes'])")
     for number, answer in enumerate(("yes", "no", "yes", "yes", "no"), start=1):
-        page.click(f"label[for='q{number}-{answer}']")
+        page.click(f"label:has(input[name='q{number}'][value='{answer}'])")
     page.click("button[type=submit]")
     page.wait_for_selector("#total-heading")
 

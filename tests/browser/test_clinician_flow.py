@@ -29,7 +29,7 @@ def test_a_kept_result_is_found_reviewed_and_the_clinician_signs_out(page_in, cl
     person = page_in(language)
     person.goto("/screen/pcl5")
     pcl5_answers_by_label(person, rating=3)  # total 60
-    person.click("label[for='store-yes']")
+    person.click("label:has(input[name='store'][value='yes'])")
     person.click("main button[type=submit]")
     expect(person.locator("#code-heading")).to_be_visible()
     code = person.locator("p.code").inner_text().strip()

@@ -50,7 +50,7 @@ def test_pcl5_by_clicking_labels_then_revisit_compare_and_delete(page):
     page.get_by_role("link", name="Start the checklist").click()
     expect(page).to_have_url(re.compile(r"/screen/pcl5$"))
     pcl5_answers_by_label(page, rating=2)  # total 40
-    page.click("label[for='store-yes']")
+    page.click("label:has(input[name='store'][value='yes'])")
     page.get_by_role("button", name="See my result").click()
     code = stored_code(page)
     expect(page.locator(".score")).to_contain_text("40 out of 80")
@@ -64,7 +64,7 @@ def test_pcl5_by_clicking_labels_then_revisit_compare_and_delete(page):
     page.get_by_role("link", name="retake the PCL-5 and compare").click()
     expect(page.locator("#compare-note")).to_contain_text(code)
     pcl5_answers_by_label(page, rating=1)  # total 20
-    page.click("label[for='store-yes']")
+    page.click("label:has(input[name='store'][value='yes'])")
     page.get_by_role("button", name="See my result").click()
     retake = stored_code(page)
     assert retake != code
@@ -83,9 +83,9 @@ def test_pcl5_by_clicking_labels_then_revisit_compare_and_delete(page):
 
 def test_pcptsd5_by_clicking_labels_not_stored(page):
     page.goto("/screen/pcptsd5")
-    page.click("label[for='exposure-yes']")
+    page.click("label:has(input[name='exposure'][value='yes'])")
     for number, answer in enumerate(("yes", "yes", "no", "yes", "no"), start=1):
-        page.click(f"label[for='q{number}-{answer}']")
+        page.click(f"label:has(input[name='q{number}'][value='{answer}'])")
     page.get_by_role("button", name="See my result").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your PC-PTSD-5 result")
     expect(page.locator(".score")).to_contain_text("3 out of 5")
@@ -95,12 +95,12 @@ def test_pcptsd5_by_clicking_labels_not_stored(page):
 
 def test_errors_are_announced_focused_and_tied_to_their_fields(page):
     page.goto("/screen/pcl5")
-    page.click("label[for='q1-3']")
+    page.click("label:has(input[name='q1'][value='3'])")
     page.get_by_role("button", name="See my result").click()
     summary = page.locator("#error-summary")
     expect(summary).to_have_attribute("role", "alert")
     expect(summary).to_be_focused()  # autofocus: no script needed
-    assert page.locator("#q1-3").is_checked()  # answers given are kept
+    assert page.locator("input[name='q1'][value='3']").is_checked()  # answers given are kept
     for number in range(2, 21):
         fieldset = page.locator(f"fieldset#q{number}")
         error_id = fieldset.get_attribute("aria-describedby")
@@ -156,7 +156,7 @@ def test_pcl5_without_javascript_end_to_end(nojs_page):
     page.get_by_role("button", name="See my result").click()  # nothing answered: errors, no JS needed
     expect(page.locator("#error-summary")).to_be_focused()  # autofocus, not script
     pcl5_answers_by_label(page, rating=3)  # total 60
-    page.click("label[for='store-yes']")
+    page.click("label:has(input[name='store'][value='yes'])")
     page.get_by_role("button", name="See my result").click()
     code = stored_code(page)
     expect(page.locator(".score")).to_contain_text("60 out of 80")
@@ -176,15 +176,15 @@ def test_pcl5_without_javascript_end_to_end(nojs_page):
 def test_pcptsd5_without_javascript_end_to_end(nojs_page):
     page = nojs_page
     page.goto("/screen/pcptsd5")
-    page.click("label[for='exposure-no']")
+    page.click("label:has(input[name='exposure'][value='no'])")
     page.get_by_role("button", name="See my result").click()
     expect(page.locator(".score")).to_contain_text("0 out of 5")
     expect(page.locator(".total")).to_contain_text("the screen ends here and scores 0")
     page.goto("/screen/pcptsd5")
-    page.click("label[for='exposure-yes']")
+    page.click("label:has(input[name='exposure'][value='yes'])")
     for number in range(1, 6):
-        page.click(f"label[for='q{number}-yes']")
-    page.click("label[for='store-yes']")
+        page.click(f"label:has(input[name='q{number}'][value='yes'])")
+    page.click("label:has(input[name='store'][value='yes'])")
     page.get_by_role("button", name="See my result").click()
     stored_code(page)
     expect(page.locator(".score")).to_contain_text("5 out of 5")
@@ -232,7 +232,7 @@ def test_leave_this_site_replaces_the_page_in_history(page, leaving, how):
     target, requested = leaving
     page.goto("/")
     page.goto("/screen/pcl5")
-    page.click("label[for='q1-2']")
+    page.click("label:has(input[name='q1'][value='2'])")
     before = page.evaluate("history.length")
     with page.expect_request(lambda request: request.url == target):
         if how == "click":
