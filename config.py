@@ -28,6 +28,8 @@ class Config:
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ("en", "es")
     WTF_CSRF_TIME_LIMIT = None  # a distressed person may take a long time; the token ends with the session
+    # Pages that are the same for every reader are rendered once per language (app/page_cache.py).
+    PAGE_CACHE = True
     # Flask-WTF's HTTPS check wants a same-site Referer, but Referrer-Policy: no-referrer (app/security.py)
     # makes browsers send none, even to this site, so it would refuse every signed-in form in production.
     # The session-bound token, SameSite=Lax cookies and the Sec-Fetch-Site check do that job instead.
@@ -69,6 +71,7 @@ class DevelopmentConfig(Config):
     """Local development on the embedded SQLite database."""
 
     DEBUG = False  # the debugger would show tracebacks; enable with FLASK_DEBUG=1 when wanted
+    PAGE_CACHE = False  # an edited template shows on the next request
 
 
 class TestingConfig(Config):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import os
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
@@ -214,6 +215,19 @@ def _cached_parse(path: Path, mtime_ns: int, size: int) -> Page:
 
 def content_path(slug: str, language: str, root: Path | None = None) -> Path:
     return (root or CONTENT_DIR) / language / f"{slug}.md"
+
+
+def content_version(root: Path | None = None) -> tuple:
+    """Which content files exist and when each last changed: any edit gives a different value."""
+    root = root or CONTENT_DIR
+    files = []
+    with os.scandir(root) as languages:
+        for language in languages:
+            if language.is_dir():
+                with os.scandir(language.path) as entries:  # DirEntry.stat() is one call, then cached
+                    files += [(entry.path, entry.stat().st_mtime_ns, entry.stat().st_size)
+                              for entry in entries if entry.name.endswith(".md")]
+    return (str(root), *sorted(files))
 
 
 def load_page(slug: str, language: str, root: Path | None = None) -> Page:

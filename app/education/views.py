@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from ..page_cache import cached_page
 from .content import DEFAULT_LANGUAGE, PAGES, ContentError, Page, check_all, load_page
 
 bp = Blueprint("education", __name__, url_prefix="/learn", cli_group="learn")
@@ -49,12 +50,14 @@ def render_page(slug: str, template: str, **context):
 
 
 @bp.get("", strict_slashes=False)  # /learn/ too, as people type it
+@cached_page
 def index():
     """What the learn section covers, with a link to each page."""
     return render_page("index", "education/index.html")
 
 
 @bp.get("/<any(ptsd, treatments, 'mdma-assisted-therapy', 'find-help'):slug>")
+@cached_page
 def page(slug: str):
     """One learn page."""
     return render_page(slug, "education/page.html")

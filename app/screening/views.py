@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import csrf
 from ..fhir import questionnaire_response
 from ..models import Screening
+from ..page_cache import cached_page
 from . import codes
 from .change import PCL5_MEANINGFUL_CHANGE, PCL5_POSSIBLE_CHANGE, Change, signed
 from .forms import YES, DeleteForm, form_class
@@ -63,6 +64,7 @@ def item_sections(instrument: Instrument) -> list[tuple[str, list]]:
 
 
 @bp.get("/")
+@cached_page
 def home():
     """What this is, who it is for, how long it takes, and where to start."""
     return render_template("screening/home.html", instruments=INSTRUMENTS,
@@ -95,6 +97,7 @@ def _previous_from_url(instrument: Instrument, form) -> tuple[bool, Screening | 
 
 @bp.route("/screen/<instrument_id>", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so an expired one re-renders with the answers kept
+@cached_page  # the blank form only: a POST or ?previous= is always rendered afresh
 def screen(instrument_id: str):
     """The questionnaire; a valid submission shows the result, stored only with consent."""
     instrument = INSTRUMENTS.get(instrument_id) or abort(404)
@@ -183,6 +186,7 @@ def delete_result(code: str):
 
 
 @bp.get("/results/deleted")
+@cached_page
 def result_deleted():
     """Where a deletion ends: says what happened, names nothing."""
     return render_template("screening/deleted.html")

@@ -1,0 +1,47 @@
+"""Pages that are the same for every reader, rendered once per language and process, each reader's CSRF token filled in."""
+from __future__ import annotations
+
+import functools
+import secrets
+
+from flask import current_app, g, request, session
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
+
+from .education.content import content_version
+
+# Stands in for the CSRF token in a cached page; random per process, so no page text can contain it.
+TOKEN_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
+
+
+def _cache_key(view_args: dict) -> tuple | None:
+    """What a cached page depends on, or None when this request must be rendered afresh: a query
+    string (?previous=…), a message waiting to be flashed, a POST, or the cache switched off."""
+    if (request.method not in ("GET", "HEAD") or request.query_string or "_flashes" in session
+            or current_app.debug or not current_app.config["PAGE_CACHE"]):
+        return None
+    # Learn links and pages come from the content files, so an edited file is a new key.
+    return request.endpoint, tuple(sorted(view_args.items())), str(get_locale()), content_version()
+
+
+def cached_page(view):
+    """Serve a GET page from the render cache; only a 200 HTML page is kept, with its token slotted out."""
+
+    @functools.wraps(view)
+    def wrapper(**view_args):
+        key = _cache_key(view_args)
+        if key is None:
+            return view(**view_args)
+        pages = current_app.extensions.setdefault("page_cache", {})
+        cached = pages.get(key)
+        if cached is not None:
+            html = cached.replace(TOKEN_SLOT, generate_csrf()) if TOKEN_SLOT in cached else cached
+            return current_app.response_class(html, mimetype="text/html")
+        response = current_app.make_response(view(**view_args))
+        if response.status_code == 200 and response.mimetype == "text/html":
+            html = response.get_data(as_text=True)
+            token = g.get(current_app.config["WTF_CSRF_FIELD_NAME"])
+            pages[key] = html.replace(token, TOKEN_SLOT) if token else html
+        return response
+
+    return wrapper
