@@ -122,19 +122,19 @@ def test_pcptsd5_with_the_keyboard_alone_and_visible_focus(page):
         pytest.fail("Tab never reached the first question")
     assert element["value"] == "yes"
     tab(page, "Space")
-    assert page.locator("#exposure-yes").is_checked()
+    assert page.locator("input[name='exposure'][value='yes']").is_checked()
     # q1 Space (yes); q2 arrow to No; q3 Space; q4 arrow down then up (yes); q5 Space: 4 of 5.
     keys = {1: ["Space"], 2: ["ArrowRight"], 3: ["Space"], 4: ["ArrowDown", "ArrowUp"], 5: ["Space"]}
     for number, presses in keys.items():
         assert tab(page)["name"] == f"q{number}"
         for key in presses:
             tab(page, key)
-    assert [page.locator(f"#q{n}-yes").is_checked() for n in range(1, 6)] == [True, False, True, True, True]
+    assert [page.locator(f"input[name='q{n}'][value='yes']").is_checked() for n in range(1, 6)] == [True, False, True, True, True]
     assert tab(page)["name"] == "previous"
     store = tab(page)
     assert (store["name"], store["value"]) == ("store", "no")  # Tab lands on the checked choice
     tab(page, "ArrowDown")
-    assert page.locator("#store-yes").is_checked()
+    assert page.locator("input[name='store'][value='yes']").is_checked()
     assert tab(page)["tag"] == "BUTTON"
     page.keyboard.press("Enter")
     stored_code(page)
