@@ -3,15 +3,31 @@ from __future__ import annotations
 
 import functools
 import secrets
+import time
 
 from flask import current_app, g, request, session
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 
-from .education.content import content_version
+from .education import content
 
 # Stands in for the CSRF token in a cached page; random per process, so no page text can contain it.
 TOKEN_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
+
+
+# Content files are looked at no more than once a second: an edit shows within a second, and a busy
+# server does not list the content directory on every request.
+CONTENT_CHECK_SECONDS = 1.0
+_content_seen: dict = {}  # content directory → (when looked at, content_version())
+
+
+def _content_version() -> tuple:
+    root = content.CONTENT_DIR
+    now = time.monotonic()
+    seen = _content_seen.get(root)
+    if seen is None or now - seen[0] >= CONTENT_CHECK_SECONDS:
+        seen = _content_seen[root] = (now, content.content_version(root))
+    return seen[1]
 
 
 def _cache_key(view_args: dict) -> tuple | None:
@@ -21,7 +37,7 @@ def _cache_key(view_args: dict) -> tuple | None:
             or current_app.debug or not current_app.config["PAGE_CACHE"]):
         return None
     # Learn links and pages come from the content files, so an edited file is a new key.
-    return request.endpoint, tuple(sorted(view_args.items())), str(get_locale()), content_version()
+    return request.endpoint, tuple(sorted(view_args.items())), str(get_locale()), _content_version()
 
 
 def cached_page(view):

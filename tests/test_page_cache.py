@@ -9,6 +9,7 @@ import pytest
 from app import create_app
 from app.education import content
 from app.extensions import db as _db
+from app import page_cache
 from app.page_cache import TOKEN_SLOT
 from tests.conftest import CSRF_INPUT, csrf_token_from
 from tests.results_helpers import pcl5_answers
@@ -108,6 +109,7 @@ def test_errors_and_posts_are_not_cached(fresh_app):
 def test_an_edited_content_file_shows_without_a_restart(fresh_app, tmp_path, monkeypatch):
     shutil.copytree(content.CONTENT_DIR, tmp_path / "content")
     monkeypatch.setattr(content, "CONTENT_DIR", tmp_path / "content")
+    monkeypatch.setattr(page_cache, "CONTENT_CHECK_SECONDS", 0)  # in production, within a second
     app = fresh_app()
     client = app.test_client()
     before = client.get("/learn/ptsd").get_data(as_text=True)
