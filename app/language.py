@@ -51,7 +51,7 @@ def language_switch_next() -> str:
 @bp.after_app_request
 def vary_on_language(response):
     """Pages differ by Accept-Language and the language cookie: tell caches so (static files do not)."""
-    if request.endpoint == "static":
+    if request.endpoint in ("static", "assets.serve"):
         return response
     response.vary.add("Accept-Language")
     response.vary.add("Cookie")
