@@ -53,6 +53,9 @@ def vary_on_language(response):
     """Pages differ by Accept-Language and the language cookie: tell caches so (static files do not)."""
     if request.endpoint in ("static", "assets.serve"):
         return response
-    response.vary.add("Accept-Language")
-    response.vary.add("Cookie")
+    vary = response.headers.get("Vary")
+    if vary:
+        response.vary.update(("Accept-Language", "Cookie"))
+    else:  # the usual case, without parsing and rewriting the header twice
+        response.headers["Vary"] = "Accept-Language, Cookie"
     return response

@@ -61,11 +61,17 @@ def content_security_policy() -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+STATIC_HEADER_ITEMS = list(STATIC_HEADERS.items())
+
+
 def add_security_headers(response):
     """after_request: runs for pages, JSON, static files and error responses alike."""
-    response.headers["Content-Security-Policy"] = content_security_policy()
-    for name, value in STATIC_HEADERS.items():
-        response.headers[name] = value
+    headers = response.headers
+    headers["Content-Security-Policy"] = content_security_policy()
+    if any(name in headers for name in STATIC_HEADERS):
+        headers.update(STATIC_HEADERS)
+    else:  # the usual case: appended, without looking each name up in the list again
+        headers.extend(STATIC_HEADER_ITEMS)
     if current_app.config["HSTS_ENABLED"]:
         response.headers["Strict-Transport-Security"] = (
             f"max-age={int(current_app.config['HSTS_MAX_AGE'])}; includeSubDomains"
