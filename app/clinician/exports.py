@@ -124,7 +124,7 @@ def _copied_lines(connection: sa.Connection, filters: Filters) -> Iterator[str]:
     """PostgreSQL: `COPY (SELECT line …) TO STDOUT` in text format, BATCH lines a chunk. Text format ends
     each row with LF and escapes backslashes and control characters in the data, so every LF is a line
     end (made CRLF) and the escapes are undone exactly."""
-    statement = (filtered(sa.select(_csv_line()), filters).order_by(Screening.taken_at, Screening.id))
+    statement = filtered(sa.select(_csv_line()), filters).order_by(Screening.taken_at, Screening.id)
     sql, params = _driver_statement(connection, statement)
     if not params:  # psycopg merges only when there are parameters; otherwise `%%` would stay doubled
         sql = sql.replace("%%", "%")
