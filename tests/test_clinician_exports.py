@@ -4,16 +4,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qsl
 
 import pytest
 import sqlalchemy as sa
 # fhir.resources ships R5 as its default and R4B beside it; R4B's Bundle is R4's.
 from fhir.resources.R4B.bundle import Bundle
+from werkzeug.datastructures import MultiDict
 
 from app.clinician.demo import seed
 from app.clinician import exports
 from app.clinician.exports import CSV_HEADER, csv_stream
-from app.clinician.queries import Filters
+from app.clinician.queries import Filters, filtered, parse_filters
 from app.extensions import db as _db
 from app.models import AuditEvent, Screening
 from app.screening import codes
@@ -101,3 +105,82 @@ def test_a_large_export_streams_in_chunks_and_keeps_every_row(app, signed_in, mo
     document = json.loads(signed_in.get("/clinician/export.fhir.json").get_data(as_text=True))
     assert len(document["entry"]) == 1234 == _db.session.scalar(sa.select(sa.func.count(Screening.id)))
     Bundle.model_validate(document)
+
+
+# --- the CSV against a straightforward csv.writer over ORM rows -------------------------------------
+
+def reference_csv(filters: Filters) -> bytes:
+    """The export as csv.writer writes it from the ORM's values: the format the fast path must keep."""
+    def flag(value):
+        return "" if value is None else ("true" if value else "false")
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    statement = filtered(sa.select(Screening), filters).order_by(Screening.taken_at, Screening.id)
+    for row in _db.session.scalars(statement):
+        answers = [int(answer) for answer in row.answers]  # Yes/No as 1/0
+        writer.writerow([codes.display(row.code), row.instrument, row.instrument_version,
+                         row.taken_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                         row.total, row.reexperiencing, row.avoidance, row.arousal,
+                         flag(row.at_or_above_cutoff), flag(row.reviewed), flag(row.exposure),
+                         *answers, *[""] * (20 - len(answers))])
+    return buffer.getvalue().encode()
+
+
+@pytest.fixture
+def varied(app):
+    """Results that exercise every way a field is written: both instruments, no exposure, reviewed or
+    not, versions that need quoting (comma, quote, line breaks) or escaping in PostgreSQL's COPY
+    (backslash, tab), non-ASCII and empty text, microseconds, a non-UTC offset and equal timestamps."""
+    versions = ["PCL-5 (2013), past month", "plain", 'with "quotes"', "line\nbreak", "carriage\rreturn",
+                "back\\slash \\n", "tab\there", "Ünïcödé, ñ", ""]
+    times = [datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc),
+             datetime(2026, 5, 6, 23, 30, tzinfo=timezone(timedelta(hours=-5))),  # 04:30Z the next day
+             datetime(2026, 3, 1, tzinfo=timezone.utc), datetime(2026, 3, 1, tzinfo=timezone.utc)]
+    rows = []
+    for number in range(36):
+        instrument = ("pcl5", "pcptsd5", "pcptsd5")[number % 3]
+        if instrument == "pcl5":
+            row = store(answers=[(number + item) % 5 for item in range(20)])
+        elif number % 2:
+            row = store("pcptsd5", answers=[(number >> item) & 1 == 1 for item in range(5)])
+        else:
+            row = store("pcptsd5", answers=[], exposure=False)
+        row.instrument_version = versions[number % len(versions)]
+        row.taken_at = times[number % len(times)] + timedelta(days=number // len(times) % 3)
+        row.reviewed = number % 4 == 0
+        rows.append(row)
+    _db.session.commit()
+    _db.session.expire_all()  # read back what the database holds
+    return rows
+
+
+@pytest.mark.parametrize("query", ["", "instrument=pcptsd5", "instrument=pcl5&reviewed=no", "cutoff=yes",
+                                   "from=2026-03-01&to=2026-03-02", "code=first-code-prefix"])
+def test_csv_is_byte_for_byte_what_csv_writer_writes(app, signed_in, varied, query):
+    if query == "code=first-code-prefix":
+        query = f"code={varied[0].code[:3].lower()}"
+    with app.test_request_context():  # the filters' error messages are translated
+        filters, errors = parse_filters(MultiDict(parse_qsl(query)))
+    assert not errors
+    expected = reference_csv(filters)
+    assert expected.count(b"\r\n") > 1 or query.startswith("code")  # the filter leaves something to compare
+    assert signed_in.get(f"/clinician/export.csv?{query}").get_data() == expected
+
+
+def test_csv_chunks_join_to_the_reference_whatever_the_batch(app, varied, monkeypatch):
+    monkeypatch.setattr(exports, "BATCH", 5)
+    with app.test_request_context():
+        chunks = list(csv_stream(Filters()))
+    assert len(chunks) == 1 + math.ceil(len(varied) / 5)
+    assert "".join(chunks).encode() == reference_csv(Filters())
+
+
+def test_a_csv_download_given_up_halfway_leaves_the_session_usable(app, varied, monkeypatch):
+    monkeypatch.setattr(exports, "BATCH", 5)
+    with app.test_request_context():
+        stream = csv_stream(Filters())
+        next(stream), next(stream)  # the header and one batch, then the client goes away
+        stream.close()
+        assert _db.session.scalar(sa.select(sa.func.count(Screening.id))) == len(varied)
