@@ -44,7 +44,8 @@ BIN = Path(sys.executable).parent
 # gunicorn reads it from the working directory only, and the ceiling runs from bench/.
 GUNICORN_ARGS = ["-c", str(ROOT / "gunicorn.conf.py"), "--workers", "2", "--worker-class", "sync",
                  "--log-level", "warning"]
-PAGE_BYTES_TARGET, PAGE_REQUESTS_TARGET = 30 * 1024, 3  # issue 8: ≤ 30 KB over the wire in ≤ 3 requests
+# issue 8: ≤ 30 KB over the wire in ≤ 3 requests; counted in thousands, as tests/test_page_weight.py does
+PAGE_BYTES_TARGET, PAGE_REQUESTS_TARGET = 30_000, 3
 CLINICIAN_EMAIL, CLINICIAN_PASSWORD = "bench@example.org", "bench-password-" + "x" * 8
 PCL5_JSON = {"instrument": "pcl5", "answers": [2, 1, 0, 3, 2, 1, 0, 2, 1, 1, 2, 3, 1, 0, 2, 1, 2, 2, 1, 3]}
 
@@ -272,7 +273,8 @@ def person_facing(seconds: int, connections: int, workdir: Path,
     subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
     with Server("wsgi:app", env, ROOT) as app:
-        wrk("warm-up", app.port, "/screen/pcl5", 2, connections)
+        for path in ("/", "/screen/pcl5"):  # each worker's first render of a page is not what is measured
+            wrk("warm-up", app.port, path, 2, connections)
         results.append(wrk("GET /", app.port, "/", seconds, connections))
         results.append(wrk("GET /screen/pcl5", app.port, "/screen/pcl5", seconds, connections))
         body = json.dumps({**PCL5_JSON, "store": False})
