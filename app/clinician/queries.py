@@ -244,7 +244,7 @@ def uses_daily_counts(filters: Filters) -> bool:
 def weekly_counts(filters: Filters) -> list[tuple[date, int]]:
     """Results per ISO week, with empty weeks between the first and the last filled in as 0."""
     if uses_daily_counts(filters):
-        # Per day in SQL (read in key order, no sort), folded into Monday-to-Sunday weeks here.
+        # Per day in SQL (one group per day, about 365), folded into Monday-to-Sunday weeks here.
         days = db.session.execute(filtered_daily_counts(
             sa.select(ScreeningDailyCount.day, sa.func.sum(ScreeningDailyCount.results)), filters)
             .group_by(ScreeningDailyCount.day)).all()
