@@ -1,16 +1,17 @@
-"""Fixtures for the clinician workspace tests: accounts, signed-in clients and stored results."""
+"""Fixtures for the clinician workspace tests: accounts, signed-in clients, stored results and their daily counts."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 import pytest
+import sqlalchemy as sa
 from flask import g, request_started
 from argon2 import PasswordHasher
 
 from app.auth import passwords
 from app.auth.passwords import hash_password
 from app.extensions import db as _db
-from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinician
+from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinician, Screening, ScreeningDailyCount
 from app.screening.instruments import INSTRUMENTS
 from app.screening.service import add_screening, score
 from tests.conftest import csrf_token_from
@@ -100,3 +101,23 @@ def csrf(client, url="/clinician/login") -> str:
 
 def utc(*parts) -> datetime:
     return datetime(*parts, tzinfo=timezone.utc)
+
+
+def counts_in_table() -> dict[tuple, tuple]:
+    """screening_daily_counts as {(day, instrument, total, at or above, reviewed): (results, sums…)}."""
+    _db.session.expire_all()
+    return {(row.day, row.instrument, row.total, row.at_or_above_cutoff, row.reviewed):
+            (row.results, row.reexperiencing_sum, row.avoidance_sum, row.arousal_sum)
+            for row in _db.session.scalars(sa.select(ScreeningDailyCount))}
+
+
+def counts_from_results() -> dict[tuple, tuple]:
+    """The same groups computed here, in Python, from every stored result."""
+    groups: dict[tuple, list[int]] = {}
+    for taken_at, *key, reexperiencing, avoidance, arousal in _db.session.execute(sa.select(
+            Screening.taken_at, Screening.instrument, Screening.total, Screening.at_or_above_cutoff,
+            Screening.reviewed, Screening.reexperiencing, Screening.avoidance, Screening.arousal)):
+        sums = groups.setdefault((taken_at.astimezone(timezone.utc).date(), *key), [0, 0, 0, 0])
+        for index, value in enumerate((1, reexperiencing, avoidance, arousal)):
+            sums[index] += value
+    return {key: tuple(sums) for key, sums in groups.items()}

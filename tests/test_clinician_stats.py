@@ -64,10 +64,8 @@ def test_share_at_or_above_and_mean_cluster_profile(app):
     assert [(s.instrument_id, s.count, s.share) for s in empty] == [("pcptsd5", 0, None)]
 
 
-def test_the_page_aggregates_in_sql_and_never_loads_the_answers(signed_in):
-    for answers in ([4] * 20, [1] * 20):
-        store(answers=answers)
-    store("pcptsd5")
+def page_statements(client, url: str) -> list[str]:
+    """The SQL that one request sends, in order."""
     statements = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
@@ -75,13 +73,33 @@ def test_the_page_aggregates_in_sql_and_never_loads_the_answers(signed_in):
 
     sa.event.listen(_db.engine, "before_cursor_execute", capture)
     try:
-        response = signed_in.get("/clinician/stats")
+        response = client.get(url)
     finally:
         sa.event.remove(_db.engine, "before_cursor_execute", capture)
     assert response.status_code == 200
+    return statements
+
+
+@pytest.mark.parametrize("query", ["", "?instrument=pcl5&from=2026-01-01&to=2026-12-31&cutoff=yes&reviewed=no"],
+                         ids=["unfiltered", "filtered"])
+def test_the_page_aggregates_the_daily_counts_and_never_reads_the_results(signed_in, query):
+    for answers in ([4] * 20, [1] * 20):
+        store(answers=answers)
+    store("pcptsd5")
+    statements = page_statements(signed_in, f"/clinician/stats{query}")
+    on_counts = [s for s in statements if "FROM screening_daily_counts" in s]
+    assert len(on_counts) == 2 and all("GROUP BY" in s for s in on_counts)
+    assert not any("FROM screenings" in s for s in statements)
+
+
+def test_a_code_search_aggregates_the_matching_results_in_sql_and_never_loads_the_answers(signed_in):
+    row = store(answers=[4] * 20)
+    store(answers=[1] * 20)
+    statements = page_statements(signed_in, f"/clinician/stats?code={row.code[:4]}")
     on_screenings = [s for s in statements if "FROM screenings" in s]
     assert len(on_screenings) == 2 and all("GROUP BY" in s for s in on_screenings)
     assert not any("screenings.answers" in s for s in statements)
+    assert not any("FROM screening_daily_counts" in s for s in statements)
 
 
 def test_the_page_draws_each_chart_with_its_table_and_follows_the_filters(signed_in):

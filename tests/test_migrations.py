@@ -6,7 +6,10 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from app import create_app
+from app.clinician.demo import seed
 from app.extensions import db
+from app.models import ScreeningDailyCount
+from tests.clinician_support import counts_from_results, counts_in_table
 
 
 @pytest.fixture
@@ -62,3 +65,47 @@ def test_stored_screening_round_trips_on_the_migrated_schema(empty_app):
     response = client.post("/api/v1/screenings", json={"instrument": "pcl5", "answers": [4] * 20, "store": True})
     assert response.status_code == 201
     assert client.get(response.headers["Location"]).status_code == 200
+
+
+def triggers(engine) -> dict[str, str]:
+    """Every trigger on the database, with its definition (and on PostgreSQL its function's)."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            rows = connection.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        else:
+            rows = connection.execute(sa.text(
+                "SELECT t.tgname || ' ' || p.proname, pg_get_triggerdef(t.oid) || ' ' || pg_get_functiondef(p.oid)"
+                " FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal"))
+        return dict(rows.all())
+
+
+def test_migrated_and_created_databases_have_the_same_triggers(empty_app):
+    upgrade()
+    migrated = triggers(db.engine)
+    assert len(migrated) == 3 and all("screening_daily_counts" in name for name in migrated)
+    downgrade(revision="0c655936f98c")
+    assert triggers(db.engine) == {}
+    downgrade(revision="base")
+    db.create_all()
+    try:
+        assert triggers(db.engine) == migrated
+    finally:
+        db.session.remove()
+        db.drop_all()
+    assert triggers(db.engine) == {}
+    if db.engine.dialect.name == "postgresql":  # drop_all removes the functions too
+        with db.engine.connect() as connection:
+            assert connection.scalar(sa.text(
+                "SELECT count(*) FROM pg_proc WHERE proname LIKE 'screening_daily_counts%'")) == 0
+
+
+def test_the_migration_counts_the_results_already_stored(empty_app):
+    upgrade(revision="0c655936f98c")
+    seed(300, random_seed=5)
+    upgrade()
+    assert len(counts_from_results()) > 100 and counts_in_table() == counts_from_results()
+    client = empty_app.test_client()  # and the migrated triggers carry on from there
+    assert client.post("/api/v1/screenings", json={"instrument": "pcl5", "answers": [4] * 20, "store": True}
+                       ).status_code == 201
+    assert counts_in_table() == counts_from_results()
+    assert db.session.scalar(sa.select(sa.func.sum(ScreeningDailyCount.results))) == 301

@@ -14,7 +14,9 @@ UNREVIEW = "unreview"
 EXPORT_CSV = "export_csv"
 EXPORT_FHIR = "export_fhir"
 PURGE = "purge"
-ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LIMITED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, EXPORT_CSV, EXPORT_FHIR, PURGE)
+STATS_REBUILD = "stats_rebuild"
+ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LIMITED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, EXPORT_CSV, EXPORT_FHIR, PURGE,
+           STATS_REBUILD)
 
 
 def record(action: str, clinician: Clinician | None = None, target: str | None = None,

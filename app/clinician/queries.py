@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from ..extensions import db
-from ..models import Screening
+from ..models import Screening, ScreeningDailyCount
 from ..screening import codes
 from ..screening.instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS
 from ..screening.service import earlier_in_series, later_in_series
@@ -219,12 +219,44 @@ def _week_start_sqlite(element, compiler, **kw):
     return f"date({compiler.process(element.clauses, **kw)}, 'weekday 0', '-6 days')"
 
 
+def filtered_daily_counts(statement: sa.Select, filters: Filters) -> sa.Select:
+    """Add the filters' WHERE clauses to a statement over screening_daily_counts; dates are whole UTC
+    days, so they select days. The code filter has no counterpart there (see `uses_daily_counts`)."""
+    if filters.instrument:
+        statement = statement.where(ScreeningDailyCount.instrument == filters.instrument)
+    if filters.date_from:
+        statement = statement.where(ScreeningDailyCount.day >= filters.date_from)
+    if filters.date_to:
+        statement = statement.where(ScreeningDailyCount.day <= filters.date_to)
+    if filters.cutoff:
+        statement = statement.where(ScreeningDailyCount.at_or_above_cutoff.is_(filters.cutoff == YES))
+    if filters.reviewed:
+        statement = statement.where(ScreeningDailyCount.reviewed.is_(filters.reviewed == YES))
+    return statement
+
+
+def uses_daily_counts(filters: Filters) -> bool:
+    """Statistics come from the daily counts (tens of thousands of rows at 1,000,000 results, kept by
+    triggers) unless a code is searched: that matches few results, which the code index finds."""
+    return not filters.code
+
+
 def weekly_counts(filters: Filters) -> list[tuple[date, int]]:
     """Results per ISO week, with empty weeks between the first and the last filled in as 0."""
-    week = week_start(Screening.taken_at)
-    rows = db.session.execute(filtered(sa.select(week.label("week"), sa.func.count(Screening.id)), filters)
-                              .group_by(week).order_by(week)).all()
-    counts = {row[0]: row[1] for row in rows}
+    if uses_daily_counts(filters):
+        # Per day in SQL (one group per day, about 365), folded into Monday-to-Sunday weeks here.
+        days = db.session.execute(filtered_daily_counts(
+            sa.select(ScreeningDailyCount.day, sa.func.sum(ScreeningDailyCount.results)), filters)
+            .group_by(ScreeningDailyCount.day)).all()
+        counts: dict[date, int] = {}
+        for day, results in days:
+            monday = day - timedelta(days=day.weekday())
+            counts[monday] = counts.get(monday, 0) + int(results)
+    else:
+        week = week_start(Screening.taken_at)
+        rows = db.session.execute(filtered(sa.select(week.label("week"), sa.func.count(Screening.id)), filters)
+                                  .group_by(week).order_by(week)).all()
+        counts = {row[0]: row[1] for row in rows}
     if not counts:
         return []
     weeks, current, last = [], min(counts), max(counts)
@@ -264,13 +296,23 @@ class InstrumentSummary:
 def instrument_summaries(filters: Filters) -> list[InstrumentSummary]:
     """One aggregate query, GROUP BY instrument and total (at most 87 groups): counts, results at or above
     the cut-off and cluster sums; the per-instrument figures are sums of those groups."""
-    statement = filtered(sa.select(
-        Screening.instrument,
-        Screening.total,
-        sa.func.count(Screening.id),
-        sa.func.sum(sa.case((Screening.at_or_above_cutoff, 1), else_=0)),
-        *(sa.func.sum(getattr(Screening, cluster)) for cluster in PRODUCT_CLUSTERS),
-    ), filters).group_by(Screening.instrument, Screening.total)
+    if uses_daily_counts(filters):
+        counts = ScreeningDailyCount
+        statement = filtered_daily_counts(sa.select(
+            counts.instrument,
+            counts.total,
+            sa.func.sum(counts.results),
+            sa.func.sum(sa.case((counts.at_or_above_cutoff, counts.results), else_=0)),
+            *(sa.func.sum(getattr(counts, f"{cluster}_sum")) for cluster in PRODUCT_CLUSTERS),
+        ), filters).group_by(counts.instrument, counts.total)
+    else:
+        statement = filtered(sa.select(
+            Screening.instrument,
+            Screening.total,
+            sa.func.count(Screening.id),
+            sa.func.sum(sa.case((Screening.at_or_above_cutoff, 1), else_=0)),
+            *(sa.func.sum(getattr(Screening, cluster)) for cluster in PRODUCT_CLUSTERS),
+        ), filters).group_by(Screening.instrument, Screening.total)
     groups: dict[str, list] = {}
     for instrument_id, total, count, above, *sums in db.session.execute(statement).all():
         groups.setdefault(instrument_id, []).append((int(total), int(count), int(above), [int(v) for v in sums]))
