@@ -10,7 +10,6 @@ from app import create_app
 from app.education import content
 from app.extensions import db as _db
 from app import page_cache
-from app.page_cache import TOKEN_SLOT
 from tests.conftest import CSRF_INPUT, csrf_token_from
 from tests.results_helpers import pcl5_answers
 
@@ -60,7 +59,11 @@ def test_a_cached_page_is_the_page_rendered_afresh(fresh_app, path, language):
     assert f'<html lang="{language}">' in second.get_data(as_text=True)
     assert without_token(second.get_data(as_text=True)) == without_token(reference.get_data(as_text=True))
     assert second.mimetype == "text/html" and second.headers["Cache-Control"] == "no-store"
-    assert TOKEN_SLOT not in second.get_data(as_text=True)
+    first_token = CSRF_INPUT.search(first.get_data(as_text=True))
+    if first_token:  # a page with a form: the first reader's token is not kept in the copy
+        (parts,) = cached_pages(cached).values()
+        assert len(parts) == 2 and not any(first_token.group(1) in part for part in parts)
+        assert first_token.group(1) not in second.get_data(as_text=True)
 
 
 def test_each_reader_gets_a_working_token_of_their_own(fresh_app):
