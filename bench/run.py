@@ -242,70 +242,97 @@ def form_body(token: str, store: bool) -> str:
     return "&".join([f"csrf_token={token}", f"store={'yes' if store else 'no'}", *answers])
 
 
-def stored_submissions(app: Server, database: str, seconds: int, connections: int) -> list[Measurement]:
+class Paired:
+    """Each scenario measured in rounds that alternate with the ceiling, so a busy or noisy machine slows
+    both alike: the ratio is the median of the rounds' ratios, the other figures the median round's."""
+
+    def __init__(self, ceiling_port: int, seconds: int, connections: int, rounds: int):
+        self.ceiling_port, self.seconds, self.connections, self.rounds = ceiling_port, seconds, connections, rounds
+        self.ceilings: list[Measurement] = []
+
+    def measure(self, name: str, port: int, path: str, lua: str | None = None, cookie: str | None = None,
+                database: str = "") -> Measurement:
+        pairs = []
+        for _round in range(self.rounds):
+            ceiling = wrk("ceiling: bare Flask hello world", self.ceiling_port, "/", self.seconds, self.connections)
+            measured = wrk(name, port, path, self.seconds, self.connections, lua, cookie)
+            self.ceilings.append(ceiling)
+            pairs.append((measured.requests_per_second / ceiling.requests_per_second, measured))
+        pairs.sort(key=lambda pair: pair[0])
+        ratio, middle = pairs[len(pairs) // 2]
+        middle.ratio, middle.database = ratio, database
+        middle.notes.append(f"ratios of the {self.rounds} rounds: " + ", ".join(f"{r:.2f}" for r, _ in pairs))
+        return middle
+
+    def ceiling(self) -> Measurement:
+        """The ceiling's median round over the whole run."""
+        ordered = sorted(self.ceilings, key=lambda m: m.requests_per_second)
+        middle = ordered[len(ordered) // 2]
+        middle.ratio = 1.0
+        middle.notes.append(f"median of {len(ordered)} rounds, {ordered[0].requests_per_second:,.0f}–"
+                            f"{ordered[-1].requests_per_second:,.0f} req/s")
+        return middle
+
+
+def stored_submissions(paired: Paired, app: Server, database: str) -> list[Measurement]:
     """The two ways a person stores a result: the API with store=true and the form with store=yes."""
     body = json.dumps({**PCL5_JSON, "store": True})
     cookie, token = form_session(app.port)
-    measured = [
-        wrk("POST /api/v1/screenings (store=true)", app.port, "/api/v1/screenings", seconds, connections,
-            lua_post(body, "application/json")),
-        wrk("POST /screen/pcl5 (form, stored)", app.port, "/screen/pcl5", seconds, connections,
-            lua_post(form_body(token, True), "application/x-www-form-urlencoded", cookie)),
+    return [
+        paired.measure("POST /api/v1/screenings (store=true)", app.port, "/api/v1/screenings",
+                       lua_post(body, "application/json"), database=database),
+        paired.measure("POST /screen/pcl5 (form, stored)", app.port, "/screen/pcl5",
+                       lua_post(form_body(token, True), "application/x-www-form-urlencoded", cookie),
+                       database=database),
     ]
-    for measurement in measured:
-        measurement.database = database
-    return measured
 
 
-def person_facing(seconds: int, connections: int, workdir: Path,
+def person_facing(seconds: int, connections: int, rounds: int, workdir: Path,
                   postgresql: PostgreSQLServer | None) -> tuple[list[Measurement], dict]:
     """The ceiling and the person-facing endpoints, in one run: everything on a fresh SQLite database,
-    and the stored submissions again on a fresh PostgreSQL database when there is a server."""
+    and the stored submissions again on a fresh PostgreSQL database when there is a server. The ceiling
+    server runs throughout and each scenario alternates with it (see Paired)."""
     for stale in workdir.glob("bench.sqlite*"):
         stale.unlink()
     sqlite_url = f"sqlite:///{workdir / 'bench.sqlite'}"
-    results = []
-    with Server("hello:app", dict(os.environ), ROOT / "bench") as hello:
-        wrk("warm-up", hello.port, "/", 2, connections)
-        results.append(wrk("ceiling: bare Flask hello world", hello.port, "/", seconds, connections))
     weights = {}
     env = app_environment(sqlite_url)
     subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
-    with Server("wsgi:app", env, ROOT) as app:
-        for path in ("/", "/screen/pcl5"):  # each worker's first render of a page is not what is measured
-            wrk("warm-up", app.port, path, 2, connections)
-        results.append(wrk("GET /", app.port, "/", seconds, connections))
-        results.append(wrk("GET /screen/pcl5", app.port, "/screen/pcl5", seconds, connections))
-        body = json.dumps({**PCL5_JSON, "store": False})
-        results.append(wrk("POST /api/v1/screenings (store=false)", app.port, "/api/v1/screenings", seconds,
-                           connections, lua_post(body, "application/json")))
-        cookie, token = form_session(app.port)
-        results.append(wrk("POST /screen/pcl5 (form, not stored)", app.port, "/screen/pcl5", seconds, connections,
-                           lua_post(form_body(token, False), "application/x-www-form-urlencoded", cookie)))
-        results += stored_submissions(app, "sqlite", seconds, connections)
-        for measurement in results[1:]:
-            measurement.database = "sqlite"
-        result_page = store_one(app.port)
-        for path in [*PERSON_PAGES, result_page, result_page + "/delete"]:
-            weights[path.replace(result_page, "/results/<code>")] = page_weight(app.port, path)
-    if postgresql:
-        name = postgresql.prefix + "person"
-        postgresql.drop(name)  # a fresh table each run, as on SQLite
-        postgresql.create(name)
-        try:
-            env = app_environment(postgresql.url_for(name))
-            subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                           capture_output=True)
-            with Server("wsgi:app", env, ROOT) as app:
-                wrk("warm-up", app.port, "/screen/pcl5", 2, connections)
-                results += stored_submissions(app, "postgresql", seconds, connections)
-        finally:
-            postgresql.drop(name)
-    ceiling = results[0].requests_per_second
-    for measurement in results:
-        measurement.ratio = measurement.requests_per_second / ceiling
-    return results, weights
+    with Server("hello:app", dict(os.environ), ROOT / "bench") as hello:
+        wrk("warm-up", hello.port, "/", 2, connections)
+        paired = Paired(hello.port, seconds, connections, rounds)
+        results = []
+        with Server("wsgi:app", env, ROOT) as app:
+            for path in ("/", "/screen/pcl5"):  # each worker's first render of a page is not what is measured
+                wrk("warm-up", app.port, path, 2, connections)
+            results.append(paired.measure("GET /", app.port, "/", database="sqlite"))
+            results.append(paired.measure("GET /screen/pcl5", app.port, "/screen/pcl5", database="sqlite"))
+            body = json.dumps({**PCL5_JSON, "store": False})
+            results.append(paired.measure("POST /api/v1/screenings (store=false)", app.port, "/api/v1/screenings",
+                                          lua_post(body, "application/json"), database="sqlite"))
+            cookie, token = form_session(app.port)
+            results.append(paired.measure("POST /screen/pcl5 (form, not stored)", app.port, "/screen/pcl5",
+                                          lua_post(form_body(token, False), "application/x-www-form-urlencoded",
+                                                   cookie), database="sqlite"))
+            results += stored_submissions(paired, app, "sqlite")
+            result_page = store_one(app.port)
+            for path in [*PERSON_PAGES, result_page, result_page + "/delete"]:
+                weights[path.replace(result_page, "/results/<code>")] = page_weight(app.port, path)
+        if postgresql:
+            name = postgresql.prefix + "person"
+            postgresql.drop(name)  # a fresh table each run, as on SQLite
+            postgresql.create(name)
+            try:
+                env = app_environment(postgresql.url_for(name))
+                subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
+                               check=True, capture_output=True)
+                with Server("wsgi:app", env, ROOT) as app:
+                    wrk("warm-up", app.port, "/screen/pcl5", 2, connections)
+                    results += stored_submissions(paired, app, "postgresql")
+            finally:
+                postgresql.drop(name)
+    return [paired.ceiling(), *results], weights
 
 
 class PostgreSQLServer:
@@ -579,13 +606,15 @@ def report(results: list[Measurement], weights: dict, clinician: list, exports: 
         lines += [
             "", "## Person-facing throughput and latency", "",
             "The app on a fresh SQLite database; the stored submissions again on a fresh PostgreSQL database "
-            "when the run has one.", "",
-            "| scenario | database | req/s | × ceiling | median ms | p99 ms | non-2xx/3xx |",
-            "|---|---|---:|---:|---:|---:|---:|",
+            "when the run has one. The ceiling server runs throughout: each scenario is measured in rounds that "
+            "alternate with a ceiling run, and its ratio is the median of the rounds' ratios (req/s and latency "
+            "are that round's), so a noisy machine slows both sides of each ratio alike.", "",
+            "| scenario | database | req/s | × ceiling | median ms | p99 ms | non-2xx/3xx | rounds |",
+            "|---|---|---:|---:|---:|---:|---:|---|",
         ]
         for m in results:
             lines.append(f"| {m.name} | {m.database or '—'} | {m.requests_per_second:,.0f} | {m.ratio:.2f} "
-                         f"| {m.median_ms:.2f} | {m.p99_ms:.2f} | {m.non_2xx_3xx} |")
+                         f"| {m.median_ms:.2f} | {m.p99_ms:.2f} | {m.non_2xx_3xx} | {'; '.join(m.notes)} |")
         lines += ["", "## Page weight (HTML + every same-site stylesheet, script and image, uncompressed, first visit)", "",
                   "| page | bytes | target bytes | requests | target requests | |", "|---|---:|---:|---:|---:|---|"]
         lines += [f"| {path} | {size:,} | ≤ {PAGE_BYTES_TARGET:,} | {count} | ≤ {PAGE_REQUESTS_TARGET} "
@@ -620,6 +649,8 @@ def report(results: list[Measurement], weights: dict, clinician: list, exports: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds per person-facing scenario, each paired with a ceiling run (median ratio)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--clinician-seconds", type=int, default=5, help="duration of each clinician wrk run")
     parser.add_argument("--clinician-connections", type=int, default=2,
@@ -654,7 +685,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temporary:
         workdir = Path(args.workdir or temporary)
         workdir.mkdir(parents=True, exist_ok=True)
-        results, weights = person_facing(args.seconds, args.connections, workdir, postgresql) \
+        results, weights = person_facing(args.seconds, args.connections, args.rounds, workdir, postgresql) \
             if "person" in parts else ([], {})
         clinician, exports, seeding = [], [], {}
         for database in databases if "clinician" in parts else []:
