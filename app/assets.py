@@ -22,6 +22,8 @@ BUNDLES: dict[str, tuple[str, ...]] = {
 MIMETYPES = {"css": "text/css", "js": "text/javascript"}
 # The URL changes whenever the content does, so browsers may keep a bundle for a year.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
+# Endpoints that serve the same file to everyone: cacheable, and not varying by language.
+FILE_ENDPOINTS = ("static", "assets.serve")
 
 bp = Blueprint("assets", __name__)
 

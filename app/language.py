@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 
+from .assets import FILE_ENDPOINTS
+
 bp = Blueprint("language", __name__)
 
 COOKIE_NAME = "lang"  # read by app.select_locale
@@ -51,11 +53,7 @@ def language_switch_next() -> str:
 @bp.after_app_request
 def vary_on_language(response):
     """Pages differ by Accept-Language and the language cookie: tell caches so (static files do not)."""
-    if request.endpoint in ("static", "assets.serve"):
+    if request.endpoint in FILE_ENDPOINTS:
         return response
-    vary = response.headers.get("Vary")
-    if vary:
-        response.vary.update(("Accept-Language", "Cookie"))
-    else:  # the usual case, without parsing and rewriting the header twice
-        response.headers["Vary"] = "Accept-Language, Cookie"
+    response.vary.update(("Accept-Language", "Cookie"))  # one parse and one rewrite of the header
     return response

@@ -10,8 +10,6 @@ from flask_wtf.csrf import generate_csrf
 
 from .education import content
 
-
-
 # Content files are looked at no more than once a second: an edit shows within a second, and a busy
 # server does not list the content directory on every request.
 CONTENT_CHECK_SECONDS = 1.0

@@ -6,6 +6,8 @@ import secrets
 from flask import Flask, abort, current_app, g, redirect, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .assets import FILE_ENDPOINTS
+
 # Only this origin, nothing inline. img-src allows data: for the empty favicon in base.html
 # (which stops browsers asking for /favicon.ico); form-action and base-uri close the two gaps
 # that default-src does not cover.
@@ -61,22 +63,16 @@ def content_security_policy() -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
-STATIC_HEADER_ITEMS = list(STATIC_HEADERS.items())
-
-
 def add_security_headers(response):
     """after_request: runs for pages, JSON, static files and error responses alike."""
-    headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy()
-    if any(name in headers for name in STATIC_HEADERS):
-        headers.update(STATIC_HEADERS)
-    else:  # the usual case: appended, without looking each name up in the list again
-        headers.extend(STATIC_HEADER_ITEMS)
+    response.headers["Content-Security-Policy"] = content_security_policy()
+    for name, value in STATIC_HEADERS.items():
+        response.headers[name] = value
     if current_app.config["HSTS_ENABLED"]:
         response.headers["Strict-Transport-Security"] = (
             f"max-age={int(current_app.config['HSTS_MAX_AGE'])}; includeSubDomains"
         )
-    if request.endpoint not in ("static", "assets.serve"):
+    if request.endpoint not in FILE_ENDPOINTS:
         # Results, forms with answers and API replies must never sit in a shared or browser cache.
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)
