@@ -48,6 +48,9 @@ class Config:
     # Redirect plain HTTP to HTTPS in the app: only where no proxy does it, or the proxy is trusted
     # (TRUSTED_PROXIES) to say X-Forwarded-Proto — otherwise every request would look like HTTP.
     HTTPS_REDIRECT = False
+    # The site's public address, e.g. https://screening.example.org (no trailing slash): clinic links,
+    # FHIR URLs and the same-origin check are built from it, never from the request's Host header.
+    PUBLIC_BASE_URL: str | None = None
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
     TRUSTED_PROXIES = 0
     # Rate limits (Flask-Limiter reads the RATELIMIT_* names itself). Client addresses only key

@@ -78,6 +78,10 @@ class Screening(db.Model):
     review_note: Mapped[str | None] = mapped_column(sa.String(REVIEW_NOTE_MAX))
 
     reviewed_by: Mapped[Clinician | None] = relationship()
+    # The clinic the person shared this result with (through its link, or a clinician who added it by
+    # its whole code). Null: seen by no clinician but admins until someone adds it by code.
+    clinic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("clinics.id", ondelete="SET NULL"), index=True)
+    clinic: Mapped[Clinic | None] = relationship(lazy="select")
 
     __table_args__ = (
         # The filtered queue: one instrument over a date range.
@@ -146,6 +150,36 @@ def _attach_triggers(table: sa.Table) -> None:
 _attach_triggers(ScreeningDailyCount.__table__)
 
 
+# Which clinics a clinician works for; a clinician may belong to several.
+clinician_clinics = sa.Table(
+    "clinician_clinics",
+    db.metadata,
+    sa.Column("clinician_id", sa.ForeignKey("clinicians.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("clinic_id", sa.ForeignKey("clinics.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Clinic(db.Model):
+    """A clinic that sends its patients a link and sees the results shared with it as its caseload."""
+
+    __tablename__ = "clinics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
+    # The secret in the clinic's public link /c/<token>; rotating it makes the old link stop working.
+    link_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    clinicians: Mapped[list[Clinician]] = relationship(
+        secondary=clinician_clinics, back_populates="clinics", lazy="select"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Clinic {self.id} {self.slug}>"
+
+
 class Clinician(UserMixin, db.Model):
     """A clinician who signs in to review stored results; never deleted, only deactivated."""
 
@@ -161,6 +195,10 @@ class Clinician(UserMixin, db.Model):
     # sign-out and deactivation) ends every session of the account on every instance, even a copied
     # cookie — a signed cookie alone cannot be revoked.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    clinics: Mapped[list[Clinic]] = relationship(
+        secondary=clinician_clinics, back_populates="clinicians", lazy="select", order_by="Clinic.name"
+    )
 
     def end_sessions(self) -> None:
         """Invalidate every session of this account (an atomic increment, safe under concurrency)."""
