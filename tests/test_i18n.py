@@ -106,8 +106,8 @@ def test_pages_vary_by_language(client):
 @pytest.mark.parametrize("path", ["/screen/pcl5", "/screen/pcptsd5"])
 def test_spanish_screening_keeps_english_items_marked_and_says_why(client, path):
     page = get(client, path, "es").get_data(as_text=True)
-    assert "Las preguntas se muestran en su versión original en inglés" in page
-    assert "Sus respuestas son igual de válidas" in page
+    assert "Las preguntas se muestran en inglés: se probaron y validaron en inglés" in page
+    assert "pedirle a alguien de confianza, o a un médico o consejero" in page
     items = re.findall(r'<span class="qtext" lang="en">', page)
     assert len(items) == (20 if path.endswith("pcl5") else 6)  # items (+ the PC-PTSD-5 gate)
     assert '<p class="stem" lang="en">' in page and '<p class="instructions" lang="en">' in page
@@ -119,7 +119,7 @@ def test_spanish_screening_keeps_english_items_marked_and_says_why(client, path)
 @pytest.mark.parametrize("path", ["/screen/pcl5", "/screen/pcptsd5"])
 def test_english_screening_has_no_language_note(client, path):
     page = get(client, path, "en").get_data(as_text=True)
-    assert "original English" not in page and 'lang="en">' in page
+    assert 'class="language-note"' not in page and 'lang="en">' in page
 
 
 def test_spanish_validation_errors_name_the_question(client, form_token):

@@ -50,6 +50,9 @@ class Instrument:
     source_url: str
     default_cutoff: int
     gate: str | None = None
+    # The language the wording above is in, for lang="…" on pages in another language; a
+    # published, validated translation would be a copy of the instrument with its own value.
+    language: str = "en"
 
     @property
     def max_total(self) -> int:
@@ -81,10 +84,14 @@ PCL5 = Instrument(
     name="PCL-5",
     title="PTSD Checklist for DSM-5 (PCL-5)",
     time_frame="past month",
+    # One official version only: the National Center for PTSD's fillable form (version date
+    # 11 April 2018), whose "select one of the options" suits a web page (the 2013 paper form
+    # says "circle"). See docs/translations.md for the copy it was checked against.
     instructions=(
         "Below is a list of problems that people sometimes have in response to a very stressful "
-        "experience. Please read each problem carefully and then select one of the options to "
-        "indicate how much you have been bothered by that problem in the past month."
+        "experience. Please read each problem and then select one of the options to indicate how "
+        "much you have been bothered by that problem in the past month. The options include not at "
+        "all, a little bit, moderately, quite a bit, and extremely."
     ),
     stem="In the past month, how much were you bothered by:",
     items=tuple(
@@ -165,8 +172,9 @@ PCPTSD5 = Instrument(
     credit=(
         "PC-PTSD-5: Prins, A., Bovin, M. J., Smolenski, D. J., Marx, B. P., Kimerling, R., "
         "Jenkins-Guarnieri, M. A., Kaloupek, D. G., Schnurr, P. P., Kaiser, A. P., Leyva, Y. E., & "
-        "Tiet, Q. Q. (2016). The Primary Care PTSD Screen for DSM-5 (PC-PTSD-5). Journal of "
-        "General Internal Medicine, 31, 1206\u20131211. National Center for PTSD."
+        "Tiet, Q. Q. (2016). The Primary Care PTSD Screen for DSM-5 (PC-PTSD-5): Development and "
+        "Evaluation Within a Veteran Primary Care Sample. Journal of General Internal Medicine, "
+        "31(10), 1206\u20131211. National Center for PTSD."
     ),
     source_url="https://www.ptsd.va.gov/professional/assessment/screens/pc-ptsd.asp",
     default_cutoff=3,

@@ -53,9 +53,15 @@ def cluster_names():
 bp.add_app_template_filter(signed, "signed")
 
 
-def item_sections(instrument: Instrument) -> list[tuple[str, list]]:
-    """Runs of consecutive items that share a cluster, keeping the instrument's own item order."""
-    sections: list[tuple[str, list]] = []
+def item_sections(instrument: Instrument) -> list[tuple[str | None, list]]:
+    """The form's sections in the instrument's own item order; a section titled None has no heading.
+
+    The PC-PTSD-5 is published as one list of five questions, so it stays one untitled section
+    (its grouping belongs on the result); the PCL-5 shows runs of items that share a cluster.
+    """
+    if instrument is PCPTSD5:
+        return [(None, list(instrument.items))]
+    sections: list[tuple[str | None, list]] = []
     for item in instrument.items:
         if not sections or sections[-1][0] != item.cluster:
             sections.append((item.cluster, []))
