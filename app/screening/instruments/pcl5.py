@@ -1,71 +1,26 @@
-"""The published instruments as data: items, options, clusters, cut-offs and credit lines."""
+"""PCL-5 (Weathers et al. 2013): its 20 items, the DSM-5 clusters and its scoring."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Sequence
 
-REEXPERIENCING = "reexperiencing"
-AVOIDANCE = "avoidance"
-AROUSAL = "arousal"
-PRODUCT_CLUSTERS = (REEXPERIENCING, AVOIDANCE, AROUSAL)
+from . import (
+    AROUSAL,
+    AVOIDANCE,
+    REEXPERIENCING,
+    InvalidAnswers,
+    Instrument,
+    Item,
+    Option,
+    ScreeningResult,
+    check_cutoff,
+    cluster_sums,
+)
 
-
-@dataclass(frozen=True)
-class Option:
-    """One answer choice: the value submitted and the instrument's own label."""
-
-    value: str
-    label: str
-    score: int
-
-
-@dataclass(frozen=True)
-class Item:
-    """One question, numbered as in the published instrument."""
-
-    number: int
-    text: str
-    cluster: str
-    dsm5_cluster: str | None = None
-
-    @property
-    def field(self) -> str:
-        """The form and API field name, `q1`…`qN`."""
-        return f"q{self.number}"
-
-
-@dataclass(frozen=True)
-class Instrument:
-    """A questionnaire definition; scoring lives in scoring.py."""
-
-    id: str
-    version: str
-    name: str
-    title: str
-    time_frame: str
-    instructions: str
-    stem: str
-    items: tuple[Item, ...]
-    options: tuple[Option, ...]
-    credit: str
-    source_url: str
-    default_cutoff: int
-    gate: str | None = None
-    # The language the wording above is in, for lang="…" on pages in another language; a
-    # published, validated translation would be a copy of the instrument with its own value.
-    language: str = "en"
-
-    @property
-    def max_total(self) -> int:
-        """Highest possible total."""
-        return len(self.items) * max(option.score for option in self.options)
-
-    def cluster_items(self, cluster: str) -> tuple[Item, ...]:
-        """Items of one product cluster, in the instrument's order."""
-        return tuple(item for item in self.items if item.cluster == cluster)
-
-    def cluster_max(self, cluster: str) -> int:
-        """Highest possible score in one product cluster."""
-        return len(self.cluster_items(cluster)) * max(option.score for option in self.options)
+# An item rated "Moderately" (2) or higher counts as a symptom endorsed (Weathers et al. 2013).
+PCL5_ENDORSED_AT = 2
+# Provisional DSM-5 rule: endorsed items needed in each DSM-5 cluster.
+DSM5_RULE = MappingProxyType({"B": 1, "C": 1, "D": 2, "E": 2})
 
 
 def _pcl5_item(number: int, text: str) -> Item:
@@ -144,40 +99,38 @@ PCL5 = Instrument(
     default_cutoff=33,
 )
 
-PCPTSD5 = Instrument(
-    id="pcptsd5",
-    version="PC-PTSD-5 (2016)",
-    name="PC-PTSD-5",
-    title="Primary Care PTSD Screen for DSM-5 (PC-PTSD-5)",
-    time_frame="past month",
-    instructions=(
-        "Sometimes things happen to people that are unusually or especially frightening, horrible, "
-        "or traumatic. For example: a serious accident or fire; a physical or sexual assault or "
-        "abuse; an earthquake or flood; a war; seeing someone be killed or seriously injured; "
-        "having a loved one die through homicide or suicide."
-    ),
-    gate="Have you ever experienced this kind of event?",
-    stem="In the past month, have you\u2026",
-    items=(
-        Item(1, "had nightmares about the event(s) or thought about the event(s) when you did "
-             "not want to?", REEXPERIENCING),
-        Item(2, "tried hard not to think about the event(s) or went out of your way to avoid "
-             "situations that reminded you of the event(s)?", AVOIDANCE),
-        Item(3, "been constantly on guard, watchful, or easily startled?", AROUSAL),
-        Item(4, "felt numb or detached from people, activities, or your surroundings?", AVOIDANCE),
-        Item(5, "felt guilty or unable to stop blaming yourself or others for the event(s) or any "
-             "problems the event(s) may have caused?", AVOIDANCE),
-    ),
-    options=(Option("yes", "Yes", 1), Option("no", "No", 0)),
-    credit=(
-        "PC-PTSD-5: Prins, A., Bovin, M. J., Smolenski, D. J., Marx, B. P., Kimerling, R., "
-        "Jenkins-Guarnieri, M. A., Kaloupek, D. G., Schnurr, P. P., Kaiser, A. P., Leyva, Y. E., & "
-        "Tiet, Q. Q. (2016). The Primary Care PTSD Screen for DSM-5 (PC-PTSD-5): Development and "
-        "Evaluation Within a Veteran Primary Care Sample. Journal of General Internal Medicine, "
-        "31(10), 1206\u20131211. National Center for PTSD."
-    ),
-    source_url="https://www.ptsd.va.gov/professional/assessment/screens/pc-ptsd.asp",
-    default_cutoff=3,
-)
 
-INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5}
+def score_pcl5(answers: Sequence[int], cutoff: int = PCL5.default_cutoff) -> ScreeningResult:
+    """Score 20 PCL-5 ratings (0–4): total, clusters, DSM-5 sums and the provisional rule."""
+    check_cutoff(PCL5, cutoff)
+    answers = tuple(answers)
+    errors = []
+    if len(answers) != len(PCL5.items):
+        errors.append(f"PCL-5 needs {len(PCL5.items)} answers, got {len(answers)}.")
+    for number, value in enumerate(answers, start=1):
+        if type(value) is not int or not 0 <= value <= 4:
+            errors.append(f"Answer {number} must be a whole number from 0 to 4.")
+    if errors:
+        raise InvalidAnswers(errors)
+
+    dsm5_sums = {letter: 0 for letter in DSM5_RULE}
+    dsm5_endorsed = {letter: 0 for letter in DSM5_RULE}
+    for item in PCL5.items:
+        value = answers[item.number - 1]
+        dsm5_sums[item.dsm5_cluster] += value
+        dsm5_endorsed[item.dsm5_cluster] += value >= PCL5_ENDORSED_AT
+    total = sum(answers)
+    return ScreeningResult(
+        instrument=PCL5,
+        answers=answers,
+        exposure=None,
+        total=total,
+        clusters=MappingProxyType(cluster_sums(PCL5, answers)),
+        cutoff=cutoff,
+        at_or_above_cutoff=total >= cutoff,
+        dsm5_clusters=MappingProxyType(dsm5_sums),
+        dsm5_endorsed=MappingProxyType(dsm5_endorsed),
+        dsm5_rule_met=all(dsm5_endorsed[letter] >= needed for letter, needed in DSM5_RULE.items()),
+    )
+
+

@@ -1,0 +1,124 @@
+"""The instruments: shared definitions, the registry, and one module per instrument with its items and rules."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+REEXPERIENCING = "reexperiencing"
+AVOIDANCE = "avoidance"
+AROUSAL = "arousal"
+PRODUCT_CLUSTERS = (REEXPERIENCING, AVOIDANCE, AROUSAL)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer choice: the value submitted and the instrument's own label."""
+
+    value: str
+    label: str
+    score: int
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question, numbered as in the published instrument."""
+
+    number: int
+    text: str
+    cluster: str
+    dsm5_cluster: str | None = None
+
+    @property
+    def field(self) -> str:
+        """The form and API field name, `q1`…`qN`."""
+        return f"q{self.number}"
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A questionnaire definition; its scoring lives beside it in its own module."""
+
+    id: str
+    version: str
+    name: str
+    title: str
+    time_frame: str
+    instructions: str
+    stem: str
+    items: tuple[Item, ...]
+    options: tuple[Option, ...]
+    credit: str
+    source_url: str
+    default_cutoff: int
+    gate: str | None = None
+    # The language the wording above is in, for lang="…" on pages in another language; a
+    # published, validated translation would be a copy of the instrument with its own value.
+    language: str = "en"
+
+    @property
+    def max_total(self) -> int:
+        """Highest possible total."""
+        return len(self.items) * max(option.score for option in self.options)
+
+    def cluster_items(self, cluster: str) -> tuple[Item, ...]:
+        """Items of one product cluster, in the instrument's order."""
+        return tuple(item for item in self.items if item.cluster == cluster)
+
+    def cluster_max(self, cluster: str) -> int:
+        """Highest possible score in one product cluster."""
+        return len(self.cluster_items(cluster)) * max(option.score for option in self.options)
+
+
+class InvalidAnswers(ValueError):
+    """The answers cannot be scored; `errors` holds one message per problem."""
+
+    def __init__(self, errors: Sequence[str]):
+        super().__init__("; ".join(errors))
+        self.errors = tuple(errors)
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    """Everything computed from one set of answers."""
+
+    instrument: Instrument
+    answers: tuple[int, ...]
+    exposure: bool | None
+    total: int
+    clusters: Mapping[str, int]
+    cutoff: int
+    at_or_above_cutoff: bool
+    dsm5_clusters: Mapping[str, int] | None = None
+    dsm5_endorsed: Mapping[str, int] | None = field(default=None, repr=False)
+    dsm5_rule_met: bool | None = None
+
+    @property
+    def max_total(self) -> int:
+        """Highest possible total for this instrument."""
+        return self.instrument.max_total
+
+
+def check_cutoff(instrument: Instrument, cutoff: int) -> None:
+    """Refuse a cut-off outside the instrument's range: a configuration error, not the person's."""
+    if type(cutoff) is not int or not 0 <= cutoff <= instrument.max_total:
+        raise ValueError(f"cut-off for {instrument.id} must be an integer 0–{instrument.max_total}")
+
+
+def cluster_sums(instrument: Instrument, answers: Sequence[int]) -> dict[str, int]:
+    """The sum of the ratings in each product cluster."""
+    return {
+        cluster: sum(answers[item.number - 1] for item in instrument.cluster_items(cluster))
+        for cluster in PRODUCT_CLUSTERS
+    }
+
+
+# The instrument modules import the definitions above from this package, so they come after them.
+from .pcl5 import PCL5  # noqa: E402
+from .pcptsd5 import PCPTSD5  # noqa: E402
+
+INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5}
+
+
+def get(instrument_id: str) -> Instrument | None:
+    """The instrument with this id, or None."""
+    return INSTRUMENTS.get(instrument_id)
