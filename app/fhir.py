@@ -6,6 +6,7 @@ from flask import url_for
 from .models import Screening
 from .screening import codes
 from .screening.instruments import INSTRUMENTS, PCL5, PRODUCT_CLUSTERS
+from .screening.instruments.itq import DSO_CLUSTERS, ITQ, WHEN_OPTIONS
 
 LOINC = "http://loinc.org"
 # Confirmed LOINC codes only (instruments.md): the PCL-5 panel and its total score.
@@ -51,11 +52,12 @@ def score_items(row: Screening) -> list[dict]:
     """Total, cut-off, cluster scores and, for the PCL-5, the DSM-5 sums and symptom rule."""
     instrument = INSTRUMENTS[row.instrument]
     total_link = PCL5_TOTAL if instrument is PCL5 else "total"
-    items = [
-        _integer(total_link, f"{instrument.name} total score (0–{instrument.max_total})", row.total),
-        _integer("cutoff", "Cut-off in use", row.cutoff),
-        _boolean("at-or-above-cutoff", "Total at or above the cut-off", row.at_or_above_cutoff),
-    ]
+    items = [_integer(total_link, f"{instrument.name} total score (0–{instrument.max_total})", row.total)]
+    if row.cutoff is not None:
+        items += [
+            _integer("cutoff", "Cut-off in use", row.cutoff),
+            _boolean("at-or-above-cutoff", "Total at or above the cut-off", row.at_or_above_cutoff),
+        ]
     items += [
         _integer(f"cluster-{cluster}", f"Cluster score: {cluster} (0–{instrument.cluster_max(cluster)})",
                  getattr(row, cluster))
@@ -65,6 +67,29 @@ def score_items(row: Screening) -> list[dict]:
         items += [_integer(f"dsm5-{letter}", f"DSM-5 cluster {letter} sum", getattr(row, f"dsm5_{letter.lower()}"))
                   for letter in "BCDE"]
         items.append(_boolean("dsm5-rule-met", "Provisional DSM-5 symptom rule met", bool(row.dsm5_rule_met)))
+    if instrument is ITQ:
+        items += itq_score_items(row)
+    return items
+
+
+def itq_score_items(row: Screening) -> list[dict]:
+    """The ITQ's self-organisation scores, both sets of ICD-11 criteria and the screening pattern (no LOINC
+    code for the ITQ has been confirmed, so every linkId is this app's own)."""
+    items = [_integer("dso-total", "DSO total score, C1–C6 (0–24)", row.dso_total)]
+    items += [_integer(f"dso-{cluster.replace('_', '-')}", f"DSO cluster score: {cluster} (0–8)", getattr(row, cluster))
+              for cluster in DSO_CLUSTERS]
+    items += [
+        _boolean("ptsd-criteria-met", "ICD-11 PTSD criteria met (ITQ)", bool(row.ptsd_criteria_met)),
+        _boolean("dso-criteria-met", "ICD-11 DSO criteria met (ITQ)", bool(row.dso_criteria_met)),
+        {"linkId": "diagnosis", "text": "Screening pattern (not a diagnosis): none, ptsd or cptsd",
+         "answer": [{"valueCoding": {"system": questionnaire_canonical(ITQ.id) + "#diagnosis",
+                                     "code": row.diagnosis}}]},
+    ]
+    if row.event_when:
+        label = {option.value: option.label for option in WHEN_OPTIONS}[row.event_when]
+        items.append({"linkId": "when", "text": "When did the experience occur?",
+                      "answer": [{"valueCoding": {"system": questionnaire_canonical(ITQ.id) + "#when",
+                                                  "code": row.event_when, "display": label}}]})
     return items
 
 

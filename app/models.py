@@ -61,8 +61,20 @@ class Screening(db.Model):
     dsm5_d: Mapped[int | None]
     dsm5_e: Mapped[int | None]
     dsm5_rule_met: Mapped[bool | None]
-    cutoff: Mapped[int]
+    # Null for the ITQ, which is scored by ICD-11 criteria: at_or_above_cutoff then means "the answers
+    # meet the PTSD or complex PTSD criteria", so the queue and statistics treat it like a cut-off.
+    cutoff: Mapped[int | None]
     at_or_above_cutoff: Mapped[bool]
+    # ITQ only (null otherwise): the self-organisation total and cluster sums, both sets of criteria,
+    # the screening pattern ("none", "ptsd", "cptsd") and the optional time since the event (unscored).
+    dso_total: Mapped[int | None]
+    affective_dysregulation: Mapped[int | None]
+    negative_self_concept: Mapped[int | None]
+    disturbed_relationships: Mapped[int | None]
+    ptsd_criteria_met: Mapped[bool | None]
+    dso_criteria_met: Mapped[bool | None]
+    diagnosis: Mapped[str | None] = mapped_column(sa.String(8))
+    event_when: Mapped[str | None] = mapped_column(sa.String(8))
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # The earlier result this one was compared with; the chain of these links is a series of retakes.
     # Deleting an earlier result must not delete the later ones, so the database unlinks them.

@@ -78,14 +78,14 @@ def admin_client(app, make_clinician):
     return client
 
 
-def store(instrument="pcl5", answers=None, exposure=None, taken_at=None, **columns):
+def store(instrument="pcl5", answers=None, exposure=None, taken_at=None, when=None, **columns):
     """Store a result through the screening service; optionally back-date it or set review columns."""
     instrument_ = INSTRUMENTS[instrument]
     if answers is None:
-        answers = [2] * 20 if instrument == "pcl5" else [True, True, True, False, False]
+        answers = {"pcl5": [2] * 20, "itq": [2] * 18}.get(instrument, [True, True, True, False, False])
     if instrument == "pcptsd5" and exposure is None:
         exposure = True
-    row = add_screening(score(instrument_, answers, exposure))
+    row = add_screening(score(instrument_, answers, exposure, when=when))
     if taken_at is not None:
         row.taken_at = taken_at if taken_at.tzinfo else taken_at.replace(tzinfo=timezone.utc)
     for name, value in columns.items():

@@ -170,7 +170,7 @@ def test_wrong_method_is_json_405(client):
 
 def test_instruments_list_and_detail(client):
     listing = client.get("/api/v1/instruments").get_json()["instruments"]
-    assert [i["id"] for i in listing] == ["pcl5", "pcptsd5"]
+    assert [i["id"] for i in listing] == ["pcl5", "pcptsd5", "itq"]
     pcl5 = client.get("/api/v1/instruments/pcl5").get_json()
     assert len(pcl5["items"]) == 20 and pcl5["items"][0]["field"] == "q1"
     assert pcl5["items"][16]["text"] == "Being \u201csuperalert\u201d or watchful or on guard?"

@@ -124,7 +124,11 @@ def reference_csv(filters: Filters) -> bytes:
                          row.taken_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                          row.total, row.reexperiencing, row.avoidance, row.arousal,
                          flag(row.at_or_above_cutoff), flag(row.reviewed), flag(row.exposure),
-                         *answers, *[""] * (20 - len(answers))])
+                         *answers, *[""] * (20 - len(answers)),
+                         *[("" if value is None else value) for value in (
+                             row.dso_total, row.affective_dysregulation, row.negative_self_concept,
+                             row.disturbed_relationships)],
+                         flag(row.ptsd_criteria_met), flag(row.dso_criteria_met), row.diagnosis or ""])
     return buffer.getvalue().encode()
 
 
@@ -139,9 +143,11 @@ def varied(app):
              datetime(2026, 5, 6, 23, 30, tzinfo=timezone(timedelta(hours=-5))),  # 04:30Z the next day
              datetime(2026, 3, 1, tzinfo=timezone.utc), datetime(2026, 3, 1, tzinfo=timezone.utc)]
     rows = []
-    for number in range(36):
-        instrument = ("pcl5", "pcptsd5", "pcptsd5")[number % 3]
-        if instrument == "pcl5":
+    for number in range(40):
+        instrument = ("pcl5", "pcptsd5", "pcptsd5")[number % 3] if number < 36 else "itq"
+        if instrument == "itq":
+            row = store("itq", answers=[(number * item) % 5 for item in range(18)])
+        elif instrument == "pcl5":
             row = store(answers=[(number + item) % 5 for item in range(20)])
         elif number % 2:
             row = store("pcptsd5", answers=[(number >> item) & 1 == 1 for item in range(5)])

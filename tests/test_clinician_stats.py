@@ -41,7 +41,7 @@ def test_distribution_of_totals_in_bands(app):
     for yes in (0, 3, 5):
         store("pcptsd5", answers=[True] * yes + [False] * (5 - yes))
     store("pcptsd5", answers=[], exposure=False)
-    pcl5_summary, pcptsd5_summary = instrument_summaries(Filters())
+    pcl5_summary, pcptsd5_summary, _itq = instrument_summaries(Filters())
     pcl5 = pcl5_summary.distribution()
     assert len(pcl5) == 16 and pcl5[0] == ("0–4", 2) and pcl5[1] == ("5–9", 1) and pcl5[-1] == ("75–80", 2)
     assert sum(count for _band, count in pcl5) == 5
@@ -50,8 +50,12 @@ def test_distribution_of_totals_in_bands(app):
 
 def test_share_at_or_above_and_mean_cluster_profile(app):
     rows = [store(answers=[4] * 20), store(answers=[1] * 20), store(answers=[2] * 20),
-            store("pcptsd5", answers=[True, True, True, False, False])]
-    pcl5, pcptsd5 = instrument_summaries(Filters())
+            store("pcptsd5", answers=[True, True, True, False, False]),
+            store("itq", answers=[3] * 18), store("itq", answers=[1] * 18)]
+    pcl5, pcptsd5, itq = instrument_summaries(Filters())
+    # The ITQ's "at or above" is "meets the PTSD or complex PTSD criteria"; its totals run 0–24.
+    assert (itq.count, itq.at_or_above, itq.totals) == (2, 1, {18: 1, 6: 1})
+    assert len(itq.distribution()) == 25
     assert (pcl5.instrument_id, pcl5.count, pcl5.at_or_above) == ("pcl5", 3, 2)
     assert pcl5.share == pytest.approx(2 / 3)
     for cluster in ("reexperiencing", "avoidance", "arousal"):

@@ -150,7 +150,7 @@ def test_a_code_search_counts_the_results_themselves(app):
     _db.session.commit()
     filters = Filters(code=row.code)
     assert not queries.uses_daily_counts(filters)
-    [pcl5, pcptsd5] = instrument_summaries(filters)
+    [pcl5, pcptsd5, _itq] = instrument_summaries(filters)
     assert (pcl5.count, pcl5.totals, pcptsd5.count) == (1, {80: 1}, 0)
     assert len(weekly_counts(filters)) == 1
 

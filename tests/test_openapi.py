@@ -93,6 +93,13 @@ EXPLICIT = {
                       "media_type": "application/json"}, 413),
     "instrument pcl5": ("GET /api/v1/instruments/{id}", {"path_parameters": {"id": "pcl5"}}, 200),
     "instrument pcptsd5": ("GET /api/v1/instruments/{id}", {"path_parameters": {"id": "pcptsd5"}}, 200),
+    "instrument itq": ("GET /api/v1/instruments/{id}", {"path_parameters": {"id": "itq"}}, 200),
+    "itq cptsd stored 201": ("POST /api/v1/screenings", {"body": {"instrument": "itq", "answers": [3] * 18,
+                             "store": True, "when": "1to5y"}, "media_type": "application/json"}, 201),
+    "itq none 200": ("POST /api/v1/screenings", {"body": {"instrument": "itq", "answers": [1] * 18, "when": None},
+                     "media_type": "application/json"}, 200),
+    "itq bad when 400": ("POST /api/v1/screenings", {"body": {"instrument": "itq", "answers": [1] * 18,
+                         "when": "yesterday"}, "media_type": "application/json"}, 400),
     "instrument unknown": ("GET /api/v1/instruments/{id}", {"path_parameters": {"id": "phq9"}}, 404),
     "delete unknown 404": ("DELETE /api/v1/screenings/{code}", {"path_parameters": {"code": "ZZZZ-ZZZZ-ZZZZ"}}, 404),
     "delete malformed 404": ("DELETE /api/v1/screenings/{code}", {"path_parameters": {"code": "not a code"}}, 404),
@@ -114,16 +121,21 @@ def test_each_documented_response_conforms(api_app, label, case_kwargs, status):
         assert "change" not in response.json()  # only when an earlier result was named
 
 
+FIRST_ANSWERS = {"pcl5": {"answers": [3] * 20}, "pcptsd5": {"exposure": True, "answers": [True, False] * 2 + [True]},
+                 "itq": {"answers": [3] * 18}}
+
+
 @pytest.mark.parametrize("instrument, answers, store, later_status", [
     ("pcl5", {"answers": [1] * 20}, True, 201),
     ("pcl5", {"answers": [4] * 20}, False, 200),
     ("pcptsd5", {"exposure": True, "answers": [True] * 5}, True, 201),
     ("pcptsd5", {"exposure": False}, False, 200),
+    ("itq", {"answers": [2] * 18}, True, 201),
 ])
 def test_previous_and_change_conform(api_app, instrument, answers, store, later_status):
     """A reply to a body naming an earlier result carries `change`, as documented; deleting by code is 204."""
     first = {"instrument": instrument, "store": True,
-             **({"answers": [3] * 20} if instrument == "pcl5" else {"exposure": True, "answers": [True, False] * 2 + [True]})}
+             **FIRST_ANSWERS[instrument]}
     operation = operation_of(api_app, "POST /api/v1/screenings")
     earlier = operation.Case(body=first, media_type="application/json").call_and_validate(checks=CHECKS)
     code = earlier.json()["code"]
@@ -174,11 +186,11 @@ def test_document_is_openapi_3_1_and_covers_every_api_route(app):
     assert documented == routes
 
 
-def test_screening_request_is_one_of_both_instruments(app):
+def test_screening_request_is_one_of_the_instruments(app):
     body = openapi_document()["paths"]["/api/v1/screenings"]["post"]
     variants = body["requestBody"]["content"]["application/json"]["schema"]
     request = openapi_document()["components"]["schemas"][variants["$ref"].rsplit("/", 1)[1]]
-    assert [ref["$ref"].rsplit("/", 1)[1] for ref in request["oneOf"]] == ["Pcl5Request", "PcPtsd5Request"]
+    assert [ref["$ref"].rsplit("/", 1)[1] for ref in request["oneOf"]] == ["Pcl5Request", "PcPtsd5Request", "ItqRequest"]
     assert set(body["responses"]) == {"200", "201", "400", "413", "415", "429", "503"}
     assert body["responses"]["201"]["headers"]["Location"]["required"] is True
     delete = openapi_document()["paths"]["/api/v1/screenings/{code}"]["delete"]

@@ -22,8 +22,11 @@ from .queries import Filters, filtered
 BATCH = 2000  # rows fetched per round trip (a server-side cursor on PostgreSQL) and written per chunk
 CHUNK = 200  # FHIR entries per chunk handed to the server, so a large export is not one write per result
 ITEM_COLUMNS = [f"q{number}" for number in range(1, len(PCL5.items) + 1)]
+# The ITQ's own scores come last, blank for the other instruments (its 18 answers fit the item columns).
+ITQ_COLUMNS = ["dso_total", "affective_dysregulation", "negative_self_concept", "disturbed_relationships",
+               "ptsd_criteria_met", "dso_criteria_met", "diagnosis"]
 CSV_HEADER = ["code", "instrument", "version", "taken_at", "total", *PRODUCT_CLUSTERS,
-              "at_or_above_cutoff", "reviewed", "exposure", *ITEM_COLUMNS]
+              "at_or_above_cutoff", "reviewed", "exposure", *ITEM_COLUMNS, *ITQ_COLUMNS]
 # Only the columns an export needs, as plain rows: no ORM objects, no relationship loading.
 EXPORT_COLUMNS = [column for column in Screening.__table__.columns
                   if column.name not in {"review_note", "reviewed_by_id", "reviewed_at"}]
@@ -68,6 +71,11 @@ def _flag_text(column) -> sa.ColumnElement:
     return sa.case((column.is_(None), ""), (column, "true"), else_="false")
 
 
+def _optional_text(column) -> sa.ColumnElement:
+    """A nullable column as text, empty for NULL (which would otherwise make the whole line NULL)."""
+    return sa.func.coalesce(sa.cast(column, sa.Text), "")
+
+
 def _quoted_text(column) -> sa.ColumnElement:
     """The field as csv.writer quotes it: in double quotes, quotes doubled, if it holds , " CR or LF."""
     needs_quotes = sa.or_(*(sa.func.strpos(column, character) > 0 for character in ',"\r\n'))
@@ -94,7 +102,12 @@ def _csv_line() -> sa.ColumnElement:
             + comma + _text(Screening.reexperiencing) + comma + _text(Screening.avoidance)
             + comma + _text(Screening.arousal) + comma + _flag_text(Screening.at_or_above_cutoff)
             + comma + _flag_text(Screening.reviewed) + comma + _flag_text(Screening.exposure)
-            + comma + answers + sa.func.repeat(comma, len(ITEM_COLUMNS) - fields))
+            + comma + answers + sa.func.repeat(comma, len(ITEM_COLUMNS) - fields)
+            + comma + _optional_text(Screening.dso_total) + comma + _optional_text(Screening.affective_dysregulation)
+            + comma + _optional_text(Screening.negative_self_concept)
+            + comma + _optional_text(Screening.disturbed_relationships)
+            + comma + _flag_text(Screening.ptsd_criteria_met) + comma + _flag_text(Screening.dso_criteria_met)
+            + comma + _optional_text(Screening.diagnosis))
 
 
 def _csv_field(value: str) -> str:
@@ -162,7 +175,10 @@ def _formatted_lines(connection: sa.Connection, filters: Filters) -> Iterator[st
                sa.type_coerce(Screening.taken_at, sa.String),  # stored as `2026-01-31 09:05:00.000000`, UTC
                Screening.total, Screening.reexperiencing, Screening.avoidance, Screening.arousal,
                Screening.at_or_above_cutoff, Screening.reviewed, Screening.exposure,
-               sa.type_coerce(Screening.answers, sa.String)]  # the JSON text
+               sa.type_coerce(Screening.answers, sa.String),  # the JSON text
+               Screening.dso_total, Screening.affective_dysregulation, Screening.negative_self_concept,
+               Screening.disturbed_relationships, Screening.ptsd_criteria_met, Screening.dso_criteria_met,
+               Screening.diagnosis]
     # Walking the taken_at index (ties in id order, as the index holds the rowid) reads the rows where
     # they are: measured at 1,000,000 randomly placed results cheaper than sorting them all, and rows
     # that arrive in time order are then read nearly in place.
@@ -176,7 +192,8 @@ def _formatted_lines(connection: sa.Connection, filters: Filters) -> Iterator[st
         while rows := cursor.fetchmany(BATCH):
             lines = []
             for (code, instrument, version, taken_at, total, reexperiencing, avoidance, arousal,
-                 at_or_above_cutoff, reviewed, exposure, answers) in rows:
+                 at_or_above_cutoff, reviewed, exposure, answers, dso_total, affective, self_concept,
+                 relationships, ptsd_met, dso_met, diagnosis) in rows:
                 quoted = versions.get(version)
                 if quoted is None:
                     quoted = versions[version] = _csv_field(version)
@@ -189,10 +206,20 @@ def _formatted_lines(connection: sa.Connection, filters: Filters) -> Iterator[st
                 lines.append(f"{code[:4]}-{code[4:8]}-{code[8:]},{instrument},{quoted},{taken_at},{total},"
                              f"{reexperiencing},{avoidance},{arousal},{FLAG_TEXT[at_or_above_cutoff]},"
                              f"{FLAG_TEXT[reviewed]},{FLAG_TEXT[exposure]},{answers}"
-                             f"{padding[answers.count(',') + 1]}\r\n")
+                             f"{padding[answers.count(',') + 1]}"
+                             f"{ITQ_BLANK if diagnosis is None else _itq_fields(dso_total, affective, self_concept, relationships, ptsd_met, dso_met, diagnosis)}"
+                             "\r\n")
             yield "".join(lines)
     finally:
         cursor.close()
+
+
+ITQ_BLANK = "," * len(ITQ_COLUMNS)
+
+
+def _itq_fields(dso_total, affective, self_concept, relationships, ptsd_met, dso_met, diagnosis) -> str:
+    return (f",{dso_total},{affective},{self_concept},{relationships},{FLAG_TEXT[ptsd_met]},{FLAG_TEXT[dso_met]},"
+            f"{diagnosis}")
 
 
 def csv_stream(filters: Filters) -> Iterator[str]:

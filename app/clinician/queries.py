@@ -317,7 +317,7 @@ def instrument_summaries(filters: Filters) -> list[InstrumentSummary]:
     for instrument_id, total, count, above, *sums in db.session.execute(statement).all():
         groups.setdefault(instrument_id, []).append((int(total), int(count), int(above), [int(v) for v in sums]))
     summaries = []
-    for instrument_id in (PCL5.id, PCPTSD5.id):
+    for instrument_id in INSTRUMENTS:
         if filters.instrument and filters.instrument != instrument_id:
             continue
         rows = groups.get(instrument_id, [])

@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 
 from ..extensions import csrf
 from . import codes
-from .instruments import INSTRUMENTS, PCL5, Instrument
+from .instruments import INSTRUMENTS, PCPTSD5, Instrument
+from .instruments.itq import DSO_CLUSTERS, ENDORSED_AT, ITQ, WHEN_OPTIONS, WHEN_VALUES
 from .change import Change
 from .scoring import InvalidAnswers, ScreeningResult
 from .service import (
@@ -30,6 +31,7 @@ csrf.exempt(bp)
 ALLOWED_FIELDS = {
     "pcl5": {"instrument", "answers", "store", "previous"},
     "pcptsd5": {"instrument", "exposure", "answers", "store", "previous"},
+    "itq": {"instrument", "answers", "store", "previous", "when"},
 }
 
 
@@ -38,14 +40,15 @@ def errors_response(messages: list[str], status: int = 400):
     return jsonify(errors=messages), status
 
 
-def _check_pcl5(payload: dict) -> list[str]:
+def _check_ratings(payload: dict, instrument: Instrument) -> list[str]:
+    """Ratings 0–4, one per item: the PCL-5's 20 and the ITQ's 18."""
     answers = payload.get("answers")
     if not isinstance(answers, list):
-        return [_("\"answers\" must be a list of %(count)s whole numbers from 0 to 4.", count=20)]
+        return [_("\"answers\" must be a list of %(count)s whole numbers from 0 to 4.", count=len(instrument.items))]
     errors = []
-    if len(answers) != len(PCL5.items):
+    if len(answers) != len(instrument.items):
         errors.append(_("\"answers\" must have exactly %(count)s entries; it has %(given)s.",
-                        count=len(PCL5.items), given=len(answers)))
+                        count=len(instrument.items), given=len(answers)))
     for number, value in enumerate(answers, start=1):
         if type(value) is not int:
             errors.append(_("Answer %(number)s must be a whole number (not text, a decimal or true/false).",
@@ -92,13 +95,22 @@ def validate_payload(payload) -> tuple[Instrument | None, list[str]]:
         errors.append(_("\"store\" must be true or false."))
     if payload.get("previous") is not None and not isinstance(payload["previous"], str):
         errors.append(_("\"previous\" must be an earlier result code, as text."))
-    errors += _check_pcl5(payload) if instrument is PCL5 else _check_pcptsd5(payload)
+    if instrument is PCPTSD5:
+        errors += _check_pcptsd5(payload)
+    else:
+        errors += _check_ratings(payload, instrument)
+    if instrument is ITQ and payload.get("when") is not None and payload["when"] not in WHEN_VALUES:
+        errors.append(_("\"when\" must be null or one of: %(known)s.", known=", ".join(WHEN_VALUES)))
     return instrument, errors
 
 
 def change_json(change: Change) -> dict:
     """The change since the earlier result: later minus earlier, so negative means a lower score."""
-    return {"total": change.total, "clusters": dict(change.clusters), "meaningful": change.meaningful}
+    body = {"total": change.total, "clusters": dict(change.clusters), "meaningful": change.meaningful}
+    if change.dso_total is not None:
+        body["dso_total"] = change.dso_total
+        body["dso_clusters"] = dict(change.dso_clusters)
+    return body
 
 
 def result_json(result: ScreeningResult, code: str | None, change: Change | None = None) -> dict:
@@ -116,6 +128,13 @@ def result_json(result: ScreeningResult, code: str | None, change: Change | None
     if result.dsm5_clusters is not None:
         body["dsm5_clusters"] = dict(result.dsm5_clusters)
         body["dsm5_rule_met"] = result.dsm5_rule_met
+    if result.diagnosis is not None:
+        body["dso_total"] = result.dso_total
+        body["dso_clusters"] = dict(result.dso_clusters)
+        body["ptsd_criteria_met"] = result.ptsd_criteria_met
+        body["dso_criteria_met"] = result.dso_criteria_met
+        body["diagnosis"] = result.diagnosis
+        body["when"] = result.when
     if change is not None:
         body["change"] = change_json(change)
     return body
@@ -140,7 +159,7 @@ def create_screening():
     if errors:
         return errors_response(errors)
     try:
-        result = score(instrument, payload.get("answers", []), payload.get("exposure"))
+        result = score(instrument, payload.get("answers", []), payload.get("exposure"), when=payload.get("when"))
     except InvalidAnswers as invalid:  # validate_payload should have caught it; never score partially
         return errors_response(list(invalid.errors))
     change = change_since(previous, result) if previous is not None else None
@@ -176,7 +195,7 @@ def instrument_json(instrument: Instrument) -> dict:
         "stem": instrument.stem,
         "items": [
             {"number": item.number, "field": item.field, "text": item.text,
-             "cluster": item.cluster, "dsm5_cluster": item.dsm5_cluster}
+             "cluster": item.cluster, "dsm5_cluster": item.dsm5_cluster, "lead_in": item.lead_in}
             for item in instrument.items
         ],
         "options": [{"value": o.value, "label": o.label, "score": o.score} for o in instrument.options],
@@ -189,6 +208,21 @@ def instrument_json(instrument: Instrument) -> dict:
         "cutoff": configured_cutoff(instrument),
         "credit": instrument.credit,
         "source_url": instrument.source_url,
+        **(_itq_definition() if instrument is ITQ else {}),
+    }
+
+
+def _itq_definition() -> dict:
+    """What the ITQ adds: its self-organisation clusters, its rules and the optional `when` ranges."""
+    return {
+        "dso_clusters": [
+            {"id": cluster, "items": [item.number for item in ITQ.cluster_items(cluster)],
+             "max": ITQ.cluster_max(cluster)}
+            for cluster in DSO_CLUSTERS
+        ],
+        "dso_max_total": sum(ITQ.cluster_max(cluster) for cluster in DSO_CLUSTERS),
+        "endorsed_at": ENDORSED_AT,
+        "when_options": [{"value": option.value, "label": option.label} for option in WHEN_OPTIONS],
     }
 
 

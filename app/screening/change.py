@@ -33,6 +33,9 @@ class Change:
     total: int
     clusters: Mapping[str, int]
     band: str | None  # None where the instrument has no published change thresholds
+    # ITQ only: the change in the self-organisation total and its clusters (numbers only).
+    dso_total: int | None = None
+    dso_clusters: Mapping[str, int] | None = None
 
     @property
     def meaningful(self) -> bool:
@@ -56,8 +59,10 @@ def pcl5_band(total_change: int) -> str:
 
 
 def compare(instrument_id: str, earlier_total: int, earlier_clusters: Mapping[str, int],
-            other_instrument_id: str, later_total: int, later_clusters: Mapping[str, int]) -> Change:
-    """The change from an earlier result to a later one of the same instrument."""
+            other_instrument_id: str, later_total: int, later_clusters: Mapping[str, int],
+            earlier_dso: Mapping[str, int] | None = None, later_dso: Mapping[str, int] | None = None) -> Change:
+    """The change from an earlier result to a later one of the same instrument; with both ITQ
+    self-organisation cluster sums given, their change too."""
     if instrument_id != other_instrument_id:
         raise NotComparable(f"cannot compare {instrument_id} with {other_instrument_id}")
     total = later_total - earlier_total
@@ -70,7 +75,15 @@ def compare(instrument_id: str, earlier_total: int, earlier_clusters: Mapping[st
             {cluster: later_clusters[cluster] - earlier_clusters[cluster] for cluster in PRODUCT_CLUSTERS}
         ),
         band=pcl5_band(total) if instrument_id == PCL5.id else None,
+        **_dso_change(earlier_dso, later_dso),
     )
+
+
+def _dso_change(earlier: Mapping[str, int] | None, later: Mapping[str, int] | None) -> dict:
+    if earlier is None or later is None:
+        return {}
+    clusters = {cluster: later[cluster] - earlier[cluster] for cluster in later}
+    return {"dso_total": sum(clusters.values()), "dso_clusters": MappingProxyType(clusters)}
 
 
 def signed(number: int) -> str:

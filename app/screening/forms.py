@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
 from .instruments import PCPTSD5, Instrument
+from .instruments.itq import WHEN_OPTIONS
 from .service import PreviousCodeError, resolve_previous
 
 YES, NO = "yes", "no"
@@ -57,6 +58,30 @@ def _previous_field() -> StringField:
     )
 
 
+class OptionalChoice:
+    """An answer that may be left out, but when given must be one of the field's choices."""
+
+    def __init__(self, invalid: str):
+        self.invalid = invalid
+
+    def __call__(self, form, field):
+        if not field.raw_data or field.raw_data[0] in ("", None):
+            field.data = None
+            raise StopValidation()
+        if field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError(self.invalid)
+
+
+def _when_field() -> RadioField:
+    """The ITQ's "When did the experience occur?", asked as an optional choice of its published ranges."""
+    return RadioField(
+        "When did the experience occur?",
+        choices=[SelectChoice(option.value, option.label) for option in WHEN_OPTIONS],
+        validate_choice=False,
+        validators=[OptionalChoice(_l("When did it happen: please choose one of the listed answers, or none."))],
+    )
+
+
 def _store_field() -> RadioField:
     return RadioField(
         _l("Keep this result?"),
@@ -88,7 +113,8 @@ class ScreeningForm(FlaskForm):
 
 @cache
 def form_class(instrument: Instrument) -> type[ScreeningForm]:
-    """A form class: the PC-PTSD-5 gate, one radio group per item (q1…qN), `previous` and `store`.
+    """A form class: the PC-PTSD-5 gate or the ITQ's `when`, one radio group per item (q1…qN), `previous`
+    and `store`.
 
     Fields are created here, in the order the page shows them, because WTForms orders fields (and so
     the error summary) by creation.
@@ -97,6 +123,8 @@ def form_class(instrument: Instrument) -> type[ScreeningForm]:
     fields = {}
     if instrument.gate:
         fields["exposure"] = _answer_field(instrument, None, instrument.gate, choices)
+    if instrument.id == "itq":
+        fields["when"] = _when_field()
     for item in instrument.items:
         fields[item.field] = _answer_field(instrument, item.number, item.text, choices)
     fields["previous"] = _previous_field()

@@ -12,21 +12,27 @@ from ..extensions import db
 from ..models import Screening
 from . import codes
 from .change import Change, compare
-from .instruments import INSTRUMENTS, PCL5, Instrument
-from .scoring import ScreeningResult, score_pcl5, score_pcptsd5
+from .instruments import INSTRUMENTS, PCL5, PCPTSD5, Instrument
+from .instruments.itq import ITQ
+from .scoring import ScreeningResult, score_itq, score_pcl5, score_pcptsd5
 
 # A series is short in practice (a retake every few weeks); the cap only bounds a pathological chain.
 MAX_SERIES_LENGTH = 100
 
 
-def configured_cutoff(instrument: Instrument) -> int:
-    """The cut-off in force: PCL5_CUTOFF or PCPTSD5_CUTOFF from the configuration."""
+def configured_cutoff(instrument: Instrument) -> int | None:
+    """The cut-off in force: PCL5_CUTOFF or PCPTSD5_CUTOFF from the configuration; None for the ITQ,
+    which is scored by its criteria."""
+    if instrument.default_cutoff is None:
+        return None
     return int(current_app.config[f"{instrument.id.upper()}_CUTOFF"])
 
 
 def score(instrument: Instrument, answers: Sequence, exposure: bool | None = None,
-          cutoff: int | None = None) -> ScreeningResult:
+          cutoff: int | None = None, when: str | None = None) -> ScreeningResult:
     """Score typed answers with the configured cut-off unless one is given."""
+    if instrument is ITQ:
+        return score_itq(answers, when)
     cutoff = configured_cutoff(instrument) if cutoff is None else cutoff
     if instrument is PCL5:
         return score_pcl5(answers, cutoff)
@@ -34,10 +40,10 @@ def score(instrument: Instrument, answers: Sequence, exposure: bool | None = Non
 
 
 def raw_answers(result: ScreeningResult) -> list:
-    """The answers as the person gave them: ratings for PCL-5, booleans for PC-PTSD-5."""
-    if result.instrument is PCL5:
-        return list(result.answers)
-    return [bool(value) for value in result.answers]
+    """The answers as the person gave them: ratings for the PCL-5 and the ITQ, booleans for PC-PTSD-5."""
+    if result.instrument is PCPTSD5:
+        return [bool(value) for value in result.answers]
+    return list(result.answers)
 
 
 def add_screening(result: ScreeningResult, previous: Screening | None = None) -> Screening:
@@ -65,6 +71,7 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None) ->
             dsm5_rule_met=result.dsm5_rule_met,
             cutoff=result.cutoff,
             at_or_above_cutoff=result.at_or_above_cutoff,
+            **_itq_columns(result),
         )
         db.session.add(row)
         try:
@@ -74,6 +81,22 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None) ->
             # A 60-bit collision is astronomically unlikely, but a retry costs nothing.
             db.session.rollback()
     raise RuntimeError("could not allocate a unique result code")
+
+
+def _itq_columns(result: ScreeningResult) -> dict:
+    """The ITQ's own columns (self-organisation sums, criteria, pattern, time since the event)."""
+    if result.diagnosis is None:
+        return {}
+    return {
+        "dso_total": result.dso_total,
+        "affective_dysregulation": result.dso_clusters["affective_dysregulation"],
+        "negative_self_concept": result.dso_clusters["negative_self_concept"],
+        "disturbed_relationships": result.dso_clusters["disturbed_relationships"],
+        "ptsd_criteria_met": result.ptsd_criteria_met,
+        "dso_criteria_met": result.dso_criteria_met,
+        "diagnosis": result.diagnosis,
+        "event_when": result.when,
+    }
 
 
 def _commit_keeping(row: Screening) -> None:
@@ -99,6 +122,8 @@ def find_screening(typed_code: str) -> Screening | None:
 def result_of(row: Screening) -> ScreeningResult:
     """Re-score a stored row from its raw answers with the cut-off it was stored with."""
     instrument_answers = row.answers
+    if row.instrument == ITQ.id:
+        return score_itq(instrument_answers, row.event_when)
     if row.instrument == PCL5.id:
         return score_pcl5(instrument_answers, row.cutoff)
     return score_pcptsd5(bool(row.exposure), instrument_answers, row.cutoff)
@@ -138,7 +163,16 @@ def change_since(previous: Screening, result: ScreeningResult) -> Change:
         previous.instrument, previous.total,
         {"reexperiencing": previous.reexperiencing, "avoidance": previous.avoidance, "arousal": previous.arousal},
         result.instrument.id, result.total, result.clusters,
+        earlier_dso=_stored_dso_clusters(previous), later_dso=result.dso_clusters,
     )
+
+
+def _stored_dso_clusters(row: Screening) -> dict[str, int] | None:
+    """A stored ITQ result's self-organisation cluster sums; None for the other instruments."""
+    if row.dso_total is None:
+        return None
+    return {"affective_dysregulation": row.affective_dysregulation, "negative_self_concept": row.negative_self_concept,
+            "disturbed_relationships": row.disturbed_relationships}
 
 
 def earlier_in_series(row: Screening) -> list[Screening]:

@@ -14,6 +14,7 @@ from . import codes
 from .change import PCL5_MEANINGFUL_CHANGE, PCL5_POSSIBLE_CHANGE, Change, signed
 from .forms import YES, DeleteForm, form_class
 from .instruments import INSTRUMENTS, PCPTSD5, PRODUCT_CLUSTERS, Instrument
+from .instruments.itq import WHEN_OPTIONS
 from .scoring import ScreeningResult
 from .service import (
     PreviousCodeError,
@@ -34,6 +35,24 @@ CLUSTER_NAMES = {
     "avoidance": _l("Avoidance and numbing"),
     "arousal": _l("Arousal and reactivity"),
 }
+# The ITQ's own names: ICD-11 calls its three PTSD clusters by these, and adds the three disturbances
+# in self-organisation; the form's four parts follow the published questionnaire.
+ITQ_CLUSTER_NAMES = {
+    "reexperiencing": _l("Re-experiencing in the here and now"),
+    "avoidance": _l("Avoidance"),
+    "arousal": _l("Sense of current threat"),
+    "affective_dysregulation": _l("Affective dysregulation"),
+    "negative_self_concept": _l("Negative self-concept"),
+    "disturbed_relationships": _l("Disturbances in relationships"),
+    "ptsd_impairment": _l("Effect on life (PTSD)"),
+    "dso_impairment": _l("Effect on life (self-organisation)"),
+}
+ITQ_SECTION_NAMES = {
+    "ptsd_symptoms": _l("Part 1 · Problems in the past month"),
+    "ptsd_impairment": _l("Part 2 · How these problems affected your life"),
+    "dso_symptoms": _l("Part 3 · How you usually feel, see yourself and relate to others"),
+    "dso_impairment": _l("Part 4 · How those problems affected your life"),
+}
 
 
 # Any neutral page will do: the control is a link away from here, never a request from this site.
@@ -45,6 +64,9 @@ def cluster_names():
     """Cluster names and the "Leave this site" target for every template, translated at render time."""
     return {
         "CLUSTER_NAMES": CLUSTER_NAMES,
+        "ITQ_CLUSTER_NAMES": ITQ_CLUSTER_NAMES,
+        "ITQ_SECTION_NAMES": ITQ_SECTION_NAMES,
+        "WHEN_OPTIONS": WHEN_OPTIONS,
         "PRODUCT_CLUSTERS": PRODUCT_CLUSTERS,
         "LEAVE_SITE_URL": current_app.config.get("LEAVE_SITE_URL") or DEFAULT_LEAVE_SITE_URL,
     }
@@ -63,8 +85,9 @@ def item_sections(instrument: Instrument) -> list[tuple[str | None, list]]:
         return [(None, list(instrument.items))]
     sections: list[tuple[str | None, list]] = []
     for item in instrument.items:
-        if not sections or sections[-1][0] != item.cluster:
-            sections.append((item.cluster, []))
+        key = item.section or item.cluster
+        if not sections or sections[-1][0] != key:
+            sections.append((key, []))
         sections[-1][1].append(item)
     return sections
 
@@ -83,6 +106,11 @@ def _answers_from(instrument: Instrument, form) -> tuple[list, bool | None]:
         answers = [form[item.field].data == YES for item in instrument.items] if exposure else []
         return answers, exposure
     return [int(form[item.field].data) for item in instrument.items], None
+
+
+def _when_from(form) -> str | None:
+    """The ITQ's optional time since the experience; None for the others or when left out."""
+    return form.when.data or None if "when" in form else None
 
 
 def _previous_from_url(instrument: Instrument, form) -> tuple[bool, Screening | None]:
@@ -110,7 +138,7 @@ def screen(instrument_id: str):
     form = form_class(instrument)()
     if form.validate_on_submit():
         answers, exposure = _answers_from(instrument, form)
-        result = score(instrument, answers, exposure)
+        result = score(instrument, answers, exposure, when=_when_from(form))
         previous = form.previous_row
         if form.store.data == YES:
             row = add_screening(result, previous=previous)

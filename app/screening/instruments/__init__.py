@@ -27,6 +27,10 @@ class Item:
     text: str
     cluster: str
     dsm5_cluster: str | None = None
+    # Where the published form starts a new part (the ITQ's four): the part's key, and the
+    # instrument's own words that introduce it, shown before this item.
+    section: str | None = None
+    lead_in: str | None = None
 
     @property
     def field(self) -> str:
@@ -49,15 +53,19 @@ class Instrument:
     options: tuple[Option, ...]
     credit: str
     source_url: str
-    default_cutoff: int
+    default_cutoff: int | None  # None: the instrument is scored by criteria, not by a cut-off
     gate: str | None = None
     # The language the wording above is in, for lang="…" on pages in another language; a
     # published, validated translation would be a copy of the instrument with its own value.
     language: str = "en"
+    # Where the total is not the sum of every item (the ITQ's is P1–P6), its maximum.
+    total_max: int | None = None
 
     @property
     def max_total(self) -> int:
         """Highest possible total."""
+        if self.total_max is not None:
+            return self.total_max
         return len(self.items) * max(option.score for option in self.options)
 
     def cluster_items(self, cluster: str) -> tuple[Item, ...]:
@@ -86,11 +94,19 @@ class ScreeningResult:
     exposure: bool | None
     total: int
     clusters: Mapping[str, int]
-    cutoff: int
+    cutoff: int | None
     at_or_above_cutoff: bool
     dsm5_clusters: Mapping[str, int] | None = None
     dsm5_endorsed: Mapping[str, int] | None = field(default=None, repr=False)
     dsm5_rule_met: bool | None = None
+    # ITQ only: the self-organisation (DSO) sums, both sets of ICD-11 criteria, the screening
+    # pattern ("none", "ptsd" or "cptsd") and the optional, unscored time since the event.
+    dso_total: int | None = None
+    dso_clusters: Mapping[str, int] | None = None
+    ptsd_criteria_met: bool | None = None
+    dso_criteria_met: bool | None = None
+    diagnosis: str | None = None
+    when: str | None = None
 
     @property
     def max_total(self) -> int:
@@ -115,8 +131,9 @@ def cluster_sums(instrument: Instrument, answers: Sequence[int]) -> dict[str, in
 # The instrument modules import the definitions above from this package, so they come after them.
 from .pcl5 import PCL5  # noqa: E402
 from .pcptsd5 import PCPTSD5  # noqa: E402
+from .itq import ITQ  # noqa: E402
 
-INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5}
+INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5, ITQ.id: ITQ}
 
 
 def get(instrument_id: str) -> Instrument | None:

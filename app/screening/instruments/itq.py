@@ -1,0 +1,183 @@
+"""ITQ (Cloitre et al. 2018): ICD-11 PTSD and complex PTSD, its 18 items and its diagnostic rules."""
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Sequence
+
+from . import (
+    AROUSAL,
+    AVOIDANCE,
+    REEXPERIENCING,
+    InvalidAnswers,
+    Instrument,
+    Item,
+    Option,
+    ScreeningResult,
+    cluster_sums,
+)
+
+# ICD-11's disturbances in self-organisation (DSO), the three clusters that complex PTSD adds.
+AFFECTIVE_DYSREGULATION = "affective_dysregulation"
+NEGATIVE_SELF_CONCEPT = "negative_self_concept"
+DISTURBED_RELATIONSHIPS = "disturbed_relationships"
+DSO_CLUSTERS = (AFFECTIVE_DYSREGULATION, NEGATIVE_SELF_CONCEPT, DISTURBED_RELATIONSHIPS)
+PTSD_IMPAIRMENT = "ptsd_impairment"
+DSO_IMPAIRMENT = "dso_impairment"
+
+# The published form's four parts, in order (the keys of Item.section).
+PTSD_SYMPTOMS_PART = "ptsd_symptoms"
+DSO_SYMPTOMS_PART = "dso_symptoms"
+
+# Cloitre et al. 2018 (scoring appendix): a symptom or an impairment counts when rated 2 ("Moderately")
+# or higher; PTSD needs one of each pair (re-experiencing, avoidance, sense of current threat) and one
+# impairment item; DSO the same over its three pairs and its own impairment items. Complex PTSD is PTSD
+# plus DSO, and a person meets either PTSD or complex PTSD, never both.
+ENDORSED_AT = 2
+NONE, PTSD, CPTSD = "none", "ptsd", "cptsd"
+DIAGNOSES = (NONE, PTSD, CPTSD)
+
+# "When did the experience occur?": the published fixed list, asked here as an optional answer and
+# never scored. The free-text description of the experience is never collected.
+WHEN_OPTIONS = (
+    Option("lt6m", "less than 6 months ago", 0),
+    Option("6to12m", "6 to 12 months ago", 0),
+    Option("1to5y", "1 to 5 years ago", 0),
+    Option("5to10y", "5 to 10 years ago", 0),
+    Option("10to20y", "10 to 20 years ago", 0),
+    Option("gt20y", "more than 20 years ago", 0),
+)
+WHEN_VALUES = tuple(option.value for option in WHEN_OPTIONS)
+
+PTSD_IMPAIRMENT_LEAD_IN = "In the past month have the above problems:"
+DSO_INSTRUCTIONS = (
+    "Below are problems or symptoms that people who have had stressful or traumatic events sometimes "
+    "experience. The questions refer to ways you typically feel, ways you typically think about yourself "
+    "and ways you typically relate to others. Answer the following thinking about how true each statement "
+    "is of you."
+)
+DSO_STEM = "How true is this of you?"
+DSO_IMPAIRMENT_LEAD_IN = (
+    "In the past month, have the above problems in emotions, in beliefs about yourself and in "
+    "relationships:"
+)
+
+ITQ = Instrument(
+    id="itq",
+    version="ITQ (2018)",
+    name="ITQ",
+    title="International Trauma Questionnaire (ITQ)",
+    time_frame="past month",
+    instructions=(
+        "Please identify the experience that troubles you most and answer the questions in relation to "
+        "this experience."
+    ),
+    stem=(
+        "Below are a number of problems that people sometimes report in response to traumatic or "
+        "stressful life events. Please read each item carefully, then select one of the options to "
+        "indicate how much you have been bothered by that problem in the past month."
+    ),
+    items=(
+        Item(1, "Having upsetting dreams that replay part of the experience or are clearly related to the "
+                "experience?", REEXPERIENCING, section=PTSD_SYMPTOMS_PART),
+        Item(2, "Having powerful images or memories that sometimes come into your mind in which you feel "
+                "the experience is happening again in the here and now?", REEXPERIENCING,
+             section=PTSD_SYMPTOMS_PART),
+        Item(3, "Avoiding internal reminders of the experience (for example, thoughts, feelings, or "
+                "physical sensations)?", AVOIDANCE, section=PTSD_SYMPTOMS_PART),
+        Item(4, "Avoiding external reminders of the experience (for example, people, places, "
+                "conversations, objects, activities, or situations)?", AVOIDANCE, section=PTSD_SYMPTOMS_PART),
+        Item(5, "Being \u201csuper-alert\u201d, watchful, or on guard?", AROUSAL, section=PTSD_SYMPTOMS_PART),
+        Item(6, "Feeling jumpy or easily startled?", AROUSAL, section=PTSD_SYMPTOMS_PART),
+        Item(7, "Affected your relationships or social life?", PTSD_IMPAIRMENT, section=PTSD_IMPAIRMENT,
+             lead_in=PTSD_IMPAIRMENT_LEAD_IN),
+        Item(8, "Affected your work or ability to work?", PTSD_IMPAIRMENT, section=PTSD_IMPAIRMENT),
+        Item(9, "Affected any other important part of your life such as parenting, or school or college "
+                "work, or other important activities?", PTSD_IMPAIRMENT, section=PTSD_IMPAIRMENT),
+        Item(10, "When I am upset, it takes me a long time to calm down.", AFFECTIVE_DYSREGULATION,
+             section=DSO_SYMPTOMS_PART, lead_in=f"{DSO_INSTRUCTIONS}\n{DSO_STEM}"),
+        Item(11, "I feel numb or emotionally shut down.", AFFECTIVE_DYSREGULATION, section=DSO_SYMPTOMS_PART),
+        Item(12, "I feel like a failure.", NEGATIVE_SELF_CONCEPT, section=DSO_SYMPTOMS_PART),
+        Item(13, "I feel worthless.", NEGATIVE_SELF_CONCEPT, section=DSO_SYMPTOMS_PART),
+        Item(14, "I feel distant or cut off from people.", DISTURBED_RELATIONSHIPS, section=DSO_SYMPTOMS_PART),
+        Item(15, "I find it hard to stay emotionally close to people.", DISTURBED_RELATIONSHIPS,
+             section=DSO_SYMPTOMS_PART),
+        Item(16, "Created concern or distress about your relationships or social life?", DSO_IMPAIRMENT,
+             section=DSO_IMPAIRMENT, lead_in=DSO_IMPAIRMENT_LEAD_IN),
+        Item(17, "Affected your work or ability to work?", DSO_IMPAIRMENT, section=DSO_IMPAIRMENT),
+        Item(18, "Affected any other important parts of your life such as parenting, or school or college "
+                 "work, or other important activities?", DSO_IMPAIRMENT, section=DSO_IMPAIRMENT),
+    ),
+    options=(
+        Option("0", "Not at all", 0),
+        Option("1", "A little bit", 1),
+        Option("2", "Moderately", 2),
+        Option("3", "Quite a bit", 3),
+        Option("4", "Extremely", 4),
+    ),
+    credit=(
+        "ITQ: Cloitre, M., Shevlin, M., Brewin, C. R., Bisson, J. I., Roberts, N. P., Maercker, A., "
+        "Karatzias, T., & Hyland, P. (2018). The International Trauma Questionnaire: development of a "
+        "self-report measure of ICD-11 PTSD and complex PTSD. Acta Psychiatrica Scandinavica, 138(6), "
+        "536\u2013546. doi:10.1111/acps.12956. Freely available."
+    ),
+    source_url="https://doi.org/10.1111/acps.12956",
+    default_cutoff=None,
+    total_max=24,  # the PTSD symptom total, P1–P6
+)
+
+# Item numbers (1-based) of each pair and impairment set, as the published rules name them.
+PTSD_PAIRS = ((1, 2), (3, 4), (5, 6))
+PTSD_IMPAIRMENT_ITEMS = (7, 8, 9)
+DSO_PAIRS = ((10, 11), (12, 13), (14, 15))
+DSO_IMPAIRMENT_ITEMS = (16, 17, 18)
+
+
+def _criteria_met(answers: Sequence[int], pairs, impairment) -> bool:
+    def endorsed(number: int) -> bool:
+        return answers[number - 1] >= ENDORSED_AT
+
+    return all(endorsed(a) or endorsed(b) for a, b in pairs) and any(endorsed(n) for n in impairment)
+
+
+def diagnosis_of(ptsd_met: bool, dso_met: bool) -> str:
+    """The screening pattern: complex PTSD needs both sets of criteria; DSO alone is not a diagnosis."""
+    if ptsd_met and dso_met:
+        return CPTSD
+    return PTSD if ptsd_met else NONE
+
+
+def score_itq(answers: Sequence[int], when: str | None = None) -> ScreeningResult:
+    """Score 18 ITQ ratings (0–4): PTSD and DSO criteria, the pattern, and both sets of cluster sums."""
+    answers = tuple(answers)
+    errors = []
+    if len(answers) != len(ITQ.items):
+        errors.append(f"ITQ needs {len(ITQ.items)} answers, got {len(answers)}.")
+    for number, value in enumerate(answers, start=1):
+        if type(value) is not int or not 0 <= value <= 4:
+            errors.append(f"Answer {number} must be a whole number from 0 to 4.")
+    if when is not None and when not in WHEN_VALUES:
+        errors.append("The time since the experience must be one of the listed ranges.")
+    if errors:
+        raise InvalidAnswers(errors)
+
+    ptsd_met = _criteria_met(answers, PTSD_PAIRS, PTSD_IMPAIRMENT_ITEMS)
+    dso_met = _criteria_met(answers, DSO_PAIRS, DSO_IMPAIRMENT_ITEMS)
+    dso_clusters = {
+        cluster: sum(answers[item.number - 1] for item in ITQ.cluster_items(cluster)) for cluster in DSO_CLUSTERS
+    }
+    diagnosis = diagnosis_of(ptsd_met, dso_met)
+    return ScreeningResult(
+        instrument=ITQ,
+        answers=answers,
+        exposure=None,
+        total=sum(answers[0:6]),
+        clusters=MappingProxyType(cluster_sums(ITQ, answers)),
+        cutoff=None,
+        at_or_above_cutoff=diagnosis != NONE,
+        dso_total=sum(dso_clusters.values()),
+        dso_clusters=MappingProxyType(dso_clusters),
+        ptsd_criteria_met=ptsd_met,
+        dso_criteria_met=dso_met,
+        diagnosis=diagnosis,
+        when=when,
+    )
