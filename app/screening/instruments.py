@@ -165,8 +165,9 @@ PCPTSD5 = Instrument(
     credit=(
         "PC-PTSD-5: Prins, A., Bovin, M. J., Smolenski, D. J., Marx, B. P., Kimerling, R., "
         "Jenkins-Guarnieri, M. A., Kaloupek, D. G., Schnurr, P. P., Kaiser, A. P., Leyva, Y. E., & "
-        "Tiet, Q. Q. (2016). The Primary Care PTSD Screen for DSM-5 (PC-PTSD-5). Journal of "
-        "General Internal Medicine, 31, 1206\u20131211. National Center for PTSD."
+        "Tiet, Q. Q. (2016). The Primary Care PTSD Screen for DSM-5 (PC-PTSD-5): Development and "
+        "Evaluation Within a Veteran Primary Care Sample. Journal of General Internal Medicine, "
+        "31(10), 1206\u20131211. National Center for PTSD."
     ),
     source_url="https://www.ptsd.va.gov/professional/assessment/screens/pc-ptsd.asp",
     default_cutoff=3,
