@@ -171,7 +171,7 @@ REQUIRED = {
                            "off-label", "16 in 100", "27%", "42%", "benzodiazepines"],
     ("treatments", "es"): ["procesamiento cognitivo", "Exposición prolongada", "EMDR",
                            "exposición escrita", "sertralina", "paroxetina", "venlafaxina",
-                           "fuera de indicación", "16 de cada 100", "27 %", "42 %", "benzodiacepinas"],
+                           "uso no aprobado (off-label)", "16 de cada 100", "27 %", "42 %", "benzodiacepinas"],
     ("mdma-assisted-therapy", "en"): [
         "retracted", "August 2024", "9 August 2024", "complete response letter", "9 to 2", "10 to 1",
         "67%", "32%", "24.4", "13.9", "23.7", "14.8", "not the same as remission", "Schedule I",
@@ -201,7 +201,65 @@ def test_the_mdma_sources_mark_the_phase_2_papers_as_retracted():
         sources = load_page("mdma-assisted-therapy", language).sources
         retracted = [s for s in sources if word in s.text]
         assert {("Mithoefer" in s.text or "Jerome" in s.text) for s in retracted} == {True}
-        assert len(retracted) == 2
+        assert len(retracted) == 2  # the third retracted paper is not one this page cites
+
+
+@pytest.mark.parametrize("language, three, date", [("en", "retracted three papers", "10 August 2024"),
+                                                     ("es", "retiró tres artículos", "10 de agosto de 2024")])
+def test_the_mdma_page_counts_three_retractions_with_their_date_and_source(client, language, three, date):
+    """Issue 12, point 7: Psychopharmacology retracted three papers on 10 August 2024, not two."""
+    text = Parsed(get(client, URLS["mdma-assisted-therapy"], language).get_data(as_text=True)).text
+    assert three in text and date in text
+    assert "retracted both" not in text and "retiró los dos" not in text
+    sources = load_page("mdma-assisted-therapy", language).sources
+    assert any("retracted three papers" in source.text for source in sources)
+
+
+@pytest.mark.parametrize("language, phrases", [
+    ("en", ["not this treatment", "ClinicalTrials.gov", "nine VA medical centers"]),
+    ("es", ["no son este tratamiento", "ClinicalTrials.gov", "nueve centros médicos del VA"]),
+])
+def test_the_mdma_page_counters_underground_sessions_and_brings_the_va_up_to_date(client, language, phrases):
+    text = Parsed(get(client, URLS["mdma-assisted-therapy"], language).get_data(as_text=True)).text
+    for phrase in phrases:
+        assert phrase in text, phrase
+    for unsourced in ("few psychiatrists offer it", "pocos psiquiatras la ofrecen"):
+        assert unsourced not in text
+
+
+@pytest.mark.parametrize("language, phrases, gone", [
+    ("en", ["2025", "brexpiprazole", "1 to 10", "only approved medicines"], ["weaker choice", "VA/DoD, APA", "weaker (APA)"]),
+    ("es", ["2025", "brexpiprazol", "1 a 10", "únicos medicamentos aprobados", "Asociación Estadounidense de Psicología",
+            "carta de respuesta completa"], ["opción más débil", "Asociación Americana", "VA/DoD, APA"]),
+])
+def test_the_treatments_page_has_the_2025_apa_guideline_and_the_brexpiprazole_decision(client, language, phrases, gone):
+    text = Parsed(get(client, URLS["treatments"], language).get_data(as_text=True)).text
+    for phrase in phrases:
+        assert phrase in text, phrase
+    for phrase in gone:
+        assert phrase not in text, phrase
+    sources = " ".join(s.text for s in load_page("treatments", language).sources)
+    assert "2025" in sources.split("Clinical Practice Guideline for the Treatment of Posttraumatic")[1][:80]
+    assert "Otsuka" in sources
+
+
+@pytest.mark.parametrize("language, phrases, gone", [
+    ("en", ["DSM-IV", "intrusion", "blaming yourself or others", "CAPS-5"], ["not a sign of weakness", "set interview"]),
+    ("es", ["DSM-IV", "intrusión", "culparse a sí mismo o a otros", "CAPS-5", "le angustian", "cada año"],
+     ["debilidad", "le hacen daño", "evento", "hecho traumático"]),
+])
+def test_the_ptsd_page_names_dsm_iv_and_the_new_dsm5_symptoms(client, language, phrases, gone):
+    text = Parsed(get(client, URLS["ptsd"], language).get_data(as_text=True)).text
+    body = text[:text.index("Sources" if language == "en" else "Fuentes")]
+    for phrase in phrases:
+        assert phrase in body, phrase
+    for phrase in gone:
+        assert phrase not in body, phrase
+
+
+def test_find_help_in_spanish_suggests_a_spanish_speaking_therapist(client):
+    text = Parsed(get(client, URLS["find-help"], "es").get_data(as_text=True)).text
+    assert "pida un terapeuta que hable español" in text and "remitirlo" in text
 
 
 # Names with digits in them, not figures that need a source.

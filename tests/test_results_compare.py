@@ -157,7 +157,7 @@ def test_retake_link_with_a_bad_code_shows_an_editable_box_with_the_problem(clie
     (35, ["5 points lower", "may be a real change"]),
     (36, ["4 points lower", "ordinary variation"]),
     (39, ["1 point lower", "ordinary variation"]),
-    (40, ["the same as before", "ordinary variation"]),
+    (40, ["the same as on", "ordinary variation"]),
     (44, ["4 points higher", "ordinary variation"]),
     (45, ["5 points higher", "may be a real change"]),
     (49, ["9 points higher", "may be a real change"]),

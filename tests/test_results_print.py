@@ -67,9 +67,10 @@ def test_stored_pcl5_result_prints_on_one_page_without_controls(client, db, live
         text = subprocess.run([PDFTOTEXT, "-layout", pdf_path, "-"], capture_output=True, text=True,
                               check=True).stdout
         for expected in ("Your PCL-5 result", "Taken on", code, "out of 80", "Re-experiencing",
-                         "This is not a diagnosis", "If you need help now", "988"):
+                         "This is not a diagnosis", "If you need help now", "988", "Your answers",
+                         "Trouble falling or staying asleep?", "Extremely", "Not at all"):
             assert expected in text, expected
-        for absent in ("Leave this site", "Print / Save as PDF", "Delete this result", "Download for a clinic",
+        for absent in ("Leave this site", "Print / Save as PDF", "Delete this result", "Download a file",
                        "PCL-5 checklist", "Skip to main content"):
             assert absent not in text, absent
 
@@ -77,3 +78,34 @@ def test_stored_pcl5_result_prints_on_one_page_without_controls(client, db, live
 def test_pcptsd5_result_prints_on_one_page(client, db, live_url, tmp_path):
     code = store_pcptsd5(client, 4)
     assert page_count(print_to_pdf(f"{live_url}/results/{code}", str(tmp_path / "r.pdf"))) == 1
+
+
+def pdf_in_paper_size(url: str, paper: str, path: str, language: str) -> bytes:
+    """Print `url` on `paper` (Letter or A4) as Chromium's print dialog would, through Playwright."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(extra_http_headers={"Accept-Language": language})
+            page.goto(url)
+            page.pdf(path=path, format=paper)
+        finally:
+            browser.close()
+    with open(path, "rb") as pdf:
+        return pdf.read()
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("paper", ["Letter", "A4"])
+def test_pcl5_with_item_answers_and_a_series_prints_on_one_page_of_letter_and_a4(
+        client, db, live_url, tmp_path, paper, language):
+    """The longest PCL-5 printout: all twenty answers, a change headline and a series of three."""
+    code = store_pcl5(client, 61)
+    for total in (47, 30):
+        code = store_pcl5(client, total, previous=code)
+    path = str(tmp_path / f"{paper}.pdf")
+    pdf = pdf_in_paper_size(f"{live_url}/results/{code}", paper, path, language)
+    assert page_count(pdf) == 1, f"{paper} {language}"
+    if PDFTOTEXT:
+        text = subprocess.run([PDFTOTEXT, "-layout", path, "-"], capture_output=True, text=True, check=True).stdout
+        assert "Trouble falling or staying asleep?" in text and "741741" in text

@@ -54,8 +54,8 @@ def test_pcl5_not_stored_shows_result_immediately(client, db, form_token):
     html = response.get_data(as_text=True)
     assert "<strong>40</strong> out of 80" in html
     assert "10 out of 20" in html and "18 out of 36" in html and "12 out of 24" in html
-    assert "at or above 33" in html
-    assert "match the pattern of symptoms" in html
+    assert "worth talking to a professional about" in html and "the cut-off is 33" in html
+    assert "also fit the pattern of symptoms" in html
     assert NOT_A_DIAGNOSIS in html and "988" in html
     assert "result code" not in html.lower()
     assert stored_count() == 0
@@ -64,7 +64,7 @@ def test_pcl5_not_stored_shows_result_immediately(client, db, form_token):
 def test_pcl5_below_cutoff_wording(client, db, form_token):
     token = form_token("/screen/pcl5")
     html = client.post("/screen/pcl5", data=pcl5_form(token, [1] * 20)).get_data(as_text=True)
-    assert "below 33" in html and "do not match the full pattern" in html
+    assert "below the level" in html and "do not fit the full pattern" in html
 
 
 def test_pcl5_stored_redirects_303_to_result(client, db, form_token):
@@ -84,10 +84,10 @@ def test_pcl5_stored_redirects_303_to_result(client, db, form_token):
 @pytest.mark.parametrize(
     "data, total, message",
     [
-        ({"exposure": "no"}, 0, "screen ends here"),
-        ({"exposure": "no", "q1": "yes", "q2": "yes", "q3": "yes"}, 0, "screen ends here"),  # ignored after a No
-        ({"exposure": "yes", "q1": "yes", "q2": "yes", "q3": "yes", "q4": "no", "q5": "no"}, 3, "at or above 3"),
-        ({"exposure": "yes", "q1": "yes", "q2": "no", "q3": "no", "q4": "no", "q5": "no"}, 1, "below 3"),
+        ({"exposure": "no"}, 0, "does not apply to you"),
+        ({"exposure": "no", "q1": "yes", "q2": "yes", "q3": "yes"}, 0, "does not apply to you"),  # ignored after a No
+        ({"exposure": "yes", "q1": "yes", "q2": "yes", "q3": "yes", "q4": "no", "q5": "no"}, 3, "suggest possible PTSD"),
+        ({"exposure": "yes", "q1": "yes", "q2": "no", "q3": "no", "q4": "no", "q5": "no"}, 1, "do not suggest PTSD"),
     ],
 )
 def test_pcptsd5_flow(client, db, form_token, data, total, message):

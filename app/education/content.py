@@ -130,7 +130,10 @@ def sanitise(fragment: str) -> str:
         attributes=ALLOWED_ATTRIBUTES,
         tag_attribute_values=ALLOWED_VALUES,
         url_schemes=ALLOWED_SCHEMES,
-        link_rel="noopener noreferrer",
+        # No rel on every link: no link opens a new window (so no opener to cut), and base.html's
+        # <meta name="referrer" content="no-referrer"> already withholds the referrer site-wide.
+        # Fifty-odd citations times 27 bytes kept the longest learn page over its 30 KB budget.
+        link_rel=None,
     )
 
 

@@ -13,7 +13,7 @@ from ..page_cache import cached_page
 from . import codes
 from .change import PCL5_MEANINGFUL_CHANGE, PCL5_POSSIBLE_CHANGE, Change, signed
 from .forms import YES, DeleteForm, form_class
-from .instruments import INSTRUMENTS, PCPTSD5, PRODUCT_CLUSTERS, Instrument
+from .instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS, Instrument
 from .instruments.itq import WHEN_OPTIONS
 from .scoring import ScreeningResult
 from .service import (
@@ -154,6 +154,25 @@ def screen(instrument_id: str):
                            hide_previous=hide_previous), status
 
 
+# PCL-5 item 16, "Taking too many risks or doing things that could cause you harm?": rated
+# "Moderately" (2) or more, the result's crisis box is emphasised (issue 12, point 9).
+HARM_ITEM = 16
+HARM_ITEM_RATED_AT = 2
+
+
+def harm_item_endorsed(result: ScreeningResult) -> bool:
+    """Whether the answers rate PCL-5 item 16 (doing things that could cause harm) 2 or more."""
+    return (result.instrument.id == PCL5.id and len(result.answers) >= HARM_ITEM
+            and result.answers[HARM_ITEM - 1] >= HARM_ITEM_RATED_AT)
+
+
+def answer_rows(result: ScreeningResult) -> list[tuple[int, str, str]]:
+    """Each item's number, published wording and the answer's published label, for the page and its printout."""
+    labels = {option.score: option.label for option in result.instrument.options}
+    return [(item.number, item.text, labels.get(value, str(value)))
+            for item, value in zip(result.instrument.items, result.answers)]
+
+
 def render_result(result: ScreeningResult, code: str | None, taken_at=None, change: Change | None = None,
                   previous: Screening | None = None, series: list[Screening] | None = None):
     """The result page, for a fresh or a stored screening, with the change since an earlier one."""
@@ -161,6 +180,7 @@ def render_result(result: ScreeningResult, code: str | None, taken_at=None, chan
         "screening/result.html", result=result, instrument=result.instrument,
         code=codes.display(code) if code else None, taken_at=taken_at, change=change, previous=previous,
         series=series or [], MEANINGFUL_CHANGE=PCL5_MEANINGFUL_CHANGE, POSSIBLE_CHANGE=PCL5_POSSIBLE_CHANGE,
+        harm_item=harm_item_endorsed(result), answers=answer_rows(result),
     ))
     _private(response)
     return response

@@ -33,7 +33,7 @@ def fresh_pcl5_result(page: Page) -> None:
     page.goto("/screen/pcl5")
     pcl5_answers_by_label(page)
     page.click("button[type=submit]")
-    page.wait_for_selector("#total-heading")
+    page.wait_for_selector("#about-heading")
 
 
 def fresh_pcptsd5_result(page: Page) -> None:
@@ -42,7 +42,7 @@ def fresh_pcptsd5_result(page: Page) -> None:
     for number, answer in enumerate(("yes", "no", "yes", "yes", "no"), start=1):
         page.click(f"label:has(input[name='q{number}'][value='{answer}'])")
     page.click("button[type=submit]")
-    page.wait_for_selector("#total-heading")
+    page.wait_for_selector("#about-heading")
 
 
 def failed_sign_in(page: Page) -> None:

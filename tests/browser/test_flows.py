@@ -69,7 +69,7 @@ def test_pcl5_by_clicking_labels_then_revisit_compare_and_delete(page):
     retake = stored_code(page)
     assert retake != code
     expect(page.locator("#change-heading")).to_be_visible()
-    expect(page.locator(".change-verdict")).to_contain_text("Your total is 20 points lower than before.")
+    expect(page.locator(".change-headline")).to_contain_text("Your total is 20 points lower than on")
 
     # Delete the retake through its confirmation page.
     page.get_by_role("link", name="Delete this result").first.click()
@@ -165,7 +165,7 @@ def test_pcl5_without_javascript_end_to_end(nojs_page):
     page.get_by_role("link", name="retake the PCL-5 and compare").click()
     pcl5_answers_by_label(page, rating=0)
     page.get_by_role("button", name="See my result").click()  # not stored: compared, shown once
-    expect(page.locator(".change-verdict")).to_contain_text("60 points lower than before")
+    expect(page.locator(".change-headline")).to_contain_text("60 points lower than on")
     page.goto(f"/results/{code}")
     page.get_by_role("link", name="Delete this result").first.click()
     page.get_by_role("button", name="Yes, delete this result").click()
@@ -179,7 +179,9 @@ def test_pcptsd5_without_javascript_end_to_end(nojs_page):
     page.click("label:has(input[name='exposure'][value='no'])")
     page.get_by_role("button", name="See my result").click()
     expect(page.locator(".score")).to_contain_text("0 out of 5")
-    expect(page.locator(".total")).to_contain_text("the screen ends here and scores 0")
+    expect(page.locator(".verdict")).to_contain_text("this screen does not apply to you")
+    expect(page.locator(".about-score")).to_contain_text("it scores 0 and ends")
+    assert page.locator(".clusters").count() == 0  # no empty group bars after a No
     page.goto("/screen/pcptsd5")
     page.click("label:has(input[name='exposure'][value='yes'])")
     for number in range(1, 6):
