@@ -17,7 +17,7 @@ BUNDLES: dict[str, tuple[str, ...]] = {
     "learn.css": ("css/base.css", "css/learn.css"),
     "result.css": ("css/base.css", "css/forms.css", "css/result.css"),
     "clinician.css": ("css/base.css", "css/forms.css", "css/result.css", "css/clinician.css"),
-    "site.js": ("js/leave-site.js", "js/print.js"),
+    "site.js": ("js/leave-site.js", "js/form-progress.js", "js/print.js"),
 }
 MIMETYPES = {"css": "text/css", "js": "text/javascript"}
 # The URL changes whenever the content does, so browsers may keep a bundle for a year.
