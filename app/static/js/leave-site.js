@@ -1,17 +1,34 @@
 /* "Exit this page" (GOV.UK's pattern): without JavaScript it is a plain link. Here it replaces the
    current page (location.replace), so the Back button does not bring this page back, and pressing
-   Shift three times in a row does the same. A single key (Escape) is not enough: a stray press must
-   not throw away twenty answers. Bound only where the page has the control (staff pages leave it out). */
+   Shift three times within five seconds does the same. One key (Escape) is not enough: a stray press
+   must not throw away twenty answers. Any other key in between starts the count again (Shift held for
+   a capital letter is not an exit). Bound only where the page has the control (not on staff pages). */
 (function () {
   "use strict";
   var link = document.getElementById("leave-site");
   if (!link) {
     return;
   }
-  var PRESSES = 3;
-  var WINDOW_MS = 5000; // three presses within five seconds, as GOV.UK's
   var count = 0;
-  var timer = null;
+  var timer;
+  var hintText = link.getAttribute("data-shift-hint");
+  var hint = document.createElement("span");
+  hint.className = "exit-hint";
+  hint.setAttribute("aria-hidden", "true");
+  hint.textContent = hintText;
+  link.appendChild(hint);
+  link.setAttribute("aria-keyshortcuts", "Shift");
+  // Says how many presses so far (on the button, and to screen readers), so a press by mistake is
+  // noticed and nothing is lost.
+  var status = document.createElement("span");
+  status.className = "visually-hidden";
+  status.setAttribute("role", "status");
+  link.parentNode.appendChild(status);
+
+  function say(text) {
+    status.textContent = text;
+    hint.textContent = text || hintText;
+  }
 
   function leave(event) {
     if (event) {
@@ -22,49 +39,30 @@
     window.location.replace(link.href);
   }
 
-  // Says how many more presses are needed, so a press by mistake is noticed and nothing is lost.
-  var status = document.createElement("span");
-  status.className = "exit-presses";
-  status.setAttribute("role", "status");
-  link.parentNode.appendChild(status);
-
   function reset() {
     count = 0;
-    status.textContent = "";
-    if (timer) {
-      window.clearTimeout(timer);
-      timer = null;
-    }
+    say("");
+    window.clearTimeout(timer);
   }
 
   link.addEventListener("click", leave);
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Shift") {
-      reset(); // Shift held for a capital letter, or any other key: not an exit
+      reset();
     }
   });
   document.addEventListener("keyup", function (event) {
-    if (event.key !== "Shift" || event.isComposing) {
+    if (event.key !== "Shift") {
       return;
     }
     count += 1;
-    if (count >= PRESSES) {
+    window.clearTimeout(timer);
+    if (count > 2) {
       reset();
-      leave(null);
+      leave();
       return;
     }
-    status.textContent = (link.getAttribute("data-presses") || "Shift pressed {pressed} of 3 times to exit this page")
-      .replace("{pressed}", String(count));
-    if (timer) {
-      window.clearTimeout(timer);
-    }
-    timer = window.setTimeout(reset, WINDOW_MS);
+    say(link.getAttribute("data-presses").replace("{pressed}", count));
+    timer = window.setTimeout(reset, 5000);
   });
-
-  link.setAttribute("aria-keyshortcuts", "Shift");
-  var hint = document.createElement("span");
-  hint.className = "exit-hint";
-  hint.setAttribute("aria-hidden", "true");
-  hint.appendChild(document.createTextNode(link.getAttribute("data-shift-hint") || "or press Shift 3 times"));
-  link.appendChild(hint);
 }());
