@@ -23,6 +23,11 @@ class Config:
     PCL5_CUTOFF = 33
     PCPTSD5_CUTOFF = 3
     RETENTION_DAYS = 365
+    # Who runs this instance, shown on /about. The defaults say honestly that it has not been set,
+    # rather than inventing an organisation: a deployment sets all three.
+    SITE_OPERATOR_NAME: str | None = None
+    SITE_OPERATOR_URL: str | None = None
+    SITE_CONTACT: str | None = None  # an email address or a web page for questions and requests
     # A clinician's session ends after this many minutes without a request (checked on the server).
     CLINICIAN_IDLE_MINUTES = 30
     BABEL_DEFAULT_LOCALE = "en"

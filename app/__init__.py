@@ -17,7 +17,7 @@ from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .ratelimits import apply_rate_limits
 from .security import init_security
-from .sessions import CachedSerializerSessionInterface
+from .sessions import StaffOnlySessionInterface
 
 
 def select_locale() -> str:
@@ -48,7 +48,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         app.config.update(overrides)
     app.config["APP_ENV"] = config_name  # lets commands such as seed-demo refuse production
     check_secret_key(app, config_name)
-    app.session_interface = CachedSerializerSessionInterface()
+    app.session_interface = StaffOnlySessionInterface()
     # Block tags leave no blank lines or indentation behind: pages are up to a third smaller.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -10,14 +10,16 @@ import rjsmin
 from flask import Blueprint, Flask, abort, current_app, url_for
 
 STATIC = Path(__file__).parent / "static"
-# A page loads one stylesheet and one script (three requests with the HTML), and only the rules
-# its section uses: the learn pages carry long sourced text, so their stylesheet leaves out forms.
+# A page loads one stylesheet and one script (three requests with the HTML), and only the rules and
+# code its section uses: the learn pages carry long sourced text, so their stylesheet leaves out forms.
 BUNDLES: dict[str, tuple[str, ...]] = {
     "site.css": ("css/base.css", "css/forms.css"),
     "learn.css": ("css/base.css", "css/learn.css"),
     "result.css": ("css/base.css", "css/forms.css", "css/result.css"),
     "clinician.css": ("css/base.css", "css/forms.css", "css/result.css", "css/clinician.css"),
     "site.js": ("js/leave-site.js", "js/print.js"),
+    # The questionnaire's own: the exit control and the answered count / PC-PTSD-5 gate, no print.
+    "form.js": ("js/leave-site.js", "js/form-progress.js"),
 }
 MIMETYPES = {"css": "text/css", "js": "text/javascript"}
 # The URL changes whenever the content does, so browsers may keep a bundle for a year.

@@ -1,12 +1,11 @@
-"""Pages that are the same for every reader, rendered once per language and process, each reader's CSRF token filled in."""
+"""Pages that are the same for every reader, rendered once per language and process and served as is."""
 from __future__ import annotations
 
 import functools
 import time
 
-from flask import current_app, g, request, session
+from flask import current_app, request
 from flask_babel import get_locale
-from flask_wtf.csrf import generate_csrf
 
 from .education import content
 
@@ -27,8 +26,9 @@ def _content_version() -> tuple:
 
 def _cache_key(view_args: dict) -> tuple | None:
     """What a cached page depends on, or None when this request must be rendered afresh: a query
-    string (?previous=…), a message waiting to be flashed, a POST, or the cache switched off."""
-    if (request.method not in ("GET", "HEAD") or request.query_string or "_flashes" in session
+    string (?previous=…), a POST, or the cache switched off. A person's page holds nothing of the
+    reader's own (no CSRF token, no flashed message: they get no session), so one copy serves all."""
+    if (request.method not in ("GET", "HEAD") or request.query_string
             or current_app.debug or not current_app.config["PAGE_CACHE"]):
         return None
     # Learn links and pages come from the content files, so an edited file is a new key.
@@ -36,8 +36,7 @@ def _cache_key(view_args: dict) -> tuple | None:
 
 
 def cached_page(view):
-    """Serve a GET page from the render cache; only a 200 HTML page is kept, as the text around its
-    CSRF token (the first reader's token is never served again: each reader's own is put between)."""
+    """Serve a GET page from the render cache; only a 200 HTML page is kept."""
 
     @functools.wraps(view)
     def wrapper(**view_args):
@@ -47,14 +46,10 @@ def cached_page(view):
         pages = current_app.extensions.setdefault("page_cache", {})
         cached = pages.get(key)
         if cached is not None:
-            # Split around the token when stored, so serving joins three strings instead of searching 20 KB.
-            html = generate_csrf().join(cached) if len(cached) > 1 else cached[0]
-            return current_app.response_class(html, mimetype="text/html")
+            return current_app.response_class(cached, mimetype="text/html")
         response = current_app.make_response(view(**view_args))
         if response.status_code == 200 and response.mimetype == "text/html":
-            html = response.get_data(as_text=True)
-            token = g.get(current_app.config["WTF_CSRF_FIELD_NAME"])
-            pages[key] = tuple(html.split(token)) if token else (html,)
+            pages[key] = response.get_data()
         return response
 
     return wrapper

@@ -66,6 +66,7 @@ LIMITED_ENDPOINTS: dict[str, tuple[Limited, ...]] = {
     "api.create_screening": (SUBMISSIONS,
                              Limited("RATELIMIT_CODE_LOOKUPS", "code-lookups", ("POST",), no_code_in_api_body)),
     "screening.result": (CODE_LOOKUPS,),
+    "screening.find_result": (CODE_LOOKUPS,),  # the home page's "Already have a result code?" box
     "screening.result_fhir": (CODE_LOOKUPS,),
     "screening.delete_result": (CODE_LOOKUPS,),  # GET (the confirmation) and POST (the deletion)
     "api.delete_screening_by_code": (CODE_LOOKUPS,),

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from flask_babel import lazy_gettext as _l
+
 from .assets import FILE_ENDPOINTS
+
+CROSS_SITE_MESSAGE = _l("This form was sent from another website, so nothing was done. If you were filling it in on this site, go back to it and send it again.")
 
 # Only this origin, nothing inline. img-src allows data: for the empty favicon in base.html
 # (which stops browsers asking for /favicon.ico); form-action and base-uri close the two gaps
@@ -96,13 +101,58 @@ def pages_take_only_forms():
         abort(415)
 
 
-def refuse_cross_site_form_posts():
-    """before_request: a browser marks a form posted from another site `Sec-Fetch-Site: cross-site`
-    (whatever the referrer policy); refuse it before any view runs. Clients that send no such header
-    (older browsers, scripts) still need the CSRF token."""
-    if (request.method not in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/api/")
-            and request.headers.get("Sec-Fetch-Site") == "cross-site"):
-        abort(403)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# A browser's own label for where a request came from: our own pages say same-origin; a typed address
+# or a bookmark says none. A sibling subdomain (same-site) or another site (cross-site) never posts here.
+TRUSTED_FETCH_SITES = ("same-origin", "none")
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] in lower case, the default port left out, as browsers write Origin."""
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    port = str(parts.port) if parts.port else ""
+    if port and port != DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def this_site_origin() -> str:
+    """The configured PUBLIC_BASE_URL's origin; without one (local development), the request's own."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    return _origin(base or request.host_url)
+
+
+def is_cross_site_request() -> bool:
+    """OWASP's Fetch Metadata check, then Origin verification where a browser sends no Fetch Metadata.
+    A request with neither header (a script, an old browser, curl) is not a browser form from
+    another site: it is served."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site.strip().lower() not in TRUSTED_FETCH_SITES
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    try:
+        return origin.strip().lower() == "null" or _origin(origin) != this_site_origin()
+    except ValueError:  # an unparseable Origin (bad port) is not this site
+        return True
+
+
+def refuse_cross_site_requests():
+    """before_request: a form posted (or any state-changing request sent) from another site is
+    refused before any view, rate limit or database work runs. This is what protects the person's
+    forms, which carry no CSRF token because the person gets no session cookie to bind one to; the
+    signed-in workspace has both. The JSON API is left to CORS: a browser cannot send it JSON from
+    another site without a preflight this app never grants."""
+    if request.method in SAFE_METHODS or request.path.startswith("/api/"):
+        return None
+    if is_cross_site_request():
+        from .errors import error_response
+
+        return error_response(403, message=str(CROSS_SITE_MESSAGE))
+    return None
 
 
 def init_security(app: Flask) -> None:
@@ -114,7 +164,7 @@ def init_security(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     if app.config["HTTPS_REDIRECT"]:
         app.before_request(redirect_to_https)
-    app.before_request(refuse_cross_site_form_posts)
+    app.before_request(refuse_cross_site_requests)
     app.before_request(pages_take_only_forms)
     app.after_request(add_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

@@ -62,7 +62,8 @@ def form_token(client):
     return fetch
 
 
-SITE_SCRIPT = re.compile(r'<script src="/assets/site\.[0-9a-f]{12}\.js" defer>')
+# site.js everywhere, form.js (the same exit control, plus the answered count) on the questionnaires.
+SITE_SCRIPT = re.compile(r'<script src="/assets/(?:site|form)\.[0-9a-f]{12}\.js" defer>')
 
 
 def scripts_are_only_the_site_script(html: str) -> bool:

@@ -12,12 +12,13 @@ from app.assets import BUNDLES, build
 # One rule from each partial, as it reads once minified.
 MARKERS = {
     "css/base.css": ".skip-link{",
-    "css/forms.css": ".option input{",
+    "css/forms.css": ".options input{",
     "css/result.css": "@media print{",
     "css/learn.css": ".status-label{",
     "css/clinician.css": ".pager{",
     "js/leave-site.js": "location.replace",
     "js/print.js": "window.print()",
+    "js/form-progress.js": "data-template",
 }
 
 

@@ -12,9 +12,9 @@ from tests.results_helpers import pcl5_answers, row_for, store_pcl5, store_pcpts
 API = "/api/v1/screenings"
 
 
-def pcl5_form(token, total, store="no", **extra):
+def pcl5_form(total, store="no", **extra):
     data = {f"q{n}": str(v) for n, v in enumerate(pcl5_answers(total), start=1)}
-    return {"csrf_token": token, "store": store, **data, **extra}
+    return {"store": store, **data, **extra}
 
 
 # ---- API ---------------------------------------------------------------------------------------
@@ -163,10 +163,10 @@ def test_retake_link_with_a_bad_code_shows_an_editable_box_with_the_problem(clie
     (49, ["9 points higher", "may be a real change"]),
     (50, ["10 points higher", "clinically meaningful", "bother you more", "worth talking over with a clinician"]),
 ])
-def test_form_compare_without_storing_shows_the_band_and_the_source(client, db, form_token, later, phrases):
+def test_form_compare_without_storing_shows_the_band_and_the_source(client, db, later, phrases):
     code = store_pcl5(client, 40)
-    token = form_token("/screen/pcl5")
-    response = client.post("/screen/pcl5", data=pcl5_form(token, later, previous=typed_sloppily(code)))
+    assert client.get("/screen/pcl5").status_code == 200
+    response = client.post("/screen/pcl5", data=pcl5_form(later, previous=typed_sloppily(code)))
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Change since your earlier result" in html
@@ -178,10 +178,10 @@ def test_form_compare_without_storing_shows_the_band_and_the_source(client, db, 
     assert stored_count() == 1
 
 
-def test_form_compare_and_store_links_and_redirects_to_a_page_with_the_change(client, db, form_token):
+def test_form_compare_and_store_links_and_redirects_to_a_page_with_the_change(client, db):
     code = store_pcl5(client, 52)
-    token = form_token(f"/screen/pcl5?previous={code}")
-    response = client.post(f"/screen/pcl5?previous={code}", data=pcl5_form(token, 30, store="yes", previous=code))
+    assert client.get(f"/screen/pcl5?previous={code}").status_code == 200
+    response = client.post(f"/screen/pcl5?previous={code}", data=pcl5_form(30, store="yes", previous=code))
     assert response.status_code == 303
     new_code = response.headers["Location"].rsplit("/", 1)[1]
     assert row_for(new_code).previous_id == row_for(code).id
@@ -189,10 +189,10 @@ def test_form_compare_and_store_links_and_redirects_to_a_page_with_the_change(cl
     assert "22 points lower" in html and "\u221222" in html
 
 
-def test_pcptsd5_compare_shows_numbers_only(client, db, form_token):
+def test_pcptsd5_compare_shows_numbers_only(client, db):
     code = store_pcptsd5(client, 4)
-    token = form_token("/screen/pcptsd5")
-    data = {"csrf_token": token, "previous": code, "exposure": "yes", "q1": "yes", "q2": "no", "q3": "no",
+    assert client.get("/screen/pcptsd5").status_code == 200
+    data = {"previous": code, "exposure": "yes", "q1": "yes", "q2": "no", "q3": "no",
             "q4": "no", "q5": "no"}
     html = client.post("/screen/pcptsd5", data=data).get_data(as_text=True)
     assert "no published thresholds for change on the PC-PTSD-5" in html
@@ -206,12 +206,12 @@ def test_pcptsd5_compare_shows_numbers_only(client, db, form_token):
     (lambda codes: codes["pcptsd5"], "cannot be compared with the PCL-5"),
     (lambda codes: codes["deleted"], "could not find"),
 ], ids=["malformed", "unknown", "other instrument", "deleted"])
-def test_form_bad_previous_rerenders_with_answers_kept_and_stores_nothing(client, db, form_token, stored_codes,
+def test_form_bad_previous_rerenders_with_answers_kept_and_stores_nothing(client, db, stored_codes,
                                                                           make, message, store):
     before = stored_count()
-    token = form_token("/screen/pcl5")
+    assert client.get("/screen/pcl5").status_code == 200
     typed = make(stored_codes)
-    response = client.post("/screen/pcl5", data=pcl5_form(token, 60, store=store, previous=typed))
+    response = client.post("/screen/pcl5", data=pcl5_form(60, store=store, previous=typed))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'class="error-summary"' in html and '<a href="#previous">' in html and message in html

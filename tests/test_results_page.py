@@ -34,9 +34,9 @@ def test_stored_result_shows_date_and_what_to_do_with_the_code(client, db):
     assert '<meta name="robots" content="noindex, nofollow">' in html
 
 
-def test_unsaved_result_has_print_but_no_code_actions(client, db, form_token):
-    token = form_token("/screen/pcl5")
-    data = {"csrf_token": token, "store": "no", **{f"q{n}": "1" for n in range(1, 21)}}
+def test_unsaved_result_has_print_but_no_code_actions(client, db):
+    assert client.get("/screen/pcl5").status_code == 200
+    data = {"store": "no", **{f"q{n}": "1" for n in range(1, 21)}}
     response = client.post("/screen/pcl5", data=data)
     html = response.get_data(as_text=True)
     assert "(not saved)" in html and "data-print" in html
@@ -99,15 +99,15 @@ def test_content_note_comes_before_the_questions(client, instrument):
 
 
 def leave_link(html: str) -> str:
-    match = re.search(r'<a class="leave-site" id="leave-site" href="([^"]+)" rel="noreferrer"[^>]*>Leave this site</a>', html)
-    assert match, "no Leave this site link"
+    match = re.search(r'<div class="exit-this-page">\s*<a class="exit-this-page-button" id="leave-site" href="([^"]+)" rel="noreferrer"[^>]*>Exit this page</a>', html)
+    assert match, "no Exit this page link"
     return match.group(1)
 
 
-def test_leave_this_site_is_on_every_screening_and_result_page(client, db, form_token):
+def test_leave_this_site_is_on_every_screening_and_result_page(client, db):
     code = store_pcl5(client, 30)
-    token = form_token("/screen/pcptsd5")
-    fresh = client.post("/screen/pcptsd5", data={"csrf_token": token, "exposure": "no"})
+    assert client.get("/screen/pcptsd5").status_code == 200
+    fresh = client.post("/screen/pcptsd5", data={"exposure": "no"})
     pages = [client.get(path) for path in ("/", "/screen/pcl5", "/screen/pcptsd5", f"/screen/pcl5?previous={code}",
                                            f"/results/{code}", f"/results/{code}/delete", "/results/deleted",
                                            "/results/0000-0000-0000")] + [fresh]
@@ -122,10 +122,11 @@ def test_leave_site_target_is_configurable(app, client):
     assert leave_link(client.get("/screen/pcl5").get_data(as_text=True)) == "https://www.bbc.co.uk/weather"
 
 
-def test_leave_site_script_replaces_history_and_listens_for_escape():
+def test_exit_script_replaces_history_and_listens_for_shift_three_times_not_escape():
     source = (STATIC_JS / "leave-site.js").read_text()
     assert "window.location.replace(link.href)" in source
-    assert '"Escape"' in source and "keydown" in source
+    assert '"Shift"' in source and "keyup" in source and "count > 2" in source
+    assert "Escape" not in source.split("*/", 1)[1]  # one stray key must not throw the answers away
     assert "preventDefault" in source
 
 
@@ -150,11 +151,11 @@ def test_print_script_reveals_the_button_and_prints(client):
 
 # ---- the round trip -----------------------------------------------------------------------------
 
-def test_a_code_survives_the_whole_round_trip(client, db, form_token):
+def test_a_code_survives_the_whole_round_trip(client, db):
     """Stored, typed back in lower case without dashes, shown, compared, printed, downloaded as valid
     FHIR, deleted — and then a 404 exactly like a code that never existed."""
-    token = form_token("/screen/pcl5")
-    data = {"csrf_token": token, "store": "yes", **{f"q{n}": str(v) for n, v in enumerate(pcl5_answers(48), 1)}}
+    assert client.get("/screen/pcl5").status_code == 200
+    data = {"store": "yes", **{f"q{n}": str(v) for n, v in enumerate(pcl5_answers(48), 1)}}
     stored = client.post("/screen/pcl5", data=data)
     assert stored.status_code == 303
     code = stored.headers["Location"].rsplit("/", 1)[1]
@@ -163,8 +164,8 @@ def test_a_code_survives_the_whole_round_trip(client, db, form_token):
     shown = client.get(f"/results/{typed}")
     assert shown.status_code == 200 and code in shown.get_data(as_text=True)
 
-    compare_token = form_token(f"/screen/pcl5?previous={typed}")
-    retake = {"csrf_token": compare_token, "store": "no", "previous": code,
+    assert client.get(f"/screen/pcl5?previous={typed}").status_code == 200
+    retake = {"store": "no", "previous": code,
               **{f"q{n}": str(v) for n, v in enumerate(pcl5_answers(36), 1)}}
     compared = client.post(f"/screen/pcl5?previous={typed}", data=retake).get_data(as_text=True)
     assert "12 points lower" in compared and "clinically meaningful" in compared
@@ -176,8 +177,8 @@ def test_a_code_survives_the_whole_round_trip(client, db, form_token):
     fhir = client.get(f"/results/{typed}.fhir.json")
     assert QuestionnaireResponse.model_validate(fhir.get_json(force=True)).identifier.value == code
 
-    delete_token = csrf_token_from(client.get(f"/results/{typed}/delete").get_data(as_text=True))
-    assert client.post(f"/results/{typed}/delete", data={"csrf_token": delete_token}).status_code == 303
+    assert client.get(f"/results/{typed}/delete").status_code == 200
+    assert client.post(f"/results/{typed}/delete", data={}).status_code == 303
     assert stored_count() == 0
 
     never = client.get("/results/0000-0000-0000")

@@ -10,9 +10,9 @@ from tests.conftest import scripts_are_only_the_site_script, stored_count
 NOT_A_DIAGNOSIS = "This is not a diagnosis — please talk to a clinician"
 
 
-def pcl5_form(token, answers, store="no", **extra):
+def pcl5_form(answers, store="no", **extra):
     data = {f"q{n}": str(v) for n, v in enumerate(answers, start=1)}
-    return {"csrf_token": token, "store": store, **data, **extra}
+    return {"store": store, **data, **extra}
 
 
 def test_home_explains_and_links_both_screenings(client):
@@ -26,14 +26,20 @@ def test_pcl5_page_structure(client):
     html = client.get("/screen/pcl5").get_data(as_text=True)
     assert html.count("<fieldset") == 21  # 20 items + the store choice
     assert html.count("<legend") == 21
-    headings = re.findall(r"<h2 id=\"section-\d\">([^<]+)</h2>", html)
-    assert headings == ["Re-experiencing", "Avoidance and numbing", "Arousal and reactivity"]
+    # The paper form's three groups are the form's parts, each saying where it is in the whole.
+    headings = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r'<section class="part">\s*<h2>(.*?)</h2>', html)]
+    assert headings == ["Part 1 of 3 Re-experiencing (questions 1–5)",
+                        "Part 2 of 3 Avoidance and numbing (questions 6–14)",
+                        "Part 3 of 3 Arousal and reactivity (questions 15–20)"]
+    assert "20 questions in 3 parts." in html
+    # Keep this result? comes before the optional comparison, which is folded away.
+    assert html.index('id="store"') < html.index('<details class="compare-box">') < html.index('id="previous"')
     numbers = [int(n) for n in re.findall(r'class="qnum">(\d+)\.', html)]
     assert numbers == list(range(1, 21))  # the instrument's own order
     for n in range(1, 21):
         for value in range(5):
             assert f'name="q{n}" value="{value}"' in html
-    assert 'name="csrf_token"' in html and 'name="store" value="yes"' in html
+    assert 'name="csrf_token"' not in html and 'name="store" value="yes"' in html
     assert "Weathers" in html  # credit line
     # Works without JavaScript: scripts are external enhancements only, never inline.
     assert scripts_are_only_the_site_script(html)
@@ -47,9 +53,9 @@ def test_pcptsd5_page_structure(client):
     assert "Prins" in html
 
 
-def test_pcl5_not_stored_shows_result_immediately(client, db, form_token):
-    token = form_token("/screen/pcl5")
-    response = client.post("/screen/pcl5", data=pcl5_form(token, [2] * 20))
+def test_pcl5_not_stored_shows_result_immediately(client, db):
+    assert client.get("/screen/pcl5").status_code == 200
+    response = client.post("/screen/pcl5", data=pcl5_form([2] * 20))
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "<strong>40</strong> out of 80" in html
@@ -61,15 +67,15 @@ def test_pcl5_not_stored_shows_result_immediately(client, db, form_token):
     assert stored_count() == 0
 
 
-def test_pcl5_below_cutoff_wording(client, db, form_token):
-    token = form_token("/screen/pcl5")
-    html = client.post("/screen/pcl5", data=pcl5_form(token, [1] * 20)).get_data(as_text=True)
+def test_pcl5_below_cutoff_wording(client, db):
+    assert client.get("/screen/pcl5").status_code == 200
+    html = client.post("/screen/pcl5", data=pcl5_form([1] * 20)).get_data(as_text=True)
     assert "below the level" in html and "do not fit the full pattern" in html
 
 
-def test_pcl5_stored_redirects_303_to_result(client, db, form_token):
-    token = form_token("/screen/pcl5")
-    response = client.post("/screen/pcl5", data=pcl5_form(token, [3] * 20, store="yes"))
+def test_pcl5_stored_redirects_303_to_result(client, db):
+    assert client.get("/screen/pcl5").status_code == 200
+    response = client.post("/screen/pcl5", data=pcl5_form([3] * 20, store="yes"))
     assert response.status_code == 303
     location = response.headers["Location"]
     assert re.fullmatch(r"/results/[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", location)
@@ -90,86 +96,103 @@ def test_pcl5_stored_redirects_303_to_result(client, db, form_token):
         ({"exposure": "yes", "q1": "yes", "q2": "no", "q3": "no", "q4": "no", "q5": "no"}, 1, "do not suggest PTSD"),
     ],
 )
-def test_pcptsd5_flow(client, db, form_token, data, total, message):
-    token = form_token("/screen/pcptsd5")
-    response = client.post("/screen/pcptsd5", data={"csrf_token": token, **data})
+def test_pcptsd5_flow(client, db, data, total, message):
+    assert client.get("/screen/pcptsd5").status_code == 200
+    response = client.post("/screen/pcptsd5", data={**data})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert f"<strong>{total}</strong> out of 5" in html and message in html
     assert stored_count() == 0
 
 
-def test_pcptsd5_stored(client, db, form_token):
-    token = form_token("/screen/pcptsd5")
-    data = {"csrf_token": token, "exposure": "yes", "store": "yes", **{f"q{n}": "yes" for n in range(1, 6)}}
+def test_pcptsd5_stored(client, db):
+    assert client.get("/screen/pcptsd5").status_code == 200
+    data = {"exposure": "yes", "store": "yes", **{f"q{n}": "yes" for n in range(1, 6)}}
     response = client.post("/screen/pcptsd5", data=data)
     assert response.status_code == 303 and stored_count() == 1
 
 
 INVALID_FORMS = {
-    "one answer missing": lambda t: pcl5_form(t, [2] * 19),
-    "all missing": lambda t: {"csrf_token": t},
-    "out of range": lambda t: pcl5_form(t, [2] * 19 + [7]),
-    "not a number": lambda t: {**pcl5_form(t, [2] * 20), "q5": "two"},
-    "decimal": lambda t: {**pcl5_form(t, [2] * 20), "q5": "2.0"},
-    "bad store value": lambda t: pcl5_form(t, [2] * 20, store="maybe"),
+    "one answer missing": lambda: pcl5_form([2] * 19),
+    "all missing": lambda: {},
+    "out of range": lambda: pcl5_form([2] * 19 + [7]),
+    "not a number": lambda: {**pcl5_form([2] * 20), "q5": "two"},
+    "decimal": lambda: {**pcl5_form([2] * 20), "q5": "2.0"},
+    "bad store value": lambda: pcl5_form([2] * 20, store="maybe"),
 }
 
 
 @pytest.mark.parametrize("store", ["yes", "no"])
 @pytest.mark.parametrize("make", INVALID_FORMS.values(), ids=INVALID_FORMS.keys())
-def test_invalid_pcl5_form_rerenders_with_summary_and_stores_nothing(client, db, form_token, make, store):
-    data = make(form_token("/screen/pcl5"))
+def test_invalid_pcl5_form_rerenders_with_summary_and_stores_nothing(client, db, make, store):
+    data = make()
     data.setdefault("store", store)
     response = client.post("/screen/pcl5", data=data)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'class="error-summary"' in html and "Nothing was saved" in html
-    assert re.search(r'<a href="#q\d+">Question \d+: please choose', html) or '<a href="#store">Keep this result?: please choose Yes or No.</a>' in html
+    assert (re.search(r'<a href="#q\d+">Question \d+: please choose', html)
+            or '<a href="#q1">20 questions have no answer yet. Go to the first one.</a>' in html
+            or '<a href="#store">Keep this result?: please choose Yes or No.</a>' in html)
     assert stored_count() == 0
 
 
-def test_invalid_form_keeps_given_answers_and_links_missing_item(client, db, form_token):
-    token = form_token("/screen/pcl5")
-    data = pcl5_form(token, [3] * 20, store="yes")
+def test_invalid_form_keeps_given_answers_and_links_missing_item(client, db):
+    assert client.get("/screen/pcl5").status_code == 200
+    data = pcl5_form([3] * 20, store="yes")
     del data["q7"]
     html = client.post("/screen/pcl5", data=data).get_data(as_text=True)
     assert '<a href="#q7">Question 7: please choose an answer.</a>' in html
-    assert 'id="q7" class="question has-error"' in html and 'aria-describedby="q7-error"' in html
+    assert 'id="q7" class="question qrow has-error"' in html and 'aria-describedby="q7-error"' in html
     for n in (1, 6, 8, 20):
         assert re.search(rf'name="q{n}" value="3"\s+checked', html)
     assert re.search(r'name="store" value="yes"\s+checked', html)
     assert stored_count() == 0
 
 
-def test_pcptsd5_exposure_yes_requires_the_five_answers(client, db, form_token):
-    token = form_token("/screen/pcptsd5")
-    response = client.post("/screen/pcptsd5", data={"csrf_token": token, "exposure": "yes", "q1": "yes", "store": "yes"})
+def test_pcptsd5_exposure_yes_requires_the_five_answers(client, db):
+    assert client.get("/screen/pcptsd5").status_code == 200
+    response = client.post("/screen/pcptsd5", data={"exposure": "yes", "q1": "yes", "store": "yes"})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
+    assert '<a href="#q2">4 questions have no answer yet. Go to the first one.</a>' in html
     for n in (2, 3, 4, 5):
-        assert f'<a href="#q{n}">Question {n}: please choose an answer.</a>' in html
+        assert f'id="q{n}-error" lang="en">Question {n}: please choose an answer.</p>' in html
     assert stored_count() == 0
 
 
-def test_pcptsd5_gate_is_required(client, db, form_token):
-    token = form_token("/screen/pcptsd5")
-    response = client.post("/screen/pcptsd5", data={"csrf_token": token})
+def test_pcptsd5_gate_is_required(client, db):
+    assert client.get("/screen/pcptsd5").status_code == 200
+    response = client.post("/screen/pcptsd5", data={})
     assert response.status_code == 400
     assert "The first question: please choose an answer." in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("token", [None, "forged-token"])
-def test_missing_or_bad_csrf_token_rerenders_with_answers_and_stores_nothing(client, db, token):
-    data = pcl5_form(token, [2] * 20, store="yes")
-    if token is None:
-        del data["csrf_token"]
-    response = client.post("/screen/pcl5", data=data)
-    assert response.status_code == 400
-    html = response.get_data(as_text=True)
-    assert "Your answers are kept: please submit again." in html
-    assert re.search(r'name="q20" value="2"\s+checked', html)
+def test_empty_submission_says_how_many_are_missing_and_links_the_first(client, db):
+    """Not twenty links: one line with the count, linked to the first unanswered question."""
+    data = pcl5_form([2] * 20)
+    for n in (4, 9, 17):
+        del data[f"q{n}"]
+    html = client.post("/screen/pcl5", data=data).get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary".*?</div>', html, re.S).group(0)
+    assert re.findall(r'<a href="([^"]+)">', summary) == ["#q4"]
+    assert "3 questions have no answer yet. Go to the first one." in summary
+    empty = client.post("/screen/pcl5", data={}).get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary".*?</div>', empty, re.S).group(0)
+    assert re.findall(r'<a href="([^"]+)">', summary) == ["#q1"] and "20 questions have no answer yet" in summary
     assert stored_count() == 0
+
+
+def test_a_post_from_this_site_needs_no_token_and_an_old_token_field_is_ignored(client, db):
+    """The person's forms carry no CSRF token any more (no session to bind it to): a same-site post
+    stores, whether or not it still carries a stale csrf_token field from a page cached before."""
+    html = client.get("/screen/pcl5").get_data(as_text=True)
+    assert 'name="csrf_token"' not in html
+    same_site = {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}
+    assert client.post("/screen/pcl5", data=pcl5_form([2] * 20, store="yes"), headers=same_site).status_code == 303
+    stale = {**pcl5_form([2] * 20, store="yes"), "csrf_token": "left-over"}
+    assert client.post("/screen/pcl5", data=stale).status_code == 303
+    assert stored_count() == 2
 
 
 @pytest.mark.parametrize("path", ["/screen/phq9", "/results/0000-0000-0000", "/results/not-a-code", "/nowhere"])

@@ -94,7 +94,16 @@ def _store_field() -> RadioField:
     )
 
 
-class ScreeningForm(FlaskForm):
+class PersonForm(FlaskForm):
+    """A form on a person's page: no CSRF token, because the person gets no session (and so no cookie)
+    to bind one to. Such posts are protected by refusing cross-site requests before any view runs
+    (app/security.py); the signed-in workspace's forms keep Flask-WTF's session-bound tokens."""
+
+    class Meta:
+        csrf = False
+
+
+class ScreeningForm(PersonForm):
     """Behaviour shared by every screening; form_class() adds the fields in the page's order."""
 
     instrument: Instrument  # set on each generated subclass by form_class()
@@ -113,8 +122,8 @@ class ScreeningForm(FlaskForm):
 
 @cache
 def form_class(instrument: Instrument) -> type[ScreeningForm]:
-    """A form class: the PC-PTSD-5 gate or the ITQ's `when`, one radio group per item (q1…qN), `previous`
-    and `store`.
+    """A form class: the PC-PTSD-5 gate or the ITQ's `when`, one radio group per item (q1…qN), `store`
+    and `previous`.
 
     Fields are created here, in the order the page shows them, because WTForms orders fields (and so
     the error summary) by creation.
@@ -127,10 +136,18 @@ def form_class(instrument: Instrument) -> type[ScreeningForm]:
         fields["when"] = _when_field()
     for item in instrument.items:
         fields[item.field] = _answer_field(instrument, item.number, item.text, choices)
+    fields["store"] = _store_field()  # the decision comes first; comparing is optional and folded away
     fields["previous"] = _previous_field()
-    fields["store"] = _store_field()
     return type(f"{instrument.name}Form", (ScreeningForm,), {"instrument": instrument, **fields})
 
 
-class DeleteForm(FlaskForm):
-    """Only the CSRF token: a deletion needs a deliberate POST from this site's own confirmation page."""
+class DeleteForm(PersonForm):
+    """No fields: a deletion is a deliberate POST from this site's own confirmation page (a cross-site
+    POST is refused before the view runs)."""
+
+
+class ResultCodeForm(PersonForm):
+    """"Already have a result code?": the code in any form people type it (app/screening/codes.py)."""
+
+    code = StringField(_l("Your result code"),
+                       filters=[lambda value: value.strip() if isinstance(value, str) else value])

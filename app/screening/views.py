@@ -5,6 +5,7 @@ import json
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from ..extensions import csrf
 from ..fhir import questionnaire_response
@@ -12,7 +13,7 @@ from ..models import Screening
 from ..page_cache import cached_page
 from . import codes
 from .change import PCL5_MEANINGFUL_CHANGE, PCL5_POSSIBLE_CHANGE, Change, signed
-from .forms import YES, DeleteForm, form_class
+from .forms import YES, DeleteForm, ResultCodeForm, form_class
 from .instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS, Instrument
 from .instruments.itq import WHEN_OPTIONS
 from .scoring import ScreeningResult
@@ -29,6 +30,9 @@ from .service import (
 )
 
 bp = Blueprint("screening", __name__)
+# The person's forms carry no CSRF token (they get no session to bind one to): a cross-site POST is
+# refused before any view runs instead (app/security.py). The clinician workspace keeps its tokens.
+csrf.exempt(bp)
 
 CLUSTER_NAMES = {
     "reexperiencing": _l("Re-experiencing"),
@@ -48,12 +52,50 @@ ITQ_CLUSTER_NAMES = {
     "dso_impairment": _l("Effect on life (self-organisation)"),
 }
 ITQ_SECTION_NAMES = {
-    "ptsd_symptoms": _l("Part 1 · Problems in the past month"),
-    "ptsd_impairment": _l("Part 2 · How these problems affected your life"),
-    "dso_symptoms": _l("Part 3 · How you usually feel, see yourself and relate to others"),
-    "dso_impairment": _l("Part 4 · How those problems affected your life"),
+    "ptsd_symptoms": _l("Problems in the past month"),
+    "ptsd_impairment": _l("How these problems affected your life"),
+    "dso_symptoms": _l("How you usually feel, see yourself and relate to others"),
+    "dso_impairment": _l("How those problems affected your life"),
 }
 
+
+# One name per questionnaire everywhere a person sees it (menu, home, headings, result): a plain
+# description, then the published abbreviation. Listed in the order the menu and home page offer
+# them; a questionnaire missing here is still offered, under its published name.
+PERSON_NAMES = {
+    "pcptsd5": _l("Quick screen"),
+    "pcl5": _l("Full checklist"),
+    "itq": _l("International trauma questionnaire"),
+}
+
+# What each questionnaire asks and how long it takes, for its card on the home page.
+PERSON_SUMMARIES = {
+    "pcptsd5": _l("One question about past events, then 5 yes-or-no questions. About 1 minute."),
+    "pcl5": _l("20 questions, each rated from “Not at all” to “Extremely”. About 5 minutes."),
+    "itq": _l("18 questions about the past month and about how you usually feel, see yourself and get on with people. About 5 minutes."),
+}
+# When a questionnaire is the better choice, where that is not obvious from its summary.
+PERSON_WHEN_TO_CHOOSE = {
+    "itq": _l("Choose this one if you went through long or repeated harm (for example abuse, violence at home, captivity) or if you are in a country that uses the World Health Organization’s ICD-11: it also looks at complex PTSD. The other two follow the American manual, DSM-5."),
+}
+
+
+def instrument_name(instrument: Instrument, short_on_phones: bool = False) -> Markup:
+    """"Full checklist (PCL-5)": the abbreviation never breaks across lines; in the menu it is hidden
+    from sight on a phone (screen readers still hear the whole name), so the menu fits one row."""
+    plain = PERSON_NAMES.get(instrument.id)
+    if plain is None:
+        return Markup.escape(instrument.name)
+    abbreviation = Markup('<span class="{}">({})</span>').format(
+        "nowrap abbr-wide" if short_on_phones else "nowrap", instrument.name)
+    return Markup("{} {}").format(plain, abbreviation)
+
+
+def offered_instruments() -> list[Instrument]:
+    """Every questionnaire, in the order PERSON_NAMES gives, then any other."""
+    order = list(PERSON_NAMES)
+    return sorted(INSTRUMENTS.values(),
+                  key=lambda i: order.index(i.id) if i.id in order else len(order))
 
 # Any neutral page will do: the control is a link away from here, never a request from this site.
 DEFAULT_LEAVE_SITE_URL = "https://www.google.com/search?q=weather"
@@ -61,7 +103,7 @@ DEFAULT_LEAVE_SITE_URL = "https://www.google.com/search?q=weather"
 
 @bp.app_context_processor
 def cluster_names():
-    """Cluster names and the "Leave this site" target for every template, translated at render time."""
+    """Cluster names, questionnaire names and the "Exit this page" target for every template."""
     return {
         "CLUSTER_NAMES": CLUSTER_NAMES,
         "ITQ_CLUSTER_NAMES": ITQ_CLUSTER_NAMES,
@@ -69,6 +111,10 @@ def cluster_names():
         "WHEN_OPTIONS": WHEN_OPTIONS,
         "PRODUCT_CLUSTERS": PRODUCT_CLUSTERS,
         "LEAVE_SITE_URL": current_app.config.get("LEAVE_SITE_URL") or DEFAULT_LEAVE_SITE_URL,
+        "NAV_INSTRUMENTS": offered_instruments(),
+        "instrument_name": instrument_name,
+        "PERSON_SUMMARIES": PERSON_SUMMARIES,
+        "PERSON_WHEN_TO_CHOOSE": PERSON_WHEN_TO_CHOOSE,
     }
 
 
@@ -92,12 +138,40 @@ def item_sections(instrument: Instrument) -> list[tuple[str | None, list]]:
     return sections
 
 
+def _home_page(code_form: ResultCodeForm, status: int = 200):
+    return render_template("screening/home.html", instruments=offered_instruments(), code_form=code_form,
+                           retention_days=current_app.config["RETENTION_DAYS"]), status
+
+
 @bp.get("/")
 @cached_page
 def home():
-    """What this is, who it is for, how long it takes, and where to start."""
-    return render_template("screening/home.html", instruments=INSTRUMENTS,
-                           retention_days=current_app.config["RETENTION_DAYS"])
+    """What this is, who it is for, how long it takes, where to start, and a box for a saved code."""
+    return _home_page(ResultCodeForm(formdata=None))
+
+
+@bp.post("/results")
+def find_result():
+    """"Already have a result code?": the code as typed → 303 to its result; an unknown code gets the
+    very same 404 as /results/<code>, and every attempt counts against the code look-up limit."""
+    form = ResultCodeForm()
+    if not form.code.data:
+        form.code.errors = [_l("Type the code you were given, for example 7KQ2-M9XD-4TPA.")]
+        return _home_page(form, 400)
+    row = _stored_or_404(form.code.data)
+    return redirect(url_for(".result", code=codes.display(row.code)), 303)
+
+
+@bp.get("/about")
+@cached_page
+def about():
+    """Who runs this site, what is stored and for how long, who can see a stored result."""
+    config = current_app.config
+    return render_template("screening/about.html", instruments=INSTRUMENTS,
+                           retention_days=config["RETENTION_DAYS"],
+                           operator_name=config.get("SITE_OPERATOR_NAME"),
+                           operator_url=config.get("SITE_OPERATOR_URL"),
+                           contact=config.get("SITE_CONTACT"))
 
 
 def _answers_from(instrument: Instrument, form) -> tuple[list, bool | None]:
@@ -130,7 +204,6 @@ def _previous_from_url(instrument: Instrument, form) -> tuple[bool, Screening | 
 
 
 @bp.route("/screen/<instrument_id>", methods=["GET", "POST"])
-@csrf.exempt  # the form checks its own token, so an expired one re-renders with the answers kept
 @cached_page  # the blank form only: a POST or ?previous= is always rendered afresh
 def screen(instrument_id: str):
     """The questionnaire; a valid submission shows the result, stored only with consent."""
@@ -149,9 +222,12 @@ def screen(instrument_id: str):
     from_url, previous = _previous_from_url(instrument, form)
     # A code that came in the link stays out of the way as a hidden field; a typed one stays editable.
     hide_previous = from_url and previous is not None and not form.previous.errors
+    # The optional comparison box stays folded unless the page came from a compare link or the box
+    # is in use (a typed code, or a problem with it).
+    compare_open = from_url or bool(form.previous.data) or bool(form.previous.errors)
     return render_template("screening/form.html", form=form, instrument=instrument,
                            sections=item_sections(instrument), previous=previous,
-                           hide_previous=hide_previous), status
+                           hide_previous=hide_previous, compare_open=compare_open), status
 
 
 # PCL-5 item 16, "Taking too many risks or doing things that could cause you harm?": rated
@@ -224,9 +300,8 @@ def result(code: str):
 
 
 @bp.route("/results/<code>/delete", methods=["GET", "POST"])
-@csrf.exempt  # the form checks its own token, so an expired one gets the confirmation page again
 def delete_result(code: str):
-    """Confirm, then delete a stored result for good: only a POST with a valid CSRF token deletes."""
+    """Confirm, then delete a stored result for good: only a POST from this site deletes."""
     row = _stored_or_404(code)
     form = DeleteForm()
     if form.validate_on_submit():

@@ -1,11 +1,33 @@
-/* "Leave this site": without JavaScript it is a plain link. Here it replaces the current page
-   (location.replace), so the Back button does not bring this page back, and Escape does the same.
-   Bound only where the page has the control, so staff pages can opt out by leaving it out. */
+/* "Exit this page" (GOV.UK's pattern): without JavaScript it is a plain link. Here it replaces the
+   current page (location.replace), so the Back button does not bring this page back, and pressing
+   Shift three times within five seconds does the same. One key (Escape) is not enough: a stray press
+   must not throw away twenty answers. Any other key in between starts the count again (Shift held for
+   a capital letter is not an exit). Bound only where the page has the control (not on staff pages). */
 (function () {
   "use strict";
   var link = document.getElementById("leave-site");
   if (!link) {
     return;
+  }
+  var count = 0;
+  var timer;
+  var hintText = link.getAttribute("data-shift-hint");
+  var hint = document.createElement("span");
+  hint.className = "exit-hint";
+  hint.setAttribute("aria-hidden", "true");
+  hint.textContent = hintText;
+  link.appendChild(hint);
+  link.setAttribute("aria-keyshortcuts", "Shift");
+  // Says how many presses so far (on the button, and to screen readers), so a press by mistake is
+  // noticed and nothing is lost.
+  var status = document.createElement("span");
+  status.className = "visually-hidden";
+  status.setAttribute("role", "status");
+  link.parentNode.appendChild(status);
+
+  function say(text) {
+    status.textContent = text;
+    hint.textContent = text || hintText;
   }
 
   function leave(event) {
@@ -17,18 +39,30 @@
     window.location.replace(link.href);
   }
 
+  function reset() {
+    count = 0;
+    say("");
+    window.clearTimeout(timer);
+  }
+
   link.addEventListener("click", leave);
   document.addEventListener("keydown", function (event) {
-    if ((event.key === "Escape" || event.key === "Esc") && !event.defaultPrevented && !event.isComposing) {
-      leave(event);
+    if (event.key !== "Shift") {
+      reset();
     }
   });
-
-  link.setAttribute("aria-keyshortcuts", "Escape");
-  var key = document.createElement("span");
-  key.className = "leave-key";
-  key.setAttribute("aria-hidden", "true");
-  key.appendChild(document.createTextNode(link.getAttribute("data-key-hint") || "Esc"));
-  link.appendChild(document.createTextNode(" "));
-  link.appendChild(key);
+  document.addEventListener("keyup", function (event) {
+    if (event.key !== "Shift") {
+      return;
+    }
+    count += 1;
+    window.clearTimeout(timer);
+    if (count > 2) {
+      reset();
+      leave();
+      return;
+    }
+    say(link.getAttribute("data-presses").replace("{pressed}", count));
+    timer = window.setTimeout(reset, 5000);
+  });
 }());

@@ -1,0 +1,30 @@
+/* The questionnaire, enhanced: how many questions are answered (kept in view at the bottom), and the
+   PC-PTSD-5's five questions hidden while the first question is answered No — the published screen
+   stops there. Without JavaScript the page says they may be left blank; the server ignores them. */
+(function () {
+  "use strict";
+  var form = document.querySelector(".screening-form");
+  if (!form) {
+    return;
+  }
+  var items = form.querySelector(".items");
+  var counter = form.querySelector(".progress-count");
+  var hint = form.querySelector("[data-gate-hint]");
+  var questions = items.querySelectorAll("fieldset");
+
+  function update() {
+    var gate = form.querySelector("[name=exposure]:checked");
+    var skipped = !!gate && gate.value === "no";
+    var done = items.querySelectorAll("input:checked").length;
+    items.hidden = skipped;
+    if (hint) {
+      hint.hidden = true; // the questions come and go with the answer: nothing to explain
+    }
+    counter.hidden = false;
+    counter.textContent = counter.getAttribute("data-template")
+      .replace("{answered}", done).replace("{total}", questions.length);
+  }
+
+  form.addEventListener("change", update);
+  update();
+}());
