@@ -185,3 +185,97 @@ def test_access_log_redacts_result_codes_in_any_spelling_on_every_code_route(pro
     plain = codes.normalise(code)
     for start in range(len(plain) - 5):
         assert plain[start:start + 6] not in folded, plain[start:start + 6]
+
+
+# --- 5. an error inside a streamed export, in gunicorn's own log -------------------------------------
+
+def test_an_export_that_fails_midway_is_cut_off_visibly_and_logged_without_its_message(production, tmp_path):
+    """A stored timestamp the CSV writer cannot read (its error message would quote it) breaks the export
+    after the headers went out: the client gets an incomplete chunked body, not a short one that looks
+    whole, and neither the app's log nor gunicorn's quotes the message."""
+    import sqlite3
+
+    password = "correct horse battery 9"
+    flask_command(production, "clinician", "create", "doc@example.org", stdin=password + "\n")
+    with Gunicorn(production, tmp_path / "export.log", "--workers", "1") as server:
+        for _ in range(3):
+            assert server.request("POST", "/api/v1/screenings", json.dumps(PCL5).encode(),
+                                  {"Content-Type": "application/json"})[0] == 201
+        database = sqlite3.connect(production["DATABASE_URL"].removeprefix("sqlite:///"))
+        with database:  # the statistics triggers would refuse the value; this test is about the export
+            for (trigger,) in database.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+                database.execute(f'DROP TRIGGER "{trigger}"')
+            database.execute("UPDATE screenings SET taken_at = '2099-01-01 SECRET-STORED-VALUE' "
+                             "WHERE id = (SELECT max(id) FROM screenings)")
+        database.close()
+        status, headers, body = server.request("GET", "/clinician/login")
+        cookie = "; ".join(f"{n}={m.value}" for n, m in SimpleCookie(headers["set-cookie"]).items())
+        form = urllib.parse.urlencode({"email": "doc@example.org", "password": password,
+                                       "csrf_token": csrf_token_from(body.decode())}).encode()
+        status, headers, _ = server.request("POST", "/clinician/login", form, {
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+        assert status == 303
+        cookie = "; ".join(f"{n}={m.value}" for n, m in SimpleCookie(headers["set-cookie"]).items())
+        import http.client
+
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("GET", "/clinician/export.csv", headers={"Cookie": cookie})
+        response = connection.getresponse()
+        assert response.status == 200 and response.getheader("Transfer-Encoding") == "chunked"
+        with pytest.raises(http.client.IncompleteRead):
+            response.read()
+        connection.close()
+    log = server.log()
+    assert "streamed response interrupted by ValueError on GET /clinician/export.csv" in log
+    assert "exports.py" in log and "StreamInterrupted" in log
+    assert "SECRET-STORED-VALUE" not in log and "Invalid isoformat" not in log
+
+
+# --- 6. chunked request bodies -------------------------------------------------------------------------
+
+def send_chunked(server: Gunicorn, path: str, body: bytes, content_type: str, chunk: int = 4096) -> tuple[int, bytes]:
+    """POST `body` with Transfer-Encoding: chunked (no Content-Length), as http.client does for an iterable."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        parts = (body[start:start + chunk] for start in range(0, len(body), chunk))
+        connection.request("POST", path, parts, {"Content-Type": content_type}, encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, response.read()
+    except (BrokenPipeError, ConnectionResetError):
+        return 0, b""  # the server answered and closed before the whole body was sent
+    finally:
+        connection.close()
+
+
+def stored(environment) -> int:
+    import sqlite3
+
+    database = sqlite3.connect(environment["DATABASE_URL"].removeprefix("sqlite:///"))
+    try:
+        return database.execute("SELECT count(*) FROM screenings").fetchone()[0]
+    finally:
+        database.close()
+
+
+def test_chunked_bodies_over_the_limit_get_a_413_from_gunicorn_and_store_nothing(production, tmp_path):
+    limit = 32 * 1024
+    valid = json.dumps(PCL5).encode()
+    form = "&".join(f"q{n}=2" for n in range(1, 21)).encode() + b"&store=yes&pad="
+    with Gunicorn(production, tmp_path / "chunked.log", "--workers", "1") as server:
+        # Within the limit: read whole, stored once each.
+        status, body = send_chunked(server, "/api/v1/screenings", valid + b" " * (limit - len(valid)), "application/json")
+        assert status == 201, body
+        assert stored(production) == 1
+        # Over it, by one byte or by much: 413, whether the JSON before the padding is valid or not.
+        for size in (limit + 1, limit + 4096, 4 * limit):
+            status, body = send_chunked(server, "/api/v1/screenings", valid + b" " * (size - len(valid)),
+                                        "application/json")
+            assert status == 413 and json.loads(body) == {"errors": ["Too much data"]}, (size, status, body[:200])
+        token_page = server.request("GET", "/screen/pcl5")
+        assert token_page[0] == 200
+        status, body = send_chunked(server, "/screen/pcl5", form + b"x" * (limit + 10 - len(form)),
+                                    "application/x-www-form-urlencoded")
+        assert status == 413 and b"Too much data" in body
+        assert stored(production) == 1
