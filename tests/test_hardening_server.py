@@ -105,6 +105,17 @@ def test_one_worker_with_limits_in_memory_starts(production, tmp_path):
         assert server.request("GET", "/")[0] == 200
 
 
+def logged(server: Gunicorn, pattern: str, count: int) -> list:
+    """The access-log lines matching `pattern`, once `count` are there (a worker writes its line just after
+    the response went out, so the client can be a moment ahead of the log)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = re.findall(pattern, server.log(), re.MULTILINE)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def sign_in_attempt(server: Gunicorn, email: str, password: str) -> int:
     """GET the form (its session cookie and token), then POST it, each on a new connection."""
     status, headers, body = server.request("GET", "/clinician/login")
@@ -128,7 +139,7 @@ def test_ten_wrong_sign_ins_over_two_workers_are_limited_at_the_configured_count
         statuses = [sign_in_attempt(server, "doc@example.org", f"wrong password {n}") for n in range(10)]
         # Five wrong passwords are answered as wrong; from the sixth the account's limit refuses.
         assert statuses == [400] * 5 + [429] * 5
-        served = re.findall(r'^<(\d+)> "POST /clinician/login HTTP/1.1" (\d+)$', server.log(), re.MULTILINE)
+        served = logged(server, r'^<(\d+)> "POST /clinician/login HTTP/1.1" (\d+)$', len(statuses))
         assert sorted(int(status) for _pid, status in served) == sorted(statuses)
         assert len({pid for pid, _status in served}) == 2, "both workers answered sign-ins"
 
