@@ -56,6 +56,9 @@ class Config:
     # The site's public address, e.g. https://screening.example.org (no trailing slash): clinic links,
     # FHIR URLs and the same-origin check are built from it, never from the request's Host header.
     PUBLIC_BASE_URL: str | None = None
+    # Host names this site answers to, e.g. ["screening.example.org"] (FLASK_TRUSTED_HOSTS as a JSON
+    # list or comma-separated); any other Host header gets a 400 before a view runs. None: any host.
+    TRUSTED_HOSTS: list[str] | None = None
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
     TRUSTED_PROXIES = 0
     # Rate limits (Flask-Limiter reads the RATELIMIT_* names itself). Client addresses only key
@@ -118,6 +121,31 @@ def environment_settings(config_name: str) -> dict:
     if os.environ.get("SECRET_KEY") and config_name != "testing":
         settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
     return settings
+
+
+def settings_from_environment(config_name: str) -> dict:
+    """The settings an app built now would have (class, DATABASE_URL/SECRET_KEY, FLASK_<NAME>), without
+    building one: gunicorn.conf.py checks the production set-up with them before any worker starts."""
+    from flask import Config as FlaskConfig
+
+    settings = FlaskConfig(str(BASE_DIR))
+    settings.from_object(CONFIGS[config_name])
+    settings.update(environment_settings(config_name))
+    settings.from_prefixed_env()
+    return dict(settings)
+
+
+def per_process_rate_limits_problem(settings: dict, processes: int) -> str | None:
+    """Why limits would not mean what they say: production counting in each process's own memory while
+    several processes serve (each would allow the whole limit). None when the set-up is sound."""
+    if not settings.get("RATELIMIT_ENABLED", True) or processes <= 1:
+        return None
+    storage = str(settings.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if not storage.startswith("memory:"):
+        return None
+    return (f"refusing to start {processes} workers with rate limits counted in each worker's memory "
+            f"(each would allow the full limit): set FLASK_RATELIMIT_STORAGE_URI=redis://HOST:6379/0, "
+            f"or run one worker (--workers 1)")
 
 
 def config_name_from_env() -> str:

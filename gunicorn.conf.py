@@ -1,35 +1,33 @@
-"""Gunicorn settings: an access log without client addresses, result codes, queries or user agents.
+"""Gunicorn settings: threaded workers, limits that hold across workers, an access log without client
+addresses, result codes, queries or user agents.
 
 Used automatically when gunicorn starts in this directory (`gunicorn wsgi:app`); the bind address
-and worker count stay on the command line or in GUNICORN_CMD_ARGS / WEB_CONCURRENCY.
+and worker count stay on the command line or in GUNICORN_CMD_ARGS / WEB_CONCURRENCY. Every check
+below sees the final settings, wherever they came from.
 """
-import re
-
 from gunicorn.glogging import Logger
 
-# A result code in a path: after /results/ (any spelling), or any segment shaped like one.
-RESULT_PATH = re.compile(r"(/results/)[^/?#]*", re.IGNORECASE)
-CODE_SEGMENT = re.compile(r"(?<=/)[0-9A-Za-z]{4}(?:-|%20|\+|\s)?[0-9A-Za-z]{4}(?:-|%20|\+|\s)?[0-9A-Za-z]{4}(?=/|$)")
+from app.access_log import code_routes, redact_path
+from config import config_name_from_env, per_process_rate_limits_problem, settings_from_environment
+
 # The only request facts logged: when, method, redacted path, protocol, status, size, duration, worker.
 KEPT_ATOMS = ("t", "m", "H", "s", "B", "b", "T", "D", "M", "L", "p")
-
-
-def redact_path(path: str) -> str:
-    """The path with any result code replaced, so the log cannot be used to open someone's result."""
-    return CODE_SEGMENT.sub("[code]", RESULT_PATH.sub(r"\1[code]", path or "-"))
 
 
 class PrivateAccessLogger(Logger):
     """Gunicorn's logger, with atoms limited to KEPT_ATOMS and the path redacted.
 
     No client address (%(h)s), query string, referrer, user agent, request headers or environ is
-    available to the format, whatever access_log_format says.
+    available to the format, whatever access_log_format says. `code_routes` is filled in each worker
+    from the app's URL map (post_worker_init), so a route added later is redacted too.
     """
+
+    code_routes = None
 
     def atoms(self, resp, req, environ, request_time):
         everything = super().atoms(resp, req, environ, request_time)
         atoms = {name: everything[name] for name in KEPT_ATOMS}
-        atoms["U"] = redact_path(everything["U"])
+        atoms["U"] = redact_path(everything["U"], self.code_routes)
         atoms["r"] = f"{everything['m']} {atoms['U']} {everything['H']}"
         return atoms
 
@@ -40,3 +38,29 @@ errorlog = "-"
 access_log_format = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 # Not used here, and two instances on one host would contend for the one default socket path.
 control_socket_disable = True
+
+# A sync worker serves one connection at a time, so two clients that send half a request and wait stall
+# a two-worker server (12 s and more, measured). A threaded worker parks idle connections in its poller
+# and gives each request its own thread: a slow client holds one thread, not the worker. Set up with
+# the reverse proxy of the deployment docs, which buffers whole requests, slow clients never get here.
+worker_class = "gthread"
+threads = 8
+
+
+def on_starting(server):
+    """Before any socket is bound: refuse a set-up in which rate limits would not mean what they say."""
+    config_name = config_name_from_env()
+    if config_name != "production":
+        return
+    problem = per_process_rate_limits_problem(settings_from_environment(config_name), server.cfg.workers)
+    if problem:
+        if server.pidfile is not None:
+            server.pidfile.unlink()
+        raise RuntimeError(problem)  # gunicorn prints "Error: <reason>" and exits 1, no traceback
+
+
+def post_worker_init(worker):
+    """Each worker learns the app's routes that take a result code, for the access log."""
+    url_map = getattr(worker.wsgi, "url_map", None)
+    if url_map is not None:
+        worker.log.code_routes = code_routes(rule.rule for rule in url_map.iter_rules())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import traceback
+from typing import Iterator
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -108,6 +109,29 @@ def database_unavailable(error: Exception):
     response = current_app.make_response((body, status))
     response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
     return response
+
+
+class StreamInterrupted(Exception):
+    """A streamed response failed after its headers were sent: the server closes the connection, so the
+    client sees an incomplete download rather than a short one that looks whole. Carries no message."""
+
+
+def without_error_messages(chunks: Iterator):
+    """A streamed body whose failure is logged with its class and place only, as unexpected_error logs:
+    the server's own log line for the interrupted response then names StreamInterrupted and nothing sent
+    or stored (an exception's message may quote a row)."""
+    try:
+        yield from chunks
+    except Exception as error:
+        current_app.logger.error("streamed response interrupted by %s on %s %s\n%s", type(error).__name__,
+                                 request.method, request.url_rule, places(error))
+        raise StreamInterrupted() from None
+
+
+def places(error: BaseException) -> str:
+    """Where an exception passed, one `file:line in function` a line, without source text or message."""
+    return "\n".join(f"  {frame.filename}:{frame.lineno} in {frame.name}"
+                     for frame in traceback.extract_tb(error.__traceback__))
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -1,8 +1,6 @@
 """Stored screenings as FHIR R4 QuestionnaireResponse resources (plain dicts, JSON-ready)."""
 from __future__ import annotations
 
-from flask import url_for
-
 from .models import Screening
 from .screening import codes
 from .screening.instruments import INSTRUMENTS, PCL5, PRODUCT_CLUSTERS
@@ -13,13 +11,16 @@ LOINC = "http://loinc.org"
 PCL5_PANEL = "101697-1"
 PCL5_TOTAL = "101698-9"
 RESULT_CODE_SYSTEM = "urn:ptsd-self-check:result-code"
+# Where LOINC has no confirmed panel, this app's own fixed name for the questionnaire: the same from every
+# server and every request (a canonical built from the Host header would let a request rename it).
+QUESTIONNAIRE_NAMESPACE = "urn:ptsd-self-check:questionnaire:"
 
 
 def questionnaire_canonical(instrument_id: str) -> str:
-    """LOINC's canonical for the PCL-5 panel; this app's own definition URL where LOINC is unconfirmed."""
+    """LOINC's canonical for the PCL-5 panel; a fixed name of this app's where LOINC is unconfirmed."""
     if instrument_id == PCL5.id:
         return f"{LOINC}/q/{PCL5_PANEL}"
-    return url_for("api.get_instrument", instrument_id=instrument_id, _external=True)
+    return QUESTIONNAIRE_NAMESPACE + instrument_id
 
 
 def _integer(link_id: str, text: str, value: int) -> dict:

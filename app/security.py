@@ -1,11 +1,15 @@
 """Security headers on every response: a strict CSP, no framing, no referrer, no caching of answers."""
 from __future__ import annotations
 
+import io
 import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request
+from flask.globals import request_ctx
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.sansio.utils import get_current_url
 
 from flask_babel import lazy_gettext as _l
 
@@ -77,18 +81,105 @@ def add_security_headers(response):
         response.headers["Strict-Transport-Security"] = (
             f"max-age={int(current_app.config['HSTS_MAX_AGE'])}; includeSubDomains"
         )
-    if request.endpoint not in FILE_ENDPOINTS:
-        # Results, forms with answers and API replies must never sit in a shared or browser cache.
+    if request.endpoint not in FILE_ENDPOINTS or is_redirect_or_error(response.status_code):
+        # Results, forms with answers and API replies must never sit in a shared or browser cache; nor
+        # may a redirect or an error, even for a static file (a cached 308 would outlive its reason).
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)
     return response
 
 
+def is_redirect_or_error(status: int) -> bool:
+    """Every 3xx but 304 (which revalidates a cached file), and every 4xx and 5xx."""
+    return status >= 300 and status != 304
+
+
+def https_url() -> str:
+    """This request's URL on HTTPS: at PUBLIC_BASE_URL when configured, else at the request's host
+    (checked against TRUSTED_HOSTS when that is set)."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        parts = urlsplit(base)
+        return get_current_url("https", parts.netloc, parts.path.rstrip("/") + request.root_path, request.path,
+                               request.query_string)
+    return get_current_url("https", request.host, request.root_path, request.path, request.query_string)
+
+
 def redirect_to_https():
     """before_request with HTTPS_REDIRECT: plain HTTP goes to the same URL on HTTPS, so HSTS can take hold."""
     if not request.is_secure:
-        return redirect(request.url.replace("http://", "https://", 1), 308)
+        return redirect(https_url(), 308)
     return None
+
+
+def refuse_untrusted_host():
+    """before_request, first: a Host not in TRUSTED_HOSTS is a 400 before anything else runs (Flask finds
+    it while routing, but would raise it only at dispatch, after the other before_request functions)."""
+    if isinstance(request.routing_exception, SecurityError):
+        # The error page links within the site: let it build them as if the site's own host was asked.
+        base = current_app.config.get("PUBLIC_BASE_URL")
+        own_host = urlsplit(base).netloc if base else current_app.config["TRUSTED_HOSTS"][0].lstrip(".")
+        request.host = own_host  # type: ignore[misc]
+        request_ctx.url_adapter = current_app.url_map.bind(own_host, script_name=request.root_path or "/")
+        raise request.routing_exception
+
+
+def trusted_hosts(value) -> list[str] | None:
+    """TRUSTED_HOSTS as a list: FLASK_TRUSTED_HOSTS may be JSON (a list) or a comma-separated string."""
+    if value is None or value == "":
+        return None
+    names = value.split(",") if isinstance(value, str) else list(value)
+    return [name.strip() for name in names if name.strip()] or None
+
+
+# Views that take an uploaded file: none. A form field sent as a file (multipart with a filename) would
+# reach a form's string field as a file object; it is refused before any view runs.
+FILE_UPLOAD_ENDPOINTS: frozenset[str] = frozenset()
+
+
+def refuse_unexpected_files():
+    """before_request: every form field must be a string, so a multipart body carrying a file is a 400
+    unless the endpoint takes files (a too-large body is a 413 here, as anywhere)."""
+    if (request.mimetype == "multipart/form-data" and request.endpoint not in FILE_UPLOAD_ENDPOINTS
+            and request.files):
+        abort(400)
+
+
+class BoundedUnsizedBody:
+    """WSGI middleware: a body sent without Content-Length (Transfer-Encoding: chunked) is read up to
+    MAX_CONTENT_LENGTH + 1 bytes; more is a 413, as for a declared length. (Werkzeug would stop reading at
+    the limit and hand the view a silently cut body.) A body within the limit is passed on with its
+    length, so every reader downstream sees exactly what was sent."""
+
+    ENVIRON_KEY = "ptsd.body_too_large"
+
+    def __init__(self, wsgi_app, limit: int):
+        self.wsgi_app = wsgi_app
+        self.limit = limit
+
+    def __call__(self, environ, start_response):
+        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            stream, body = environ["wsgi.input"], bytearray()
+            while len(body) <= self.limit:
+                chunk = stream.read(self.limit + 1 - len(body))
+                if not chunk:
+                    break
+                body += chunk
+            if len(body) > self.limit:
+                environ[self.ENVIRON_KEY] = True
+                body = bytearray()
+            environ["wsgi.input"] = io.BytesIO(bytes(body))
+            environ["CONTENT_LENGTH"] = str(len(body))
+            # Now a body of known length: Werkzeug ignores Content-Length while it still says chunked.
+            environ.pop("wsgi.input_terminated")
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return self.wsgi_app(environ, start_response)
+
+
+def refuse_oversized_unsized_body():
+    """before_request: the 413 BoundedUnsizedBody found, answered as any other (page or JSON)."""
+    if request.environ.get(BoundedUnsizedBody.ENVIRON_KEY):
+        abort(413)
 
 
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", ""}
@@ -162,9 +253,15 @@ def init_security(app: Flask) -> None:
         # Behind a proxy the socket address is the proxy's: without this every client would share
         # one rate-limit bucket, and HTTPS would be invisible to url_for(_external=True).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config.get("TRUSTED_HOSTS"))
+    app.before_request(refuse_untrusted_host)
+    if app.config.get("MAX_CONTENT_LENGTH"):
+        app.wsgi_app = BoundedUnsizedBody(app.wsgi_app, int(app.config["MAX_CONTENT_LENGTH"]))
+    app.before_request(refuse_oversized_unsized_body)
     if app.config["HTTPS_REDIRECT"]:
         app.before_request(redirect_to_https)
     app.before_request(refuse_cross_site_requests)
     app.before_request(pages_take_only_forms)
+    app.before_request(refuse_unexpected_files)
     app.after_request(add_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

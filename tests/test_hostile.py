@@ -6,6 +6,7 @@ tried are printed at the end of the module (`pytest -s tests/test_hostile.py`).
 """
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -455,6 +456,133 @@ def test_accepted_form_posts_did_what_they_say(hostile_app):
     token = csrf_token_from(person.get(f"/results/{code}/delete").get_data(as_text=True))
     assert person.post(f"/results/{code}/delete", data={"csrf_token": token}).status_code == 303
     assert count_rows(hostile_app) == 0
+
+
+# --- Every route in the URL map, with odd arguments, queries and bodies (issue 17) --------------------
+# Derived from the URL map when the test runs, so routes added later (clinics, accounts, ITQ) are swept
+# without anyone listing them: no answer may be a 5xx or show a traceback, and nothing may be stored or
+# deleted unless the response says so.
+
+ODD_TEXT = ["x", "²", "٣", "%00", "%FF", "..%2F..%2Fetc%2Fpasswd", "%C4%B1", "%C5%BF", "a%20b", "A" * 300]
+ODD_QUERIES = ["", "to=9999-12-31", "from=0001-01-01&to=2026-W48-1", "from=20261128", "page=%C2%B2",
+               "page=99999999999999999999", "page=-1", "instrument=%00", "code=%FF%FE", "code=7KQ2-M9XD-4T",
+               "reviewed=maybe&cutoff=%00", "action=%00", "next=//evil.example", "next=https:evil.example",
+               "previous=%C2%B2", "lang=xx", "q=" + "9" * 4000]
+ODD_FIELDS = ["email", "password", "note", "code", "previous", "store", "exposure", "q1", "q20", "name", "clinic",
+              "role", "totp", "token", "new_password", "confirm", "locale", "id"]
+ODD_VALUES = ["", "²", "\u0000", "🙂" * 10, "9" * 40, "<script>x</script>", " ", "yes", "no", "0", "-1",
+              "2026-W48-1", "9999-12-31", "a" * 5000]
+
+
+def argument_values(rule, code: str) -> dict[str, list[str]]:
+    """Odd and ordinary values for each of a rule's arguments, by name and by converter."""
+    from werkzeug.routing import AnyConverter, IntegerConverter
+
+    values = {}
+    for name, converter in rule._converters.items():
+        if name == "code":
+            choices = [code, code.lower().replace("-", " "), code.replace("1", "%C4%B1"), "0000-0000-0000", "es"]
+        elif name == "instrument_id":
+            choices = sorted(INSTRUMENTS) + ["PCL5"]
+        elif isinstance(converter, AnyConverter):
+            choices = [converter.regex.split("|")[0].strip("(?:)") or "x"]
+        elif isinstance(converter, IntegerConverter):
+            choices = ["0", "1", "99999999999999999999"]
+        else:
+            choices = []
+        values[name] = choices + ODD_TEXT
+    return values
+
+
+def rule_urls(rule, code: str) -> list[str]:
+    """Each argument in turn takes each of its values while the others keep their first one."""
+    values = argument_values(rule, code)
+    first = {name: choices[0] for name, choices in values.items()}
+    urls = set()
+    for name, choices in values.items():
+        for choice in choices:
+            urls.add(fill_rule(rule.rule, {**first, name: choice}))
+    return sorted(urls) or [rule.rule]
+
+
+def fill_rule(rule: str, values: dict[str, str]) -> str:
+    import re as _re
+
+    return _re.sub(r"<(?:[^>:]+:)?([^>]+)>", lambda match: values[match.group(1)], rule)
+
+
+def odd_bodies(token: str | None) -> list[dict]:
+    """Form, multipart (with a field sent as a file) and JSON bodies full of odd values."""
+    form = {field: value for field, value in zip(ODD_FIELDS, ODD_VALUES * 2)}
+    bodies = [
+        {"data": {}},
+        {"data": form},
+        {"data": {**form, "email": (io.BytesIO(b"doc@example.org"), "email.txt")},
+         "content_type": "multipart/form-data"},
+        {"data": json.dumps({"instrument": "pcl5", "answers": [2] * 20, "note": "²"}), "content_type": "application/json"},
+        {"data": b"x=" + b"9" * (LIMIT + 10), "content_type": "application/x-www-form-urlencoded"},
+    ]
+    if token:
+        bodies += [{"data": {**form, "csrf_token": token}},
+                   {"data": {**form, "csrf_token": token, "note": (io.BytesIO(b"n"), "n.txt")},
+                    "content_type": "multipart/form-data"}]
+    return bodies
+
+
+class RouteLedger(Ledger):
+    """Stored rows may change only as a response says: a stored result (201, or 303 to it) or a deletion
+    (204, or 303 to the deleted page)."""
+
+    def check(self, kind: str, response, allowed: set[int] | None = None) -> None:
+        status = response.status_code
+        TRIED[kind] += 1
+        OUTCOMES[(kind, status)] += 1
+        assert status < 500, (kind, status, response.get_data(as_text=True)[:300])
+        assert "Traceback" not in response.get_data(as_text=True)
+        location = response.headers.get("Location", "")
+        if status == 201 or (status == 303 and location.startswith("/results/") and location != "/results/deleted"):
+            self.acknowledged += 1
+        if status == 204 or (status == 303 and location == "/results/deleted"):
+            self.acknowledged -= 1
+        assert count_rows(self.app) == self.acknowledged, (kind, status)
+
+
+def test_every_route_in_the_url_map_answers_odd_input_without_a_5xx(hostile_app):
+    """Every rule and method, anonymous and signed in as an admin: odd path arguments, odd filters and
+    page numbers, odd form, multipart and JSON bodies."""
+    add_clinician(hostile_app)
+    from app.extensions import db
+    from app.models import Clinician
+
+    with hostile_app.app_context():
+        db.session.scalar(sa.select(Clinician)).role = "admin"
+        db.session.commit()
+    ledger = RouteLedger(hostile_app)
+    admin = hostile_app.test_client()
+    assert sign_in(admin).status_code == 303
+    admin_token = csrf_token_from(admin.get("/clinician/").get_data(as_text=True))
+    swept = set()
+    for rule in sorted(hostile_app.url_map.iter_rules(), key=lambda r: r.rule):
+        code = store_result(hostile_app)  # a real code for every rule, whatever the last one deleted
+        ledger.acknowledged += 1
+        methods = sorted(rule.methods - {"OPTIONS", "HEAD"})
+        for number, url in enumerate(rule_urls(rule, code)):
+            # Every odd query on the rule's first URL; on the others (odd path arguments), two.
+            queries = ODD_QUERIES if number == 0 else ODD_QUERIES[:2]
+            for client, token in ((hostile_app.test_client(), None), (admin, admin_token)):
+                for method in methods:
+                    if method == "GET":
+                        for query in queries:
+                            ledger.check(f"every route: {rule.endpoint}",
+                                         client.get(f"{url}?{query}" if query else url))
+                        continue
+                    for body in odd_bodies(None if rule.endpoint == "auth.logout" else token):
+                        ledger.check(f"every route: {rule.endpoint}",
+                                     client.open(url, method=method, query_string="page=%C2%B2&to=9999-12-31",
+                                                 **body))
+        swept.add(rule.endpoint)
+    assert swept == {rule.endpoint for rule in hostile_app.url_map.iter_rules()}
+    assert signed_in(admin)  # the sweep never signed the admin out (logout got no valid token)
 
 
 def test_report_totals():

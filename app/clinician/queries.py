@@ -16,6 +16,7 @@ from ..models import Screening, ScreeningDailyCount
 from ..screening import codes
 from ..screening.instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS
 from ..screening.service import earlier_in_series, later_in_series
+from .filter_parsing import EARLIEST, LATEST, DateOutOfRange, parse_date, parse_page  # noqa: F401  (parse_page: views)
 
 PAGE_SIZE = 50
 # The queue counts matches only up to here (or up to the requested page): an exact COUNT over
@@ -71,10 +72,13 @@ class Filters:
 
 def _date(raw: str, label: str, errors: list[str]) -> date | None:
     try:
-        return date.fromisoformat(raw)
+        return parse_date(raw)
+    except DateOutOfRange:
+        errors.append(_("%(label)s must be a date between %(earliest)s and %(latest)s.", label=label,
+                        earliest=EARLIEST.isoformat(), latest=LATEST.isoformat()))
     except ValueError:
         errors.append(_("%(label)s must be a date like 2026-01-31.", label=label))
-        return None
+    return None
 
 
 def parse_filters(args) -> tuple[Filters, list[str]]:
@@ -168,11 +172,6 @@ class Page:
         if not self.exact:
             return self.number + 1
         return max(1, math.ceil(self.count / PAGE_SIZE))
-
-
-def parse_page(raw: str | None) -> int:
-    """A page number from the query string; anything unusable means the first page."""
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 10**6 else 1
 
 
 def queue_page(filters: Filters, number: int) -> Page:

@@ -12,6 +12,7 @@ from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..errors import without_error_messages
 from ..extensions import db
 from ..models import AuditEvent, utcnow
 from ..screening import codes
@@ -154,7 +155,7 @@ def _download(stream, mimetype: str, extension: str, action: str):
     audit.record(action, me(), detail=filters.describe())
     db.session.commit()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    response = Response(stream_with_context(stream(filters)), mimetype=mimetype)
+    response = Response(stream_with_context(without_error_messages(stream(filters))), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="ptsd-results-{stamp}.{extension}"'
     return response
 
