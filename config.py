@@ -23,6 +23,9 @@ class Config:
     PCL5_CUTOFF = 33
     PCPTSD5_CUTOFF = 3
     RETENTION_DAYS = 365
+    # Each server process also deletes expired results in the background this often (0: only the
+    # `purge` command does; see app/retention.py and deploy/ptsd-screening-purge.timer).
+    RETENTION_PURGE_EVERY_MINUTES = 60
     # A clinician's session ends after this many minutes without a request (checked on the server).
     CLINICIAN_IDLE_MINUTES = 30
     BABEL_DEFAULT_LOCALE = "en"
@@ -84,6 +87,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = "sqlite://"  # or TEST_DATABASE_URL, see environment_settings()
     RATELIMIT_ENABLED = False  # tests/test_ratelimit.py switches them on with small limits
+    RETENTION_PURGE_EVERY_MINUTES = 0  # tests/test_retention.py switches it on
 
 
 class ProductionConfig(Config):

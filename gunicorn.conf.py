@@ -3,6 +3,7 @@
 Used automatically when gunicorn starts in this directory (`gunicorn wsgi:app`); the bind address
 and worker count stay on the command line or in GUNICORN_CMD_ARGS / WEB_CONCURRENCY.
 """
+import logging
 import re
 
 from gunicorn.glogging import Logger
@@ -40,3 +41,16 @@ errorlog = "-"
 access_log_format = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 # Not used here, and two instances on one host would contend for the one default socket path.
 control_socket_disable = True
+
+
+# Load balancers probe every few seconds: a successful probe is noise, a failing one stays in the log.
+HEALTH_PATHS = ("/healthz", "/readyz")
+
+
+def quiet_health_checks(record: logging.LogRecord) -> bool:
+    """Access-log filter: False (drop) for a health probe answered 200."""
+    atoms = record.args if isinstance(record.args, dict) else {}
+    return not (atoms.get("U") in HEALTH_PATHS and str(atoms.get("s")) == "200")
+
+
+logging.getLogger("gunicorn.access").addFilter(quiet_health_checks)

@@ -16,6 +16,7 @@ from .database import configure_sqlite
 from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .ratelimits import apply_rate_limits
+from .retention import init_retention
 from .security import init_security
 from .sessions import CachedSerializerSessionInterface
 
@@ -60,6 +61,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     apply_rate_limits(app)
     register_error_handlers(app)
     register_commands(app)
+    init_retention(app)
     return app
 
 
@@ -99,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .clinician.views import bp as clinician_bp
     from .education.views import bp as education_bp
+    from .health import bp as health_bp
     from .language import bp as language_bp
     from .screening.api import bp as api_bp
     from .screening.views import bp as screening_bp
@@ -110,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(clinician_bp)
     app.register_blueprint(api_spec_bp)
     app.register_blueprint(language_bp)
+    app.register_blueprint(health_bp)
 
 
 def register_commands(app: Flask) -> None:
