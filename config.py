@@ -6,6 +6,10 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 
 
+class ConfigurationError(RuntimeError):
+    """A setting the app cannot start without; wsgi.py shows its message alone, in one line."""
+
+
 class Config:
     """Settings shared by every environment; each may be overridden as FLASK_<NAME>."""
 

@@ -6,6 +6,7 @@ from flask import Flask, request
 from config import (
     CONFIGS,
     WEAK_SECRET_KEYS,
+    ConfigurationError,
     config_name_from_env,
     development_secret_key,
     environment_settings,
@@ -70,9 +71,10 @@ def check_secret_key(app: Flask, config_name: str) -> None:
     key = app.config.get("SECRET_KEY")
     if config_name == "production":
         if not key or key in WEAK_SECRET_KEYS or len(key) < 32:
-            raise RuntimeError(
+            raise ConfigurationError(
                 "SECRET_KEY must be set to a random value of at least 32 characters in production "
-                "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+                "(for example: python3 -c 'import secrets; print(secrets.token_hex(32))'); "
+                "for development on your own computer, set APP_ENV=development or run `make run` once."
             )
     elif not key:
         app.config["SECRET_KEY"] = development_secret_key(app.instance_path)

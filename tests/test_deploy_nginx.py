@@ -270,9 +270,9 @@ def test_body_limit_matches_the_app():
 
 
 def test_snippet_headers_are_the_apps_headers():
-    from app.security import STATIC_HEADERS, content_security_policy
-
     from flask import Flask
+
+    from app.security import STATIC_HEADERS, content_security_policy
 
     with Flask(__name__).test_request_context():
         csp = content_security_policy()

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from flask_migrate import stamp
 
-from app.extensions import db
 from tests.apps import app_with_tables
 from tests.test_ratelimit import free_port, redis_url  # noqa: F401  (fixture: a private redis-server)
 
