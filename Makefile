@@ -2,13 +2,14 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PORT ?= 5000
 export APP_ENV ?= development
 
 .PHONY: run test test-sqlite test-postgres install install-dev translations lint clean
 
-run: install .flaskenv  ## install, migrate the SQLite database in instance/, serve http://127.0.0.1:5000
+run: install .flaskenv  ## install, migrate the SQLite database in instance/, serve http://127.0.0.1:5000 (PORT=…)
 	$(BIN)/flask --app wsgi db upgrade
-	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
 test: test-sqlite test-postgres  ## the whole suite, on SQLite and then on PostgreSQL
 
