@@ -211,8 +211,17 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, redis_server):
-    """nginx (shipped site) → gunicorn (shipped unit's command) → the app on a SQLite file."""
+def database_url(tmp_path_factory):
+    """A database of its own: a SQLite file, or a new database on the suite's PostgreSQL server."""
+    from tests.test_backup import fresh_database
+
+    with fresh_database(tmp_path_factory.mktemp("database")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, redis_server, database_url):
+    """nginx (shipped site) → gunicorn (shipped unit's command) → the app on its own database."""
     directory = tmp_path_factory.mktemp("deploy")
     run_dir = directory / "run"
     gunicorn_port, http_port, https_port = free_port(), free_port(), free_port()
@@ -220,7 +229,7 @@ def stack(tmp_path_factory, redis_server):
         **os.environ,
         **dict(line.split("=", 1) for line in unit_lines("Environment")),  # APP_ENV, FLASK_TRUSTED_PROXIES
         "SECRET_KEY": secrets.token_hex(32),
-        "DATABASE_URL": f"sqlite:///{directory / 'app.sqlite'}",
+        "DATABASE_URL": database_url,
         "FLASK_PUBLIC_BASE_URL": f"https://{HOST}",
         "FLASK_RATELIMIT_STORAGE_URI": redis_server,
         "FLASK_RATELIMIT_CODE_LOOKUPS": "3 per minute",

@@ -105,6 +105,11 @@ def wait_until_serving(port: int, server: subprocess.Popen, log: Path, seconds: 
 
 @pytest.mark.slow
 def test_quick_start_on_a_fresh_clone_reaches_a_signed_in_clinician_page(tmp_path):
+    """Clones the committed state (HEAD): commit an edited README before expecting this to see it."""
+    if not (ROOT / ".git").exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must run in a git checkout: the README test clones it")
+        pytest.skip("not a git checkout: nothing to clone")
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120)
     environment = newcomers_environment()
