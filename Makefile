@@ -2,13 +2,14 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PORT ?= 5000
 export APP_ENV ?= development
 
-.PHONY: run test test-sqlite test-postgres install install-dev translations clean
+.PHONY: run test test-sqlite test-postgres install install-dev translations lint clean
 
-run: install  ## install, migrate the SQLite database in instance/, serve http://127.0.0.1:5000
+run: install .flaskenv  ## install, migrate the SQLite database in instance/, serve http://127.0.0.1:5000 (PORT=…)
 	$(BIN)/flask --app wsgi db upgrade
-	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
 test: test-sqlite test-postgres  ## the whole suite, on SQLite and then on PostgreSQL
 
@@ -24,6 +25,12 @@ test-postgres: install-dev
 	else \
 		echo "NOTE: PostgreSQL not installed here; the suite ran on SQLite only (.ci/run installs it)."; \
 	fi
+
+# The `flask` command reads .flaskenv (python-dotenv): after `make run`, `.venv/bin/flask --app wsgi …`
+# works in development as the README shows it. Not committed, so a server never runs in development
+# by accident; gunicorn does not read it at all.
+.flaskenv:
+	printf '# Written by `make run`: the flask command runs in development here.\nAPP_ENV=development\n' > $@
 
 install: $(VENV)/.runtime-installed
 install-dev: $(VENV)/.dev-installed
@@ -49,6 +56,11 @@ translations: install-dev  ## after changing user-facing strings: then translate
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs='.* __pycache__' -o messages.pot .
 	$(BIN)/pybabel update -i messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d app/translations --statistics
+
+# ruff and mypy with the settings in pyproject.toml. Not yet part of `make test` or CI.
+lint: install-dev  ## style, imports, likely bugs (ruff) and types (mypy on app/)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache

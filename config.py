@@ -6,6 +6,10 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 
 
+class ConfigurationError(RuntimeError):
+    """A setting the app cannot start without; wsgi.py shows its message alone, in one line."""
+
+
 class Config:
     """Settings shared by every environment; each may be overridden as FLASK_<NAME>."""
 
@@ -28,6 +32,9 @@ class Config:
     SITE_OPERATOR_NAME: str | None = None
     SITE_OPERATOR_URL: str | None = None
     SITE_CONTACT: str | None = None  # an email address or a web page for questions and requests
+    # Each server process also deletes expired results in the background this often (0: only the
+    # `purge` command does; see app/retention.py and deploy/ptsd-screening-purge.timer).
+    RETENTION_PURGE_EVERY_MINUTES = 60
     # A clinician's session ends after this many minutes without a request (checked on the server).
     CLINICIAN_IDLE_MINUTES = 30
     BABEL_DEFAULT_LOCALE = "en"
@@ -92,6 +99,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = "sqlite://"  # or TEST_DATABASE_URL, see environment_settings()
     RATELIMIT_ENABLED = False  # tests/test_ratelimit.py switches them on with small limits
+    RETENTION_PURGE_EVERY_MINUTES = 0  # tests/test_retention.py switches it on
 
 
 class ProductionConfig(Config):

@@ -5,6 +5,8 @@ Used automatically when gunicorn starts in this directory (`gunicorn wsgi:app`);
 and worker count stay on the command line or in GUNICORN_CMD_ARGS / WEB_CONCURRENCY. Every check
 below sees the final settings, wherever they came from.
 """
+import logging
+
 from gunicorn.glogging import Logger
 
 from app.access_log import code_routes, redact_path
@@ -64,3 +66,15 @@ def post_worker_init(worker):
     url_map = getattr(worker.wsgi, "url_map", None)
     if url_map is not None:
         worker.log.code_routes = code_routes(rule.rule for rule in url_map.iter_rules())
+
+# Load balancers probe every few seconds: a successful probe is noise, a failing one stays in the log.
+HEALTH_PATHS = ("/healthz", "/readyz")
+
+
+def quiet_health_checks(record: logging.LogRecord) -> bool:
+    """Access-log filter: False (drop) for a health probe answered 200."""
+    atoms = record.args if isinstance(record.args, dict) else {}
+    return not (atoms.get("U") in HEALTH_PATHS and str(atoms.get("s")) == "200")
+
+
+logging.getLogger("gunicorn.access").addFilter(quiet_health_checks)

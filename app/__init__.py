@@ -6,6 +6,7 @@ from flask import Flask, request
 from config import (
     CONFIGS,
     WEAK_SECRET_KEYS,
+    ConfigurationError,
     config_name_from_env,
     development_secret_key,
     environment_settings,
@@ -16,6 +17,7 @@ from .database import configure_sqlite
 from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .ratelimits import apply_rate_limits
+from .retention import init_retention
 from .security import init_security
 from .sessions import StaffOnlySessionInterface
 
@@ -60,6 +62,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     apply_rate_limits(app)
     register_error_handlers(app)
     register_commands(app)
+    init_retention(app)
     return app
 
 
@@ -68,9 +71,10 @@ def check_secret_key(app: Flask, config_name: str) -> None:
     key = app.config.get("SECRET_KEY")
     if config_name == "production":
         if not key or key in WEAK_SECRET_KEYS or len(key) < 32:
-            raise RuntimeError(
+            raise ConfigurationError(
                 "SECRET_KEY must be set to a random value of at least 32 characters in production "
-                "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+                "(for example: python3 -c 'import secrets; print(secrets.token_hex(32))'); "
+                "for development on your own computer, set APP_ENV=development or run `make run` once."
             )
     elif not key:
         app.config["SECRET_KEY"] = development_secret_key(app.instance_path)
@@ -99,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .clinician.views import bp as clinician_bp
     from .education.views import bp as education_bp
+    from .health import bp as health_bp
     from .language import bp as language_bp
     from .screening.api import bp as api_bp
     from .screening.views import bp as screening_bp
@@ -110,10 +115,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(clinician_bp)
     app.register_blueprint(api_spec_bp)
     app.register_blueprint(language_bp)
+    app.register_blueprint(health_bp)
 
 
 def register_commands(app: Flask) -> None:
-    """Command-line tools: `clinician …`, `purge`, `seed-demo`."""
+    """Command-line tools: `clinician …`, `purge`, `seed-demo`; `backup`, `restore`, `assets write`."""
+    from . import maintenance_cli
     from .clinician.cli import register
 
     register(app)
+    maintenance_cli.register(app)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import timedelta
 
 import click
 import sqlalchemy as sa
@@ -13,7 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from ..auth.passwords import hash_password, password_problem
 from ..auth.views import normalise_email
 from ..extensions import db
-from ..models import ROLE_ADMIN, ROLE_CLINICIAN, Clinician, Screening, ScreeningDailyCount, utcnow
+from ..models import ROLE_ADMIN, ROLE_CLINICIAN, Clinician, ScreeningDailyCount
 from ..rollup_triggers import REBUILD
 from . import audit
 from .demo import seed
@@ -90,13 +89,11 @@ def deactivate(email: str) -> None:
 @click.option("--older-than", "days", type=click.IntRange(min=1), default=None,
               help="Age in days (default: the RETENTION_DAYS setting).")
 def purge(days: int | None) -> None:
-    """Delete stored results taken more than RETENTION_DAYS (or DAYS) ago."""
-    days = days or int(current_app.config["RETENTION_DAYS"])
-    cutoff = utcnow() - timedelta(days=days)
-    deleted = db.session.execute(sa.delete(Screening).where(Screening.taken_at < cutoff)).rowcount
-    audit.record(audit.PURGE, detail=f"{deleted} results taken before {cutoff:%Y-%m-%d %H:%M} UTC ({days} days)")
-    db.session.commit()
-    click.echo(f"Deleted {deleted} results older than {days} days.")
+    """Delete stored results taken more than RETENTION_DAYS (or DAYS) ago, in small batches; audited."""
+    from ..retention import purge_expired
+
+    deleted, _cutoff = purge_expired(days)
+    click.echo(f"Deleted {deleted} results older than {days or current_app.config['RETENTION_DAYS']} days.")
 
 
 @click.command("seed-demo")

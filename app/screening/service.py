@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Screening
+from ..retention import expiry_cutoff, unexpired
 from . import codes
 from .change import Change, compare
 from .instruments import INSTRUMENTS, PCL5, PCPTSD5, Instrument
@@ -112,11 +113,20 @@ def _commit_keeping(row: Screening) -> None:
 
 
 def find_screening(typed_code: str) -> Screening | None:
-    """The stored screening for a typed code, or None when it is malformed, unknown or deleted."""
+    """The stored screening for a typed code, or None when it is malformed, unknown, deleted or expired
+    (older than RETENTION_DAYS: gone at that moment, whether or not a purge has deleted it yet)."""
     code = codes.normalise(typed_code)
     if code is None:
         return None
-    return db.session.scalar(sa.select(Screening).where(Screening.code == code))
+    return db.session.scalar(sa.select(Screening).where(Screening.code == code, unexpired()))
+
+
+def previous_of(row: Screening) -> Screening | None:
+    """The earlier result this one was compared with, unless it has since been deleted or expired."""
+    previous = row.previous
+    if previous is None or previous.taken_at < expiry_cutoff():
+        return None
+    return previous
 
 
 def result_of(row: Screening) -> ScreeningResult:
@@ -144,8 +154,8 @@ def resolve_previous(instrument: Instrument, typed_code) -> Screening:
         raise PreviousCodeError(_l(
             "The earlier code does not look like a result code: it has 12 letters and numbers, "
             "like 7KQ2-M9XD-4TPA."))
-    row = db.session.scalar(sa.select(Screening).where(Screening.code == code))
-    if row is None:
+    row = db.session.scalar(sa.select(Screening).where(Screening.code == code, unexpired()))
+    if row is None:  # an expired result is as gone as a deleted one
         raise PreviousCodeError(_l(
             "We could not find a result with the earlier code %(code)s. Check it, or leave it out "
             "to see this result on its own.", code=codes.display(code)))
@@ -188,7 +198,8 @@ def earlier_in_series(row: Screening) -> list[Screening]:
         .where(chain.c.depth < MAX_SERIES_LENGTH)
     )
     rows = db.session.execute(
-        sa.select(Screening, chain.c.depth).join(chain, Screening.id == chain.c.id).order_by(chain.c.depth.desc())
+        sa.select(Screening, chain.c.depth).join(chain, Screening.id == chain.c.id).where(unexpired())
+        .order_by(chain.c.depth.desc())
     ).all()
     return [screening for screening, _depth in rows]
 
@@ -206,7 +217,8 @@ def later_in_series(row: Screening) -> list[Screening]:
         .where(chain.c.depth < MAX_SERIES_LENGTH)
     )
     return list(db.session.scalars(
-        sa.select(Screening).join(chain, Screening.id == chain.c.id).order_by(Screening.taken_at, Screening.id)
+        sa.select(Screening).join(chain, Screening.id == chain.c.id).where(unexpired())
+        .order_by(Screening.taken_at, Screening.id)
     ))
 
 

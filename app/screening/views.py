@@ -24,6 +24,7 @@ from .service import (
     delete_screening,
     earlier_in_series,
     find_screening,
+    previous_of,
     resolve_previous,
     result_of,
     score,
@@ -292,7 +293,7 @@ def result(code: str):
     """A stored result by its code, with the change since the result it was compared with."""
     row = _stored_or_404(code)
     result = result_of(row)
-    previous = row.previous
+    previous = previous_of(row)
     change = change_since(previous, result) if previous is not None else None
     series = earlier_in_series(row) if previous is not None else []
     return render_result(result, code=row.code, taken_at=row.taken_at, change=change,

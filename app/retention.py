@@ -1,0 +1,115 @@
+"""Retention: results older than RETENTION_DAYS are never read, and are deleted in small batches.
+
+Two jobs delete them: the `purge` command (run daily by deploy/ptsd-screening-purge.timer) and, so a
+plain gunicorn deployment keeps the promise too, a background purge inside each server process at
+most once per RETENTION_PURGE_EVERY_MINUTES. Reads filter by age as well (`unexpired`), so a result
+is gone for everyone at the moment it expires, whether or not a purge has run yet.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from .extensions import db
+from .models import Screening, utcnow
+
+# Small enough that a purge never holds the (SQLite: only) write lock for long; a person's answers
+# being stored wait for one batch at most.
+BATCH_SIZE = 500
+PAUSE_BETWEEN_BATCHES_SECONDS = 0.05
+
+
+def expiry_cutoff(days: int | None = None) -> datetime:
+    """Results taken before this moment have expired."""
+    days = int(current_app.config["RETENTION_DAYS"]) if days is None else days
+    return utcnow() - timedelta(days=days)
+
+
+def unexpired() -> sa.ColumnElement[bool]:
+    """A WHERE clause for results still within the retention period."""
+    return Screening.taken_at >= expiry_cutoff()
+
+
+def purge_expired(days: int | None = None, automatic: bool = False) -> tuple[int, datetime]:
+    """Delete every result taken before the cut-off, in batches of BATCH_SIZE, each batch committed.
+
+    One audit row per run says how many and from when, and whether the server ran it on its own.
+    Returns the count deleted and the cut-off. An automatic run that finds nothing writes no row (it
+    runs hourly in each process and would fill the log); the command's runs are always recorded.
+    """
+    from .clinician import audit  # here: app.clinician imports the models and this module's callers
+
+    cutoff = expiry_cutoff(days)
+    expired_ids = (sa.select(Screening.id).where(Screening.taken_at < cutoff)
+                   .order_by(Screening.id).limit(BATCH_SIZE))
+    deleted = 0
+    while True:
+        # Ids first, then DELETE … WHERE id IN: portable (SQLite has no DELETE … LIMIT by default).
+        ids = list(db.session.scalars(expired_ids))
+        if ids:
+            db.session.execute(sa.delete(Screening).where(Screening.id.in_(ids)))
+        db.session.commit()
+        deleted += len(ids)
+        if len(ids) < BATCH_SIZE:
+            break
+        time.sleep(PAUSE_BETWEEN_BATCHES_SECONDS)
+    if deleted or not automatic:
+        shown_days = int(current_app.config["RETENTION_DAYS"]) if days is None else days
+        detail = f"{deleted} results taken before {cutoff:%Y-%m-%d %H:%M} UTC ({shown_days} days)"
+        audit.record(audit.PURGE, detail=detail + (", deleted automatically by the server" if automatic else ""))
+        db.session.commit()
+    return deleted, cutoff
+
+
+class BackgroundPurge:
+    """Starts purge_expired in a background thread at most once per interval in this process.
+
+    Checked after each response with a monotonic clock (a comparison, no lock, almost always), so
+    a person's request never waits for a purge: the deletion runs in its own thread and session.
+    """
+
+    def __init__(self, app: Flask, interval_seconds: float):
+        self.app = app
+        self.interval = interval_seconds
+        self.next_run = 0.0  # the first request of a new process starts one
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def maybe_start(self) -> None:
+        if time.monotonic() < self.next_run or not self.lock.acquire(blocking=False):
+            return
+        try:
+            if time.monotonic() < self.next_run:  # another thread started one meanwhile
+                return
+            self.next_run = time.monotonic() + self.interval
+            self.thread = threading.Thread(target=self.run, name="retention-purge", daemon=True)
+            self.thread.start()
+        finally:
+            self.lock.release()
+
+    def run(self) -> None:
+        with self.app.app_context():
+            try:
+                purge_expired(automatic=True)
+            except Exception:  # the next interval tries again; never let a purge error reach anyone
+                db.session.rollback()
+                self.app.logger.exception("the automatic retention purge failed")
+            finally:
+                db.session.remove()
+
+
+def init_retention(app: Flask) -> None:
+    """Start the in-app purge after responses, unless RETENTION_PURGE_EVERY_MINUTES is 0."""
+    minutes = float(app.config.get("RETENTION_PURGE_EVERY_MINUTES") or 0)
+    if minutes <= 0:
+        return
+    purge = app.extensions["retention_purge"] = BackgroundPurge(app, minutes * 60)
+
+    @app.after_request
+    def start_background_purge(response):
+        purge.maybe_start()
+        return response
