@@ -10,13 +10,16 @@ from gunicorn.glogging import Logger
 # A result code in a path: after /results/ (any spelling), or any segment shaped like one.
 RESULT_PATH = re.compile(r"(/results/)[^/?#]*", re.IGNORECASE)
 CODE_SEGMENT = re.compile(r"(?<=/)[0-9A-Za-z]{4}(?:-|%20|\+|\s)?[0-9A-Za-z]{4}(?:-|%20|\+|\s)?[0-9A-Za-z]{4}(?=/|$)")
+# The secret of a one-time account link (an invitation or a password reset).
+ACCOUNT_LINK_PATH = re.compile(r"(/clinician/(?:invite|reset)/)[^/?#]*", re.IGNORECASE)
 # The only request facts logged: when, method, redacted path, protocol, status, size, duration, worker.
 KEPT_ATOMS = ("t", "m", "H", "s", "B", "b", "T", "D", "M", "L", "p")
 
 
 def redact_path(path: str) -> str:
     """The path with any result code replaced, so the log cannot be used to open someone's result."""
-    return CODE_SEGMENT.sub("[code]", RESULT_PATH.sub(r"\1[code]", path or "-"))
+    path = ACCOUNT_LINK_PATH.sub(r"\1[token]", path or "-")
+    return CODE_SEGMENT.sub("[code]", RESULT_PATH.sub(r"\1[code]", path))
 
 
 class PrivateAccessLogger(Logger):
