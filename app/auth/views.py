@@ -14,7 +14,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..clinician import audit
 from ..extensions import db, login_manager
 from ..models import TOKEN_INVITE, TOKEN_RESET, Clinician, utcnow
-from . import account_links, two_factor
+from . import account_links
+from . import two_factor as second_factor
 from .forms import ChangePasswordForm, CodeForm, SetPasswordForm, SignInForm
 from .passwords import hash_password, needs_rehash, verify_nothing, verify_password
 
@@ -172,11 +173,11 @@ def two_factor():
     form = CodeForm()
     failed = False
     if form.validate_on_submit():
-        kind = two_factor.verify(clinician, form.code.data)
+        kind = second_factor.verify(clinician, form.code.data)
         if kind is not None:
             next_url = session[PENDING].get("next")
             if kind == "recovery":
-                left = two_factor.recovery_codes_left(clinician)
+                left = second_factor.recovery_codes_left(clinician)
                 flash(_("You signed in with a recovery code. %(left)s recovery codes are left.", left=left), "info")
             return start_session(clinician, next_url)
         audit.record(audit.SIGN_IN_FAILED, clinician, detail="two-factor code")
@@ -194,25 +195,25 @@ def two_factor_setup():
     clinician = current_user._get_current_object()
     if clinician.two_factor_enabled:
         return render_template("auth/two_factor_on.html",
-                               left=two_factor.recovery_codes_left(clinician))
+                               left=second_factor.recovery_codes_left(clinician))
     if clinician.totp_secret is None:  # kept across reloads, so a scanned code stays the right one
-        clinician.totp_secret = two_factor.new_secret()
+        clinician.totp_secret = second_factor.new_secret()
         db.session.commit()
     form = CodeForm()
     failed = False
     if form.validate_on_submit():
-        if two_factor.confirm(clinician, form.code.data):
-            codes = two_factor.new_recovery_codes(clinician)
+        if second_factor.confirm(clinician, form.code.data):
+            codes = second_factor.new_recovery_codes(clinician)
             audit.record(audit.TWO_FACTOR_ENROLLED, clinician)
             db.session.commit()
             return render_template("auth/recovery_codes.html", codes=codes)
         db.session.rollback()
         failed = True
-    uri = two_factor.provisioning_uri(clinician.totp_secret, clinician.email)
+    uri = second_factor.provisioning_uri(clinician.totp_secret, clinician.email)
     status = 400 if form.is_submitted() else 200
     return render_template("auth/two_factor_setup.html", form=form, failed=failed, uri=uri,
-                           secret=two_factor.grouped(clinician.totp_secret),
-                           qr=two_factor.qr_svg(uri, _("QR code for your authenticator app"))), status
+                           secret=second_factor.grouped(clinician.totp_secret),
+                           qr=second_factor.qr_svg(uri, _("QR code for your authenticator app"))), status
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -237,7 +238,7 @@ def account():
         wrong = True
     status = 400 if form.is_submitted() else 200
     return render_template("auth/account.html", form=form, wrong=wrong, clinician=clinician,
-                           left=two_factor.recovery_codes_left(clinician)), status
+                           left=second_factor.recovery_codes_left(clinician)), status
 
 
 def link_no_longer_works():

@@ -6,17 +6,18 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from ..models import ROLE_ADMIN, ROLE_CLINICIAN
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-ROLE_CHOICES = [(ROLE_CLINICIAN, _l("Clinician")), (ROLE_ADMIN, _l("Admin"))]
+ROLE_CHOICES = [SelectChoice(ROLE_CLINICIAN, _l("Clinician")), SelectChoice(ROLE_ADMIN, _l("Admin"))]
 
 
 def known_clinics(form, field) -> None:
     """Every chosen clinic exists (the choices are the clinics' slugs, set by the view)."""
-    slugs = {value for value, _label in field.choices}
+    slugs = {choice.value for choice in field.choices}
     if any(value not in slugs for value in field.data or []):
         raise ValidationError(_l("Choose clinics from the list."))
 

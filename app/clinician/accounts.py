@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from ..auth import account_links, two_factor
 from ..auth.mail import mail_configured, send_invitation
@@ -37,8 +38,8 @@ def admin_only() -> Clinician:
     return admin
 
 
-def clinic_choices() -> list[tuple[str, str]]:
-    return [(clinic.slug, clinic.name) for clinic in db.session.scalars(sa.select(Clinic).order_by(Clinic.name))]
+def clinic_choices() -> list[SelectChoice]:
+    return [SelectChoice(clinic.slug, clinic.name) for clinic in db.session.scalars(sa.select(Clinic).order_by(Clinic.name))]
 
 
 def account_or_404(account_id: int) -> Clinician:
