@@ -336,9 +336,10 @@ def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(tmp_path):
         statuses = [attempt(client, f"u{n}@example.org", "x" * 12, "10.0.0.1", headers).status_code
                     for n, headers in enumerate(spoofed)]
         assert statuses == [400, 400, 400, 400]  # behind the proxy, each client has its own budget
-        statuses = [attempt(client, "one@example.org", "x" * 12, "10.0.0.1", headers).status_code
-                    for headers in spoofed[:3]]
-        assert statuses == [400, 400, 429]  # and the per-account limit holds across them
+        statuses = [attempt(client, "one@example.org", "x" * 12, "10.0.0.1", spoofed[0]).status_code
+                    for _ in range(3)]
+        assert statuses == [400, 400, 429]  # and the per-account limit holds for each of them
+        assert attempt(client, "one@example.org", "x" * 12, "10.0.0.1", spoofed[1]).status_code == 400
 
 
 def test_sign_in_limits_are_off_when_disabled(tmp_path):
