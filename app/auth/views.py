@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import (Blueprint, current_app, flash, redirect, render_template, request, session, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..clinician import audit
@@ -178,7 +179,8 @@ def two_factor():
             next_url = session[PENDING].get("next")
             if kind == "recovery":
                 left = second_factor.recovery_codes_left(clinician)
-                flash(_("You signed in with a recovery code. %(left)s recovery codes are left.", left=left), "info")
+                flash(ngettext("You signed in with a recovery code. %(num)s recovery code is left.",
+                               "You signed in with a recovery code. %(num)s recovery codes are left.", left), "info")
             return start_session(clinician, next_url)
         audit.record(audit.SIGN_IN_FAILED, clinician, detail="two-factor code")
         db.session.commit()
