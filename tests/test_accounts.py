@@ -215,6 +215,12 @@ def test_accounts_pages_are_for_admins_only(signed_in, clinician):
     assert account(clinician.email).role == "clinician" and account(clinician.email).active
 
 
+def test_an_unknown_or_huge_account_id_is_not_found(admin_client):
+    for account_id in (999, 2**31, 10**30):
+        assert admin_client.get(f"/clinician/accounts/{account_id}").status_code == 404
+        assert post_action(admin_client, account_id, "deactivate").status_code == 404
+
+
 def test_the_list_shows_each_account(admin_client, make_clinician):
     make_clinic()
     doc = make_clinician()

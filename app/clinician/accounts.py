@@ -43,6 +43,8 @@ def clinic_choices() -> list[SelectChoice]:
 
 
 def account_or_404(account_id: int) -> Clinician:
+    if account_id > 2**31 - 1:  # beyond PostgreSQL's integer: no such account, not a database error
+        abort(404)
     return db.session.get(Clinician, account_id) or abort(404)
 
 
