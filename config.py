@@ -37,6 +37,21 @@ class Config:
     RETENTION_PURGE_EVERY_MINUTES = 60
     # A clinician's session ends after this many minutes without a request (checked on the server).
     CLINICIAN_IDLE_MINUTES = 30
+    # …and after this many hours from sign-in whatever the activity (an absolute lifetime).
+    CLINICIAN_SESSION_HOURS = 12
+    # Send a clinician without two-factor to its set-up before any result, statistic or export.
+    REQUIRE_2FA = False
+    # Invitation and password-reset links stop working after this many hours.
+    ACCOUNT_LINK_HOURS = 72
+    # E-mail for invitations (plain SMTP, STARTTLS when MAIL_USE_TLS); off unless MAIL_SERVER and
+    # MAIL_FROM are set. The link is shown to the admin either way.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = True
+    MAIL_FROM: str | None = None
+    MAIL_TIMEOUT_SECONDS = 10
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ("en", "es")
     WTF_CSRF_TIME_LIMIT = None  # a distressed person may take a long time; the token ends with the session
@@ -81,6 +96,8 @@ class Config:
     # Generous for one person, even behind a clinic's shared address; tight for a script.
     RATELIMIT_SUBMISSIONS = "20 per minute;300 per hour"
     RATELIMIT_CODE_LOOKUPS = "30 per minute;300 per hour"
+    # Sign-in (password and two-factor steps): per account *from one client*, so nobody can lock a
+    # clinician out from elsewhere, and per client across accounts, so no client can guess at scale.
     RATELIMIT_SIGN_IN_ACCOUNT = "5 per minute;20 per hour"
     RATELIMIT_SIGN_IN_CLIENT = "20 per minute;100 per hour"
 
@@ -106,8 +123,14 @@ class ProductionConfig(Config):
     """Production: a real secret key is mandatory and cookies are Secure."""
 
     SESSION_COOKIE_SECURE = True
+    # __Host-: browsers accept it only with Secure, Path=/ and no Domain, so no other (sub)domain
+    # can set or shadow the clinician's session cookie.
+    SESSION_COOKIE_NAME = "__Host-session"
+    SESSION_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = None
     REMEMBER_COOKIE_SECURE = True
     HSTS_ENABLED = True
+    REQUIRE_2FA = True
 
 
 CONFIGS = {

@@ -1,4 +1,4 @@
-"""Result codes out of access-log paths: the `code` argument of every route, and any code-shaped segment."""
+"""Secrets out of access-log paths: the `code` or `token` argument of every route, and any code-shaped segment."""
 from __future__ import annotations
 
 import re
@@ -8,13 +8,18 @@ from typing import Iterable
 from .screening import codes
 
 REDACTED = "[code]"
-# Without the app's routes (a unit test, a foreign WSGI app): whatever follows /results/ is a code.
-RESULTS_SEGMENT = re.compile(r"(?<=/results/)[^/]+", re.IGNORECASE)
+# Route arguments that open something by themselves: a result code, or the token of a one-time account
+# link (invitation, password reset) or of a clinic's link.
+SECRET_ARGUMENTS = ("code", "token")
+# Without the app's routes (a unit test, a foreign WSGI app): whatever follows /results/ is a code, and
+# whatever follows an account link's prefix is its token.
+RESULTS_SEGMENT = re.compile(
+    r"(?:(?<=/results/)|(?<=/clinician/invite/)|(?<=/clinician/reset/))[^/]+", re.IGNORECASE)
 ARGUMENT = re.compile(r"<(?:[^>:]+:)?([^>]+)>")
 
 
 def _argument_pattern(name: str, converter_part: str) -> str:
-    if name == "code":
+    if name in SECRET_ARGUMENTS:
         return r"(?P<code>[^/]+)"
     return r".+" if converter_part.startswith("<path:") else r"[^/]+"
 
@@ -36,13 +41,14 @@ def code_routes(rules: Iterable[str]) -> CodeRoutes:
         if "<" not in rule:
             fixed.add(rule)
         parts = re.split(r"(<[^>]+>)", rule)
-        if not any(ARGUMENT.fullmatch(part) and ARGUMENT.fullmatch(part).group(1) == "code" for part in parts):
+        if not any(ARGUMENT.fullmatch(part) and ARGUMENT.fullmatch(part).group(1) in SECRET_ARGUMENTS
+                   for part in parts):
             continue
         regex, prefix = "", None
         for part in parts:
             argument = ARGUMENT.fullmatch(part)
             regex += _argument_pattern(argument.group(1), part) if argument else re.escape(part)
-            if argument and argument.group(1) == "code" and prefix is None:
+            if argument and argument.group(1) in SECRET_ARGUMENTS and prefix is None:
                 prefix = regex.replace(r"(?P<code>[^/]+)", r"(?P<code>[^/]+)(?=/|$)")
         routes.append((re.compile(regex), re.compile(prefix or regex)))
     return CodeRoutes(frozenset(fixed), tuple(routes))
@@ -72,7 +78,7 @@ def _redact_argument(text: str, routes: CodeRoutes) -> str:
 
 
 def redact_path(path: str | None, routes: CodeRoutes | None = None) -> str:
-    """The path with every result code replaced by [code]: the code argument of a matching route
+    """The path with every result code (and link token) replaced by [code]: the argument of a matching route
     (whatever was typed there, even a wrong code), then any segment the code normaliser accepts."""
     if not path:
         return "-"

@@ -207,6 +207,14 @@ class Clinician(UserMixin, db.Model):
     # sign-out and deactivation) ends every session of the account on every instance, even a copied
     # cookie — a signed cookie alone cannot be revoked.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor (TOTP, RFC 6238). The base32 secret is stored as is: no maintained encryption library
+    # is among the dependencies, and a key beside the database would protect little. It is set at the
+    # start of set-up and counts only once confirmed (totp_confirmed_at); never logged, never shown again.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The time step of the last code accepted: that code, and any older one, is refused (no replay).
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     clinics: Mapped[list[Clinic]] = relationship(
         secondary=clinician_clinics, back_populates="clinicians", lazy="select", order_by="Clinic.name"
@@ -225,8 +233,49 @@ class Clinician(UserMixin, db.Model):
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
 
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_secret is not None and self.totp_confirmed_at is not None
+
     def __repr__(self) -> str:
         return f"<Clinician {self.id} {self.role}>"
+
+
+TOKEN_INVITE = "invite"
+TOKEN_RESET = "reset"
+
+
+class AccountToken(db.Model):
+    """A one-time link that sets an account's password (an invitation or a reset); only its hash is kept."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(sa.ForeignKey("clinicians.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(16))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # SHA-256 of the link's token, hex
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    clinician: Mapped[Clinician] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<AccountToken {self.id} {self.purpose}>"
+
+
+class RecoveryCode(db.Model):
+    """One of an account's one-time two-factor recovery codes; only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(sa.ForeignKey("clinicians.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))  # SHA-256, hex: the codes are random, not chosen
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<RecoveryCode {self.id}>"
 
 
 class AuditEvent(db.Model):

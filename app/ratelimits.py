@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
 
 from .extensions import limiter
 
@@ -71,8 +71,9 @@ LIMITED_ENDPOINTS: dict[str, tuple[Limited, ...]] = {
     "screening.delete_result": (CODE_LOOKUPS,),  # GET (the confirmation) and POST (the deletion)
     "api.delete_screening_by_code": (CODE_LOOKUPS,),
 }
-# Sign-in views → the form field naming the account: limited per account and per client.
-SIGN_IN_ENDPOINTS = {"auth.login": "email"}
+# Sign-in views → how the account they try is named: the posted email (password step), the account
+# waiting for its code (two-factor step), the signed-in account (changing one's password).
+SIGN_IN_ENDPOINTS = {"auth.login": "email", "auth.two_factor": "pending", "auth.account": "signed-in"}
 
 
 def pseudonym(value: str, purpose: str) -> str:
@@ -119,7 +120,7 @@ def apply_rate_limits(app: Flask) -> None:
         app.view_functions[endpoint] = view
     for endpoint, account_field in SIGN_IN_ENDPOINTS.items():
         if endpoint in app.view_functions:
-            app.view_functions[endpoint] = limit_sign_in(account_field)(app.view_functions[endpoint])
+            app.view_functions[endpoint] = limit_sign_in(account_field, endpoint)(app.view_functions[endpoint])
 
 
 _SIGN_IN_KEYS: dict[str, Callable[[], str]] = {}
@@ -133,29 +134,71 @@ def posted_account(account_field: str = "email") -> str:
         return ""
 
 
-def sign_in_key(account_field: str = "email") -> Callable[[], str]:
-    """A key function for the account being signed in to, from the posted form (case-insensitive).
-    One function per field, so limits built again for another app are equal and not stacked."""
+def attempted_account(source: str = "email") -> str:
+    """The account an attempt is against: a posted field, or `pending` (the account between its password
+    and its two-factor code) or `signed-in` (the current session's account)."""
+    if source == "pending":
+        from .auth.views import PENDING
 
-    def account_key() -> str:
-        return pseudonym(posted_account(account_field), "account")
+        pending = session.get(PENDING)
+        return f"id:{pending.get('id')}" if isinstance(pending, dict) else ""
+    if source == "signed-in":
+        from flask_login import current_user
 
-    return _SIGN_IN_KEYS.setdefault(account_field, account_key)
+        return f"id:{current_user.id}" if current_user.is_authenticated else ""
+    return posted_account(source)
+
+
+def sign_in_key(source: str = "email") -> Callable[[], str]:
+    """A key function for the account being signed in to *from this client*: guesses against one account
+    are throttled per client, and nobody elsewhere can spend a clinician's budget and lock them out.
+    One function per source, so limits built again for another app are equal and not stacked."""
+
+    def account_and_client_key() -> str:
+        return pseudonym(f"{attempted_account(source)}|{request.remote_addr or 'unknown'}", "account-client")
+
+    return _SIGN_IN_KEYS.setdefault(source, account_and_client_key)
+
+
+def _limited_account():
+    """The account a refused attempt named, if it exists (never the typed text)."""
+    import sqlalchemy as sa
+
+    from .extensions import db
+    from .models import Clinician
+
+    source = _BREACH_SOURCES.get(request.endpoint, "email")
+    named = attempted_account(source)
+    if named.startswith("id:"):
+        identifier = named[3:]
+        return db.session.get(Clinician, int(identifier)) if identifier.isdigit() else None
+    return db.session.scalar(sa.select(Clinician).where(Clinician.email == named)) if named else None
+
+
+_BREACH_SOURCES: dict[str, str] = {}
+
+
+def first_refusal_in_window(request_limit, account) -> bool:
+    """Whether this is the first refusal for the account (or for all unknown emails together) in the
+    breached limit's window: counted in the limiter's storage, so it holds across instances too."""
+    breached = request_limit.limit
+    once = type(breached)(1, breached.multiples, namespace="AUDIT")
+    subject = f"id:{account.id}" if account is not None else "unknown"
+    return limiter.limiter.hit(once, "sign-in-limited-audit", pseudonym(subject, "audit"))
 
 
 def audit_limited_sign_in(request_limit) -> None:
     """on_breach: a refused sign-in attempt goes in the audit log (never the password or the typed text),
-    against the account it named if there is one, saying which limit refused it."""
-    import sqlalchemy as sa
-
+    against the account it named if there is one, saying which limit refused it — at most once per
+    account and window, so a flood of refused attempts cannot flood the log."""
     from .clinician import audit
     from .extensions import db
-    from .models import Clinician
 
-    which = "per account" if "sign-in-account" in request_limit.key else "per client"
+    which = "per account" if "-account" in request_limit.key else "per client"
     try:
-        email = posted_account()
-        account = db.session.scalar(sa.select(Clinician).where(Clinician.email == email)) if email else None
+        account = _limited_account()
+        if not first_refusal_in_window(request_limit, account):
+            return None
         audit.record(audit.SIGN_IN_LIMITED, account, detail=f"too many attempts ({which})")
         db.session.commit()
     except Exception:  # an unreachable database must not turn the 429 into a 500
@@ -164,11 +207,13 @@ def audit_limited_sign_in(request_limit) -> None:
     return None
 
 
-def limit_sign_in(account_field: str = "email"):
-    """Decorator for a sign-in view: POSTs limited per account (RATELIMIT_SIGN_IN_ACCOUNT) and per
-    client (RATELIMIT_SIGN_IN_CLIENT), so neither one account nor one address can be hammered."""
+def limit_sign_in(account_field: str = "email", endpoint: str | None = None):
+    """Decorator for a sign-in view: POSTs limited per account and client (RATELIMIT_SIGN_IN_ACCOUNT) and
+    per client across accounts (RATELIMIT_SIGN_IN_CLIENT, one budget for every sign-in step)."""
+    if endpoint:
+        _BREACH_SOURCES[endpoint] = account_field
     per_account = limiter.shared_limit(
-        _provider("RATELIMIT_SIGN_IN_ACCOUNT"), scope="sign-in-account",
+        _provider("RATELIMIT_SIGN_IN_ACCOUNT"), scope=f"sign-in-account-{account_field}",
         key_func=sign_in_key(account_field), methods=["POST"], on_breach=audit_limited_sign_in,
     )
     per_client = limiter.shared_limit(

@@ -10,13 +10,14 @@ from tests.clinician_support import csrf, sign_in, store
 
 
 def workspace_routes() -> list[tuple[str, str]]:
-    """(rule, method) for every route under /clinician/ except the sign-in page, read from the URL map,
-    so a route added later is swept too."""
+    """(rule, method) for every route under /clinician/ except the sign-in page and the one-time
+    password links (open to the person holding one), read from the URL map, so a route added later
+    is swept too."""
     app = create_app("testing")
     return sorted(
         (rule.rule, method)
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/clinician/") and rule.endpoint != "auth.login"
+        if rule.rule.startswith("/clinician/") and rule.endpoint not in ("auth.login", "auth.invite", "auth.reset")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     )
 
@@ -29,7 +30,7 @@ def test_the_sweep_finds_the_workspace():
 
 
 def open_route(client, rule: str, method: str, code: str):
-    url = rule.replace("<code>", code)
+    url = rule.replace("<code>", code).replace("<int:account_id>", "1")
     data = {"csrf_token": csrf(client)} if method == "POST" else None
     return client.open(url, method=method, data=data)
 

@@ -149,3 +149,17 @@ def test_clinician_flows_log_no_password_code_or_address(tmp_path, caplog):
     for value in (ADDRESS, PASSWORD, RIGHT, code, codes.normalise(code), code.lower(), "doc@example.org",
                   "nobody@example.org"):
         assert value not in text, value
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/clinician/invite/Qx7-abcDEF_0123456789abcdef", "/clinician/invite/[code]"),
+    ("/clinician/reset/Qx7-abcDEF_0123456789abcdef", "/clinician/reset/[code]"),
+    ("/c/r1vErS1de-l1nk-t0ken", "/c/[code]"),
+])
+def test_access_log_hides_link_tokens(app, path, expected):
+    from app.access_log import code_routes, redact_path
+
+    routes = code_routes(rule.rule for rule in app.url_map.iter_rules())
+    assert redact_path(path, routes) == expected
+    if path.startswith("/clinician/"):  # without the URL map, the account links' prefixes still hide them
+        assert redact_path(path) == expected

@@ -15,8 +15,21 @@ EXPORT_CSV = "export_csv"
 EXPORT_FHIR = "export_fhir"
 PURGE = "purge"
 STATS_REBUILD = "stats_rebuild"
+# Accounts (the subject account is the event's clinician when it acts itself, else named in detail).
+ACCOUNT_INVITED = "account_invited"
+ACCOUNT_ACTIVATED = "account_activated"
+ROLE_CHANGED = "role_changed"
+CLINICS_CHANGED = "clinics_changed"
+DEACTIVATED = "deactivated"
+REACTIVATED = "reactivated"
+PASSWORD_RESET_ISSUED = "password_reset_issued"
+PASSWORD_CHANGED = "password_changed"
+TWO_FACTOR_ENROLLED = "two_factor_enrolled"
+TWO_FACTOR_RESET = "two_factor_reset"
+ACCOUNT_ACTIONS = (ACCOUNT_INVITED, ACCOUNT_ACTIVATED, ROLE_CHANGED, CLINICS_CHANGED, DEACTIVATED, REACTIVATED,
+                   PASSWORD_RESET_ISSUED, PASSWORD_CHANGED, TWO_FACTOR_ENROLLED, TWO_FACTOR_RESET)
 ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LIMITED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, EXPORT_CSV, EXPORT_FHIR, PURGE,
-           STATS_REBUILD)
+           STATS_REBUILD, *ACCOUNT_ACTIONS)
 
 
 def record(action: str, clinician: Clinician | None = None, target: str | None = None,

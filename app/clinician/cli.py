@@ -1,4 +1,4 @@
-"""Commands: `clinician create|list|deactivate`, `purge`, `seed-demo` and `stats rebuild`."""
+"""Commands: `clinician create|list|deactivate|invite|reset|reset-2fa`, `purge`, `seed-demo` and `stats rebuild`."""
 from __future__ import annotations
 
 import re
@@ -78,8 +78,13 @@ def deactivate(email: str) -> None:
     row = _by_email(email)
     if row is None:
         raise click.ClickException(f"No account for {normalise_email(email)}.")
+    from ..auth import account_links
+    from .accounts import describe
+
     row.active = False
     row.end_sessions()
+    account_links.withdraw(row)
+    audit.record(audit.DEACTIVATED, None, detail=describe(row))
     db.session.commit()
     click.echo(f"Deactivated {row.email}.")
 
@@ -124,6 +129,93 @@ def rebuild_daily_counts() -> None:
     audit.record(audit.STATS_REBUILD, detail=f"{groups} daily groups from {results} results")
     db.session.commit()
     click.echo(f"Rebuilt {groups} daily groups from {results} results.")
+
+
+# --- Accounts by link: invitations, password resets, two-factor resets (the accounts issue) ----------
+
+def _account_or_fail(email: str) -> Clinician:
+    row = _by_email(email)
+    if row is None:
+        raise click.ClickException(f"No account for {normalise_email(email)}.")
+    return row
+
+
+@clinician_cli.command("invite")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Make the account an admin.")
+@click.option("--clinic", "clinic_slugs", multiple=True, metavar="SLUG", help="A clinic of the account (repeatable).")
+def invite(email: str, admin: bool, clinic_slugs: tuple[str, ...]) -> None:
+    """Create an inactive account for EMAIL and print its one-time invitation link (valid 72 hours)."""
+    from ..auth import account_links
+    from ..models import TOKEN_INVITE, Clinic
+    from .accounts import NO_PASSWORD, describe
+
+    email = normalise_email(email)
+    if not EMAIL.fullmatch(email) or len(email) > 254:
+        raise click.ClickException(f"{email!r} is not an email address.")
+    if _by_email(email):
+        raise click.ClickException(f"An account for {email} exists already.")
+    clinics = []
+    for slug in clinic_slugs:
+        clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == slug))
+        if clinic is None:
+            raise click.ClickException(f"No clinic {slug!r} (see `flask clinic list`).")
+        clinics.append(clinic)
+    account = Clinician(email=email, password_hash=NO_PASSWORD, role=ROLE_ADMIN if admin else ROLE_CLINICIAN,
+                        active=False, clinics=clinics)
+    db.session.add(account)
+    db.session.flush()
+    with current_app.test_request_context():
+        token = account_links.issue(account, TOKEN_INVITE)
+        link = account_links.public_url(TOKEN_INVITE, token)
+    audit.record(audit.ACCOUNT_INVITED, None, detail=describe(account))
+    db.session.commit()
+    _print_link(f"Invited {account.role} {email}. Their link (works once, for "
+                f"{current_app.config['ACCOUNT_LINK_HOURS']} hours):", link)
+
+
+def _print_link(heading: str, link: str) -> None:
+    click.echo(heading)
+    click.echo(link)
+    if not link.startswith("http"):
+        click.echo("(PUBLIC_BASE_URL is not set: put the site's address in front of this path.)", err=True)
+
+
+@clinician_cli.command("reset")
+@click.argument("email")
+def reset_password(email: str) -> None:
+    """Print a one-time link for EMAIL to choose a new password (every session ends when it is used)."""
+    from ..auth import account_links
+    from ..models import TOKEN_INVITE, TOKEN_RESET
+    from .accounts import describe, has_password
+
+    row = _account_or_fail(email)
+    purpose = TOKEN_RESET if has_password(row) else TOKEN_INVITE
+    if purpose == TOKEN_RESET and not row.active:
+        raise click.ClickException(f"{row.email} is deactivated; reactivate it first.")
+    with current_app.test_request_context():
+        token = account_links.issue(row, purpose)
+        link = account_links.public_url(purpose, token)
+    audit.record(audit.PASSWORD_RESET_ISSUED if purpose == TOKEN_RESET else audit.ACCOUNT_INVITED, None,
+                 detail=describe(row, None if purpose == TOKEN_RESET else "new invitation link"))
+    db.session.commit()
+    _print_link(f"Password link for {row.email} (works once, for {current_app.config['ACCOUNT_LINK_HOURS']} hours):",
+                link)
+
+
+@clinician_cli.command("reset-2fa")
+@click.argument("email")
+def reset_two_factor(email: str) -> None:
+    """Turn off two-factor for EMAIL (a lost phone); they set it up again at their next sign-in."""
+    from ..auth import two_factor
+    from .accounts import describe
+
+    row = _account_or_fail(email)
+    two_factor.reset(row)
+    row.end_sessions()
+    audit.record(audit.TWO_FACTOR_RESET, None, detail=describe(row))
+    db.session.commit()
+    click.echo(f"Two-factor sign-in of {row.email} is reset; their sessions have ended.")
 
 
 def register(app: Flask) -> None:

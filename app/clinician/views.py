@@ -192,3 +192,5 @@ def audit_log():
                                 .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)).all()
     return render_template("clinician/audit.html", events=events, count=count, number=number, pages=pages,
                            action=action, actions=audit.ACTIONS)
+
+from . import accounts  # noqa: E402,F401  (the admins' accounts pages, on this blueprint)

@@ -215,3 +215,54 @@ def admin_signed_in(clinician_accounts):
 def screenshots_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+# --- Accounts and two-factor (the accounts issue) -------------------------------------------------
+
+TWO_FACTOR_EMAIL = "twofactor@example.org"
+TWO_FACTOR_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+@pytest.fixture(scope="package")
+def two_factor_account(live_server):
+    """A clinician with two-factor on (a known secret), once per package."""
+    from app.models import utcnow
+
+    with live_server.app.app_context():
+        db.session.add(Clinician(email=TWO_FACTOR_EMAIL, password_hash=hash_password(CLINICIAN_PASSWORD),
+                                 totp_secret=TWO_FACTOR_SECRET, totp_confirmed_at=utcnow()))
+        db.session.commit()
+    return TWO_FACTOR_EMAIL
+
+
+@pytest.fixture
+def password_step_done(two_factor_account):
+    """Take `page` through the password step of a two-factor account, to the code's page."""
+
+    def run(page):
+        page.goto("/clinician/login")
+        page.fill("input[name=email]", two_factor_account)
+        page.fill("input[name=password]", CLINICIAN_PASSWORD)
+        page.click("form.signin button[type=submit]")
+        page.wait_for_url("**/clinician/two-factor")
+
+    return run
+
+
+@pytest.fixture
+def fresh_account_signed_in(live_server):
+    """Sign `page` in as a new clinician without two-factor (a new account each call)."""
+    import secrets
+
+    def run(page):
+        email = f"new-{secrets.token_hex(4)}@example.org"
+        with live_server.app.app_context():
+            db.session.add(Clinician(email=email, password_hash=hash_password(CLINICIAN_PASSWORD)))
+            db.session.commit()
+        page.goto("/clinician/login")
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", CLINICIAN_PASSWORD)
+        page.click("form.signin button[type=submit]")
+        page.wait_for_url("**/clinician/")
+
+    return run

@@ -53,6 +53,36 @@ def failed_sign_in(page: Page) -> None:
     page.wait_for_selector("#error-summary")
 
 
+def set_up_two_factor(page: Page) -> None:
+    """From the set-up page: the secret from its otpauth:// link, the app's current code, the codes page."""
+    import pyotp
+
+    page.goto("/clinician/two-factor/setup")
+    uri = page.get_by_role("link", name=OPEN_IN_APP[page.evaluate("document.documentElement.lang")]).get_attribute("href")
+    page.fill("input[name=code]", pyotp.parse_uri(uri).now())
+    page.click("form.signin button[type=submit]")
+    page.wait_for_selector("ol.recovery-codes")
+
+
+OPEN_IN_APP = {"en": "Open in your authenticator app", "es": "Abrir en su aplicación de autenticación"}
+
+
+def invite_someone(page: Page) -> None:
+    """The admin's invitation form, submitted: the page that shows the new link once."""
+    import secrets
+
+    page.goto("/clinician/accounts")
+    page.fill("input[name=email]", f"invited-{secrets.token_hex(4)}@example.org")
+    page.click("form.invite button[type=submit]")
+    page.wait_for_selector("#account-link")
+
+
+def open_new_invitation(page: Page) -> None:
+    invite_someone(page)
+    page.goto(page.input_value("#account-link"))
+    page.wait_for_selector("input[name=password_confirm]")
+
+
 @dataclass(frozen=True)
 class SitePage:
     """A page to check: a path (formatted with the stored codes) or actions that reach it."""
@@ -107,6 +137,16 @@ PAGES = [
     SitePage("clinician-result-pcptsd5", "/clinician/results/{pcptsd5}", needs=("clinician_signed_in",)),
     SitePage("clinician-stats", "/clinician/stats", needs=("clinician_signed_in",)),
     SitePage("clinician-audit", "/clinician/audit", needs=("admin_signed_in",)),
+    # Accounts and two-factor (the accounts issue).
+    SitePage("accounts", "/clinician/accounts", needs=("admin_signed_in",)),
+    SitePage("accounts-detail", "/clinician/accounts/1", needs=("admin_signed_in",)),
+    SitePage("accounts-link", reach=invite_someone, needs=("admin_signed_in",)),
+    SitePage("invitation", reach=open_new_invitation, needs=("admin_signed_in",)),
+    SitePage("link-no-longer-works", "/clinician/reset/no-such-link", status=404),
+    SitePage("own-account", "/clinician/account", needs=("clinician_signed_in",)),
+    SitePage("two-factor-setup", "/clinician/two-factor/setup", needs=("fresh_account_signed_in",)),
+    SitePage("recovery-codes", reach=set_up_two_factor, needs=("fresh_account_signed_in",)),
+    SitePage("two-factor-step", "/clinician/two-factor", needs=("password_step_done",)),
 ]
 
 
