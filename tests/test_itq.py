@@ -57,7 +57,7 @@ def test_form_result_says_what_the_pattern_suggests_never_a_diagnosis(client, db
     assert "This is not a diagnosis" in page
     assert "you have complex PTSD" not in page.replace("whether you have", "").lower()
     assert "Sense of current threat" in page and "Negative self-concept" in page
-    assert "for PTSD symptoms" in page and "for difficulties with emotions, self and relationships" in page
+    assert "PTSD symptoms (past month):" in page and "Emotions, self and relationships:" in page
     assert stored_count() == 0
 
 
