@@ -14,7 +14,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from ..extensions import db
 from ..models import Screening, ScreeningDailyCount
 from ..screening import codes
-from ..screening.instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS
+from ..screening.instruments import INSTRUMENTS, PCL5, PRODUCT_CLUSTERS
 from ..screening.service import earlier_in_series, later_in_series
 
 PAGE_SIZE = 50
