@@ -33,6 +33,22 @@ def store_pcptsd5(client, yes: int) -> str:
     return response.get_json()["code"]
 
 
+# ITQ answer sets with each screening pattern: none, PTSD only, and complex PTSD.
+ITQ_PATTERNS = {
+    "itq_none": [1] * 18,
+    "itq_ptsd": [2, 0, 0, 3, 2, 0, 4, 0, 0] + [1] * 9,
+    "itq_cptsd": [3, 2, 3, 2, 4, 3, 3, 2, 2, 3, 2, 3, 3, 2, 3, 2, 2, 1],
+}
+
+
+def store_itq(client, answers: list[int], previous: str | None = None, when: str | None = None) -> str:
+    """Store an ITQ result through the API; its code as displayed."""
+    body = {"instrument": "itq", "answers": answers, "store": True, "previous": previous, "when": when}
+    response = client.post("/api/v1/screenings", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["code"]
+
+
 def row_for(code: str) -> Screening | None:
     """The stored row for a displayed code, read fresh from the database."""
     db.session.expire_all()

@@ -45,7 +45,8 @@ def test_statistics_page_includes_the_itq(signed_in):
     store("itq", answers=NONE)
     response = signed_in.get("/clinician/stats?instrument=itq")
     assert response.status_code == 200
-    assert "ITQ" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "ITQ: distribution of totals" in page and "Sense of current threat" in page
 
 
 def test_csv_has_the_itq_scores_in_its_own_columns(signed_in):

@@ -140,7 +140,8 @@ def test_statistics_from_the_daily_counts_equal_those_from_the_results(app, sign
     assert type(first_week) is date and type(first_count) is int
     assert {summary.instrument_id: summary.count for summary in from_counts[0][1]} == {
         "pcl5": sum(v[0] for k, v in counts_from_results().items() if k[1] == "pcl5"),
-        "pcptsd5": sum(v[0] for k, v in counts_from_results().items() if k[1] == "pcptsd5")}
+        "pcptsd5": sum(v[0] for k, v in counts_from_results().items() if k[1] == "pcptsd5"),
+        "itq": sum(v[0] for k, v in counts_from_results().items() if k[1] == "itq")}
 
 
 def test_a_code_search_counts_the_results_themselves(app):

@@ -10,7 +10,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.results_helpers import store_pcl5, store_pcptsd5
+from tests.results_helpers import ITQ_PATTERNS, store_itq, store_pcl5, store_pcptsd5
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 PDFTOTEXT = shutil.which("pdftotext")
@@ -109,3 +109,17 @@ def test_pcl5_with_item_answers_and_a_series_prints_on_one_page_of_letter_and_a4
     if PDFTOTEXT:
         text = subprocess.run([PDFTOTEXT, "-layout", path, "-"], capture_output=True, text=True, check=True).stdout
         assert "Trouble falling or staying asleep?" in text and "741741" in text
+
+
+def test_itq_result_with_a_change_prints_on_one_page(client, db, live_url, tmp_path):
+    code = store_itq(client, ITQ_PATTERNS["itq_cptsd"], when="gt20y")
+    code = store_itq(client, ITQ_PATTERNS["itq_ptsd"], previous=code)
+    pdf_path = str(tmp_path / "itq.pdf")
+    pdf = print_to_pdf(f"{live_url}/results/{code}", pdf_path)
+    assert page_count(pdf) == 1
+    if PDFTOTEXT:
+        text = subprocess.run([PDFTOTEXT, "-layout", pdf_path, "-"], capture_output=True, text=True,
+                              check=True).stdout
+        for expected in ("Your ITQ result", code, "Sense of current threat", "Negative self-concept",
+                         "This is not a diagnosis", "988"):
+            assert expected in text, expected

@@ -14,7 +14,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from ..extensions import db
 from ..models import Screening, ScreeningDailyCount
 from ..screening import codes
-from ..screening.instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS
+from ..screening.instruments import INSTRUMENTS, PCL5, PRODUCT_CLUSTERS
 from ..screening.service import earlier_in_series, later_in_series
 from .filter_parsing import EARLIEST, LATEST, DateOutOfRange, parse_date, parse_page  # noqa: F401  (parse_page: views)
 

@@ -18,7 +18,7 @@ from app import create_app
 from app.auth.passwords import hash_password
 from app.extensions import db
 from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinician
-from tests.results_helpers import store_pcl5, store_pcptsd5
+from tests.results_helpers import ITQ_PATTERNS, store_itq, store_pcl5, store_pcptsd5
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -94,6 +94,9 @@ def live_server(tmp_path_factory):
         live.codes["trend"] = store_pcl5(client, 29, previous=live.codes["trend_2"])
         store_pcptsd5(client, 1)
         store_pcl5(client, 8)
+        for name, answers in ITQ_PATTERNS.items():
+            live.codes[name] = store_itq(client, answers, when="1to5y" if name == "itq_cptsd" else None)
+        live.codes["itq_retake"] = store_itq(client, ITQ_PATTERNS["itq_ptsd"], previous=live.codes["itq_cptsd"])
     yield live
     server.shutdown()
     thread.join(timeout=10)

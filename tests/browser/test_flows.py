@@ -244,3 +244,38 @@ def test_leave_this_site_replaces_the_page_in_history(page, leaving, how):
     page.wait_for_url(target)  # by then the stub has answered: the one request was intercepted
     assert requested == [target]
     assert page.evaluate("history.length") == before  # replaced, so Back cannot return to the form
+
+
+# --- the ITQ --------------------------------------------------------------------------------------
+
+ITQ_CPTSD = [3, 2, 3, 2, 4, 3, 3, 2, 2, 3, 2, 3, 3, 2, 3, 2, 2, 1]
+
+
+def itq_answers_by_label(page: Page, answers: list[int]) -> None:
+    for number, value in enumerate(answers, start=1):
+        page.click(f"label:has(input[name='q{number}'][value='{value}'])")
+
+
+@pytest.mark.parametrize("language, pattern, retake", [
+    ("en", "Your answers match the pattern that this questionnaire uses for complex PTSD", "retake the ITQ and compare"),
+    ("es", "Sus respuestas coinciden con el patrón que este cuestionario usa para el TEPT complejo",
+     "volver a responder el ITQ y comparar"),
+])
+def test_itq_from_home_to_a_stored_result_and_a_retake_in_both_languages(page_in, language, pattern, retake):
+    page = page_in(language)
+    page.goto("/")
+    page.locator("a[href='/screen/itq']").click()
+    expect(page).to_have_url(re.compile(r"/screen/itq$"))
+    expect(page.locator("textarea")).to_have_count(0)  # the description of the event is never asked
+    page.click("label:has(input[name='when'][value='1to5y'])")
+    itq_answers_by_label(page, ITQ_CPTSD)
+    page.click("label:has(input[name='store'][value='yes'])")
+    page.locator("button[type=submit]").click()
+    code = stored_code(page)
+    expect(page.locator(".itq-verdict")).to_contain_text(pattern)
+    page.get_by_role("link", name=retake).click()
+    expect(page.locator("#compare-note")).to_contain_text(code)
+    itq_answers_by_label(page, [0] * 18)
+    page.locator("button[type=submit]").click()
+    expect(page.locator("#change-heading")).to_be_visible()
+    expect(page.locator(".change-table")).to_contain_text("\u221217")  # the PTSD total: 17, then 0
