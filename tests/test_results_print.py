@@ -109,3 +109,15 @@ def test_pcl5_with_item_answers_and_a_series_prints_on_one_page_of_letter_and_a4
     if PDFTOTEXT:
         text = subprocess.run([PDFTOTEXT, "-layout", path, "-"], capture_output=True, text=True, check=True).stdout
         assert "Trouble falling or staying asleep?" in text and "741741" in text
+
+
+def test_pcptsd5_no_prints_what_it_means(client, db, live_url, tmp_path):
+    response = client.post("/api/v1/screenings", json={"instrument": "pcptsd5", "exposure": False,
+                                                        "answers": [], "store": True})
+    path = str(tmp_path / "no.pdf")
+    assert page_count(print_to_pdf(f"{live_url}/results/{response.get_json()['code']}", path)) == 1
+    if PDFTOTEXT:
+        text = subprocess.run([PDFTOTEXT, path, "-"], capture_output=True, text=True, check=True).stdout
+        text = " ".join(text.split())
+        assert "does not apply to you" in text and "scores 0 and ends" in text
+        assert "Re-experiencing" not in text
