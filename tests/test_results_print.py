@@ -123,3 +123,15 @@ def test_itq_result_with_a_change_prints_on_one_page(client, db, live_url, tmp_p
         for expected in ("Your ITQ result", code, "Sense of current threat", "Negative self-concept",
                          "This is not a diagnosis", "988"):
             assert expected in text, expected
+
+
+def test_pcptsd5_no_prints_what_it_means(client, db, live_url, tmp_path):
+    response = client.post("/api/v1/screenings", json={"instrument": "pcptsd5", "exposure": False,
+                                                        "answers": [], "store": True})
+    path = str(tmp_path / "no.pdf")
+    assert page_count(print_to_pdf(f"{live_url}/results/{response.get_json()['code']}", path)) == 1
+    if PDFTOTEXT:
+        text = subprocess.run([PDFTOTEXT, path, "-"], capture_output=True, text=True, check=True).stdout
+        text = " ".join(text.split())
+        assert "does not apply to you" in text and "scores 0 and ends" in text
+        assert "Re-experiencing" not in text
