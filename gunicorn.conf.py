@@ -68,8 +68,14 @@ def check_the_apps_settings(server) -> None:
         _on_starting_before(server)
     if getattr(server.app, "app_uri", None) == "wsgi:app":
         from app import create_app
+        from config import ConfigurationError
 
-        create_app()  # ConfigurationError is a RuntimeError: gunicorn prints its message alone
+        try:
+            create_app()
+        except ConfigurationError:  # a RuntimeError: gunicorn prints "Error: <message>" and exits 1
+            if server.pidfile is not None:
+                server.pidfile.unlink()
+            raise
 
 
 on_starting = check_the_apps_settings
