@@ -59,8 +59,7 @@ translations: install-dev  ## after changing user-facing strings: then translate
 
 # ruff and mypy with the settings in pyproject.toml. Not yet part of `make test` or CI.
 lint: install-dev  ## style, imports, likely bugs (ruff) and types (mypy on app/)
-	$(BIN)/ruff check .
-	$(BIN)/mypy
+	@status=0; $(BIN)/ruff check . || status=1; $(BIN)/mypy || status=1; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache

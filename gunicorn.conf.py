@@ -78,3 +78,28 @@ def quiet_health_checks(record: logging.LogRecord) -> bool:
 
 
 logging.getLogger("gunicorn.access").addFilter(quiet_health_checks)
+
+
+# A setting the app cannot start without (SECRET_KEY in production) is found once, in the master,
+# before any worker: gunicorn prints "Error: <what to set>" and exits 1. Left to the workers, two
+# failing together make gunicorn's arbiter print a traceback of its own. Chains any earlier hook.
+_on_starting_before = globals().get("on_starting")
+
+
+def check_the_apps_settings(server) -> None:
+    """on_starting: build the app once (and discard it) when the app served is this one."""
+    if _on_starting_before is not None:
+        _on_starting_before(server)
+    if getattr(server.app, "app_uri", None) == "wsgi:app":
+        from app import create_app
+        from config import ConfigurationError
+
+        try:
+            create_app()
+        except ConfigurationError:  # a RuntimeError: gunicorn prints "Error: <message>" and exits 1
+            if server.pidfile is not None:
+                server.pidfile.unlink()
+            raise
+
+
+on_starting = check_the_apps_settings

@@ -231,6 +231,7 @@ def stack(tmp_path_factory, redis_server, database_url):
         "SECRET_KEY": secrets.token_hex(32),
         "DATABASE_URL": database_url,
         "FLASK_PUBLIC_BASE_URL": f"https://{HOST}",
+        "FLASK_TRUSTED_HOSTS": HOST,  # as deploy/env.example sets it
         "FLASK_RATELIMIT_STORAGE_URI": redis_server,
         "FLASK_RATELIMIT_CODE_LOOKUPS": "3 per minute",
         # The app redirects any request it believes is plain HTTP: a page answered 200 proves it saw HTTPS.
@@ -363,7 +364,7 @@ def test_the_app_sees_each_clients_own_address(stack):
 
 
 def test_slow_half_sent_requests_do_not_hold_up_others(stack):
-    """Thirty clients that send part of a request and wait (more than gunicorn's 2 × 4 threads) while
+    """Thirty clients that send part of a request and wait (more than all of gunicorn's threads) while
     someone else opens a page: nginx holds the slow ones, gunicorn never sees them."""
     for _ in range(4):  # rendered once in each worker first: the test is about waiting, not rendering
         assert stack.request("GET", "/learn")[0] == 200
