@@ -1,7 +1,7 @@
 """accounts: last sign-in, two-factor (TOTP secret, last step), one-time account links, recovery codes
 
 Revision ID: c3e1a7d90b42
-Revises: 5a9adbbf2ffc
+Revises: 3e1f7c2a9b64
 Create Date: 2026-11-28 08:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c3e1a7d90b42'
-down_revision = '5a9adbbf2ffc'
+down_revision = '3e1f7c2a9b64'
 branch_labels = None
 depends_on = None
 
