@@ -378,3 +378,14 @@ def test_cli_deactivation_is_audited_and_withdraws_links(app, runner, make_clini
     assert runner.invoke(args=["clinician", "deactivate", "doc@example.org"]).exit_code == 0
     assert app.test_client().get(link).status_code == 404
     assert actions()[-1] == "deactivated"
+
+
+@pytest.mark.parametrize("path", ["/clinician/invite/AbC_d-123", "/clinician/reset/AbC_d-123",
+                                  "/clinician/RESET/AbC_d-123"])
+def test_the_access_log_never_holds_a_link_token(path):
+    import runpy
+    from pathlib import Path
+
+    config = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    redacted = config["redact_path"](path)
+    assert "AbC_d-123" not in redacted and redacted.endswith("/[token]")
