@@ -340,6 +340,7 @@ def test_cli_invite_prints_a_working_link(app, runner):
     link = re.search(r"https://screening\.example\.org/clinician/invite/\S+", result.output).group(0)
     lead = account("lead@example.org")
     assert lead.is_admin and not lead.active and [c.slug for c in lead.clinics] == ["riverside-clinic"]
+    assert "lead@example.org\tadmin\tinvited" in runner.invoke(args=["clinician", "list"]).output
     assert set_password(app.test_client(), path_of(link)).status_code == 303
     assert account("lead@example.org").active
     assert actions() == ["account_invited", "account_activated", "sign_in"]
