@@ -340,6 +340,7 @@ def test_cli_invite_prints_a_working_link(app, runner):
     link = re.search(r"https://screening\.example\.org/clinician/invite/\S+", result.output).group(0)
     lead = account("lead@example.org")
     assert lead.is_admin and not lead.active and [c.slug for c in lead.clinics] == ["riverside-clinic"]
+    assert "lead@example.org\tadmin\tinvited" in runner.invoke(args=["clinician", "list"]).output
     assert set_password(app.test_client(), path_of(link)).status_code == 303
     assert account("lead@example.org").active
     assert actions() == ["account_invited", "account_activated", "sign_in"]
@@ -378,3 +379,14 @@ def test_cli_deactivation_is_audited_and_withdraws_links(app, runner, make_clini
     assert runner.invoke(args=["clinician", "deactivate", "doc@example.org"]).exit_code == 0
     assert app.test_client().get(link).status_code == 404
     assert actions()[-1] == "deactivated"
+
+
+@pytest.mark.parametrize("path", ["/clinician/invite/AbC_d-123", "/clinician/reset/AbC_d-123",
+                                  "/clinician/RESET/AbC_d-123"])
+def test_the_access_log_never_holds_a_link_token(path):
+    import runpy
+    from pathlib import Path
+
+    config = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    redacted = config["redact_path"](path)
+    assert "AbC_d-123" not in redacted and redacted.lower().startswith(path.rsplit("/", 1)[0].lower() + "/[")

@@ -62,6 +62,7 @@ def test_observatory_grades_the_clinician_pages_a_plus(production):
     from app.models import ROLE_ADMIN, Clinician
     from tests.conftest import csrf_token_from
 
+    production.config["REQUIRE_2FA"] = False  # headers are graded here; two-factor: tests/test_two_factor.py
     with production.app_context():
         db.session.add(Clinician(email="doc@example.org", password_hash=hash_password(PASSWORD), role=ROLE_ADMIN))
         db.session.commit()
@@ -252,6 +253,7 @@ def test_signed_in_forms_work_over_https_without_a_referer(production, fetch_sit
     from app.models import AuditEvent, Clinician
     from tests.conftest import csrf_token_from
 
+    production.config["REQUIRE_2FA"] = False  # the workspace page itself, not its two-factor set-up
     with production.app_context():
         db.session.add(Clinician(email="doc@example.org", password_hash=hash_password(PASSWORD)))
         db.session.commit()

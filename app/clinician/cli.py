@@ -67,7 +67,9 @@ def list_clinicians() -> None:
     if not rows:
         click.echo("No clinician accounts yet.")
     for row in rows:
-        state = "active" if row.active else "deactivated"
+        from .accounts import status_of
+
+        state = status_of(row)  # active, invited (no password chosen yet) or deactivated
         click.echo(f"{row.email}\t{row.role}\t{state}\t{row.created_at:%Y-%m-%d}")
 
 
