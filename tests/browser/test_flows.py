@@ -227,8 +227,8 @@ def leaving(page, live_server):
     return target, requested
 
 
-@pytest.mark.parametrize("how", ["click", "Escape"])
-def test_leave_this_site_replaces_the_page_in_history(page, leaving, how):
+@pytest.mark.parametrize("how", ["click", "Shift three times"])
+def test_exit_this_page_replaces_the_page_in_history(page, leaving, how):
     target, requested = leaving
     page.goto("/")
     page.goto("/screen/pcl5")
@@ -238,7 +238,24 @@ def test_leave_this_site_replaces_the_page_in_history(page, leaving, how):
         if how == "click":
             page.locator("#leave-site").click()
         else:
-            page.keyboard.press("Escape")
+            for _ in range(3):
+                page.keyboard.press("Shift")
     page.wait_for_url(target)  # by then the stub has answered: the one request was intercepted
     assert requested == [target]
     assert page.evaluate("history.length") == before  # replaced, so Back cannot return to the form
+
+
+def test_one_escape_or_shift_twice_or_a_capital_letter_does_not_leave(page, leaving):
+    """A stray key must not throw twenty answers away: only Shift pressed three times in a row leaves."""
+    target, requested = leaving
+    page.goto("/screen/pcl5")
+    page.click("label:has(input[name='q1'][value='2'])")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift")
+    expect(page.locator("#leave-site .exit-hint")).to_contain_text("Shift pressed 2 of 3 times")
+    page.keyboard.press("Shift+A")  # another key in between starts the count again
+    page.keyboard.press("Shift")
+    page.wait_for_timeout(300)
+    assert requested == [] and page.url.endswith("/screen/pcl5")
+    assert page.locator("input[name='q1'][value='2']").is_checked()
