@@ -124,11 +124,11 @@ def test_sign_out_without_a_token_is_refused(signed_in):
 
 @pytest.mark.parametrize("idle_minutes, still_signed_in", [(29, True), (31, False)])
 def test_sessions_end_after_thirty_idle_minutes(signed_in, idle_minutes, still_signed_in):
-    with signed_in.session_transaction("/clinician/") as session:
+    with signed_in.session_transaction("/clinician/") as session:  # the workspace keeps the session
         session[LAST_SEEN] = time.time() - idle_minutes * 60
     assert (signed_in.get("/clinician/").status_code == 200) is still_signed_in
     if still_signed_in:  # the request counted as activity
-        with signed_in.session_transaction("/clinician/") as session:
+        with signed_in.session_transaction("/clinician/") as session:  # the workspace keeps the session
             assert time.time() - session[LAST_SEEN] < 5
 
 
@@ -186,7 +186,7 @@ def test_sign_out_also_ends_a_copy_of_the_session_cookie(app, signed_in, clinici
 def test_a_session_from_before_the_version_existed_ends_once(app, signed_in, clinician):
     from app.auth.views import SESSION_VERSION
 
-    with signed_in.session_transaction("/clinician/") as session:
+    with signed_in.session_transaction("/clinician/") as session:  # the workspace keeps the session
         del session[SESSION_VERSION]
     assert signed_in.get("/clinician/").status_code == 302
     assert sign_in(signed_in).status_code == 303 and signed_in.get("/clinician/").status_code == 200

@@ -45,7 +45,7 @@ def test_every_workspace_route_redirects_to_sign_in(client, make_clinician, rule
             clinician.active = False
             _db.session.commit()
         else:
-            with client.session_transaction("/clinician/") as session:
+            with client.session_transaction("/clinician/") as session:  # the workspace keeps the session
                 session["clinician_seen"] = 0
     response = open_route(client, rule, method, row.code)
     assert response.status_code in (302, 303)
