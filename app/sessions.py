@@ -20,8 +20,10 @@ class StaffOnlySessionInterface(SecureCookieSessionInterface):
 
     A person's page gets an empty session that is never saved, so no code path (a flashed message, a
     CSRF token, a library's bookkeeping) can ever send them a cookie; and a clinician's cookie is not
-    even parsed on the public pages. The serializer is built once per key rather than on every request
-    (building it checks the JSON serializer and derives keys, a measurable share of a request)."""
+    even parsed on the public pages. (So a test reads or writes the workspace's session with
+    `client.session_transaction("/clinician/")`: at the default "/" it is a person's page.) The serializer
+    is built once per key rather than on every request (building it checks the JSON serializer and
+    derives keys, a measurable share of a request)."""
 
     def __init__(self) -> None:
         self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}

@@ -15,7 +15,7 @@ from app.extensions import db as _db
 from app.models import AuditEvent, Screening, ScreeningDailyCount, utcnow
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import counts_from_results, counts_in_table, csrf, store, utc
-from tests.conftest import csrf_token_from, using_postgres
+from tests.conftest import using_postgres
 from tests.results_helpers import pcl5_answers, store_pcl5, store_pcptsd5
 
 
@@ -48,16 +48,14 @@ def assert_counts_exact() -> None:
 
 
 def person_form_store(client, answers: list[int]) -> str:
-    token = csrf_token_from(client.get("/screen/pcl5").get_data(as_text=True))
-    data = {"csrf_token": token, "store": "yes", **{f"q{n}": str(v) for n, v in enumerate(answers, start=1)}}
+    data = {"store": "yes", **{f"q{n}": str(v) for n, v in enumerate(answers, start=1)}}
     response = client.post("/screen/pcl5", data=data)
     assert response.status_code == 303
     return response.headers["Location"].rsplit("/", 1)[-1]
 
 
 def person_delete(client, code: str) -> None:
-    token = csrf_token_from(client.get(f"/results/{code}/delete").get_data(as_text=True))
-    assert client.post(f"/results/{code}/delete", data={"csrf_token": token}).status_code == 303
+    assert client.post(f"/results/{code}/delete", data={}).status_code == 303
 
 
 def review(client, code: str, note: str = "") -> None:

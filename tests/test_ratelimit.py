@@ -36,8 +36,7 @@ def client_at(app, address: str):
 
 
 def form_post(client, store="yes"):
-    token = csrf_token_from(client.get("/screen/pcl5").get_data(as_text=True))
-    data = {"csrf_token": token, "store": store, **{f"q{n}": "2" for n in range(1, 21)}}
+    data = {"store": store, **{f"q{n}": "2" for n in range(1, 21)}}
     return client.post("/screen/pcl5", data=data)
 
 
@@ -357,13 +356,8 @@ def test_sign_in_limits_are_off_when_disabled(tmp_path):
 LOOKUPS = {**SMALL, "RATELIMIT_SUBMISSIONS": "100 per minute"}  # so only the look-up budget can run out
 
 
-def csrf_of(client) -> str:
-    return csrf_token_from(client.get("/screen/pcl5").get_data(as_text=True))
-
-
 def pcl5_form(client, previous: str, url="/screen/pcl5"):
-    data = {"csrf_token": csrf_of(client), "store": "no", "previous": previous,
-            **{f"q{n}": "2" for n in range(1, 21)}}
+    data = {"store": "no", "previous": previous, **{f"q{n}": "2" for n in range(1, 21)}}
     return client.post(url, data=data)
 
 
@@ -371,7 +365,8 @@ CODE_PATHS = {
     "result page": lambda client, code: client.get(f"/results/{code}"),
     "FHIR download": lambda client, code: client.get(f"/results/{code}.fhir.json"),
     "delete confirmation": lambda client, code: client.get(f"/results/{code}/delete"),
-    "delete POST": lambda client, code: client.post(f"/results/{code}/delete", data={"csrf_token": csrf_of(client)}),
+    "delete POST": lambda client, code: client.post(f"/results/{code}/delete", data={}),
+    "home page code box": lambda client, code: client.post("/results", data={"code": code}),
     "API DELETE": lambda client, code: client.delete(f"/api/v1/screenings/{code}"),
     "form link ?previous=": lambda client, code: client.get(f"/screen/pcl5?previous={code}"),
     "form previous field": pcl5_form,
@@ -379,6 +374,7 @@ CODE_PATHS = {
                                                                                  "previous": code}),
 }
 GUESS_STATUSES = {"result page": 404, "FHIR download": 404, "delete confirmation": 404, "delete POST": 404,
+                  "home page code box": 404,
                   "API DELETE": 404, "form link ?previous=": 200, "form previous field": 400, "API previous": 400}
 
 

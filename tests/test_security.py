@@ -38,8 +38,8 @@ def stored_code(client) -> str:
 
 def test_observatory_grades_every_kind_of_response_a_plus(production):
     """Mozilla HTTP Observatory scoring (mozilla/http-observatory httpobs/docs/scoring.md, and MDN's
-    current "Tests & Scoring"), applied to the production app's real responses: home, a screening page
-    (which sets the session cookie holding the CSRF token), a stored result and an API response."""
+    current "Tests & Scoring"), applied to the production app's real responses: home, the screening
+    pages, a stored result and an API response. None of them sets a cookie any more."""
     client = production.test_client()
     paths = ["/", "/screen/pcl5", "/screen/pcptsd5", stored_code(client), "/api/v1/instruments"]
     for path in paths:
@@ -48,10 +48,10 @@ def test_observatory_grades_every_kind_of_response_a_plus(production):
         assert report.status_code == 200, path
         assert penalties == {}, (path, penalties)
         assert report.grade == "A+" and report.score >= 100, (path, report.score, report.results)
-    # The screening page sets the session cookie: Secure, HttpOnly and SameSite earn the cookie bonus.
+    # The person gets no cookie at all (the sign-in page below shows the workspace's cookie graded).
     first_visit = observatory.grade(production.test_client(), "/screen/pcl5")
-    assert first_visit.results["cookies"] == ("cookies-secure-with-httponly-sessions-and-samesite", 5)
-    assert first_visit.score == 135  # every bonus the current rules offer
+    assert first_visit.results["cookies"] == ("cookies-not-found", 0)
+    assert first_visit.score == 130  # every bonus the current rules offer a page that sets no cookie
 
 
 def test_observatory_grades_the_clinician_pages_a_plus(production):

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from ..auth import account_links, two_factor
 from ..auth.mail import mail_configured, send_invitation
+from ..auth.views import SESSION_VERSION
 from ..extensions import db
 from ..models import ROLE_ADMIN, TOKEN_INVITE, TOKEN_RESET, Clinic, Clinician
 from . import audit
@@ -240,5 +241,8 @@ def reset_account_two_factor(account_id: int):
     account.end_sessions()
     audit.record(audit.TWO_FACTOR_RESET, admin, detail=describe(account))
     db.session.commit()
+    if account.id == admin.id:  # as for a password change: the admin's other sessions end, this one goes on
+        db.session.refresh(account)
+        session[SESSION_VERSION] = account.session_version
     return back_to(account, _("Two-factor sign-in of %(email)s is reset. They set it up again when they "
                               "next sign in.", email=account.email))

@@ -88,7 +88,7 @@ def instrument_name(instrument: Instrument, short_on_phones: bool = False) -> Ma
     if plain is None:
         return Markup.escape(instrument.name)
     abbreviation = Markup('<span class="{}">({})</span>').format(
-        "nowrap abbr-wide" if short_on_phones else "nowrap", instrument.name)
+        "nowrap abbr" if short_on_phones else "nowrap", instrument.name)
     return Markup("{} {}").format(plain, abbreviation)
 
 

@@ -45,6 +45,18 @@ def fresh_pcptsd5_result(page: Page) -> None:
     page.wait_for_selector("#about-heading")
 
 
+def empty_code_box(page: Page) -> None:
+    page.goto("/")
+    page.click(".code-lookup button[type=submit]")
+    page.wait_for_selector("#error-summary")
+
+
+def pcptsd5_answered_no(page: Page) -> None:
+    page.goto("/screen/pcptsd5")
+    page.click("label:has(input[name='exposure'][value='no'])")
+    page.wait_for_selector(".items", state="hidden")
+
+
 def failed_sign_in(page: Page) -> None:
     page.goto("/clinician/login")
     page.fill("input[name=email]", "nobody@example.org")
@@ -106,6 +118,9 @@ class SitePage:
 
 PAGES = [
     SitePage("home", "/"),
+    SitePage("home-code-error", reach=empty_code_box),
+    SitePage("about", "/about"),
+    SitePage("pcptsd5-answered-no", reach=pcptsd5_answered_no),
     SitePage("pcl5-form", "/screen/pcl5"),
     SitePage("pcl5-errors", reach=submit_empty_pcl5),
     SitePage("pcptsd5-form", "/screen/pcptsd5"),

@@ -47,7 +47,7 @@ def stored_code(page: Page) -> str:
 
 def test_pcl5_by_clicking_labels_then_revisit_compare_and_delete(page):
     page.goto("/")
-    page.get_by_role("link", name="Start the checklist").click()
+    page.get_by_role("link", name="Start Full checklist (PCL-5)").click()
     expect(page).to_have_url(re.compile(r"/screen/pcl5$"))
     pcl5_answers_by_label(page, rating=2)  # total 40
     page.click("label:has(input[name='store'][value='yes'])")
@@ -106,8 +106,12 @@ def test_errors_are_announced_focused_and_tied_to_their_fields(page):
         error_id = fieldset.get_attribute("aria-describedby")
         assert error_id == f"q{number}-error"
         expect(page.locator(f"#{error_id}")).to_have_text(f"Question {number}: please choose an answer.")
-    page.locator("#error-summary a[href='#q7']").click()
-    assert page.url.endswith("#q7")
+    # One line for the nineteen, linked to the first of them (not nineteen links).
+    links = page.locator("#error-summary a")
+    expect(links).to_have_count(1)
+    expect(links).to_have_text("19 questions have no answer yet. Go to the first one.")
+    links.click()
+    assert page.url.endswith("#q2")
 
 
 # --- keyboard alone ------------------------------------------------------------------------------
@@ -130,11 +134,11 @@ def test_pcptsd5_with_the_keyboard_alone_and_visible_focus(page):
         for key in presses:
             tab(page, key)
     assert [page.locator(f"input[name='q{n}'][value='yes']").is_checked() for n in range(1, 6)] == [True, False, True, True, True]
-    assert tab(page)["name"] == "previous"
-    store = tab(page)
+    store = tab(page)  # "Keep this result?" comes first, before the optional comparison
     assert (store["name"], store["value"]) == ("store", "no")  # Tab lands on the checked choice
     tab(page, "ArrowDown")
     assert page.locator("input[name='store'][value='yes']").is_checked()
+    assert tab(page)["tag"] == "SUMMARY"  # the folded "compare with an earlier result"
     assert tab(page)["tag"] == "BUTTON"
     page.keyboard.press("Enter")
     stored_code(page)
@@ -200,7 +204,7 @@ def test_language_switch_without_javascript(nojs_page, live_server):
     assert page.evaluate("document.documentElement.lang") == "es"
     expect(page.get_by_role("button", name="Ver mi resultado")).to_be_visible()
     expect(page.locator(".language-note")).to_contain_text("versión original en inglés")
-    expect(page.locator("#q1 .qtext")).to_have_attribute("lang", "en")
+    expect(page.locator("fieldset#q1")).to_have_attribute("lang", "en")
     cookie = next(c for c in page.context.cookies() if c["name"] == "lang")
     assert (cookie["value"], cookie["httpOnly"], cookie["sameSite"]) == ("es", True, "Lax")
     assert cookie["expires"] > 0  # persistent, not a session cookie
@@ -229,8 +233,8 @@ def leaving(page, live_server):
     return target, requested
 
 
-@pytest.mark.parametrize("how", ["click", "Escape"])
-def test_leave_this_site_replaces_the_page_in_history(page, leaving, how):
+@pytest.mark.parametrize("how", ["click", "Shift three times"])
+def test_exit_this_page_replaces_the_page_in_history(page, leaving, how):
     target, requested = leaving
     page.goto("/")
     page.goto("/screen/pcl5")
@@ -240,7 +244,8 @@ def test_leave_this_site_replaces_the_page_in_history(page, leaving, how):
         if how == "click":
             page.locator("#leave-site").click()
         else:
-            page.keyboard.press("Escape")
+            for _ in range(3):
+                page.keyboard.press("Shift")
     page.wait_for_url(target)  # by then the stub has answered: the one request was intercepted
     assert requested == [target]
     assert page.evaluate("history.length") == before  # replaced, so Back cannot return to the form
@@ -279,3 +284,19 @@ def test_itq_from_home_to_a_stored_result_and_a_retake_in_both_languages(page_in
     page.locator("button[type=submit]").click()
     expect(page.locator("#change-heading")).to_be_visible()
     expect(page.locator(".change-table")).to_contain_text("\u221217")  # the PTSD total: 17, then 0
+
+
+def test_one_escape_or_shift_twice_or_a_capital_letter_does_not_leave(page, leaving):
+    """A stray key must not throw twenty answers away: only Shift pressed three times in a row leaves."""
+    target, requested = leaving
+    page.goto("/screen/pcl5")
+    page.click("label:has(input[name='q1'][value='2'])")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift")
+    expect(page.locator("#leave-site .exit-hint")).to_contain_text("Shift pressed 2 of 3 times")
+    page.keyboard.press("Shift+A")  # another key in between starts the count again
+    page.keyboard.press("Shift")
+    page.wait_for_timeout(300)
+    assert requested == [] and page.url.endswith("/screen/pcl5")
+    assert page.locator("input[name='q1'][value='2']").is_checked()
