@@ -108,6 +108,17 @@ def redirect_to_https():
     return None
 
 
+def relative_redirects(response):
+    """after_request: a redirect Werkzeug made absolute from the Host header (a trailing-slash 308, for
+    one) points at the path alone, so the browser stays on the host it asked for, whatever Host said."""
+    location = response.headers.get("Location")
+    if location and 300 <= response.status_code < 400:
+        parts = urlsplit(location)
+        if parts.netloc and parts.netloc == request.host and parts.scheme == request.scheme:
+            response.headers["Location"] = parts._replace(scheme="", netloc="").geturl() or "/"
+    return response
+
+
 def refuse_untrusted_host():
     """before_request, first: a Host not in TRUSTED_HOSTS is a 400 before anything else runs (Flask finds
     it while routing, but would raise it only at dispatch, after the other before_request functions)."""
@@ -215,4 +226,5 @@ def init_security(app: Flask) -> None:
     app.before_request(pages_take_only_forms)
     app.before_request(refuse_unexpected_files)
     app.after_request(add_security_headers)
+    app.after_request(relative_redirects)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

@@ -129,6 +129,15 @@ def test_https_redirect_without_a_public_base_url_keeps_a_trusted_host(tmp_path)
         assert client.get("/static/css/base.css", headers={"Host": "evil.example"}).status_code == 400
 
 
+@pytest.mark.parametrize("path, location", [("/clinician", "/clinician/"),
+                                            ("/static//css/base.css", "/static/css/base.css")])
+def test_routing_redirects_point_at_a_path_never_at_the_host_asked_for(client, path, location):
+    """Werkzeug's trailing-slash and merge-slashes redirects are absolute URLs built from Host."""
+    response = client.get(path, headers={"Host": "evil.example"})
+    assert response.status_code == 308
+    assert response.headers["Location"] == location and response.headers["Cache-Control"] == "no-store"
+
+
 def test_static_files_keep_their_cache_headers_but_their_errors_do_not(client):
     with client.get("/static/css/base.css") as response:
         assert response.status_code == 200 and "no-store" not in response.headers.get("Cache-Control", "")
