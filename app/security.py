@@ -144,11 +144,15 @@ def trusted_hosts(value) -> list[str] | None:
 FILE_UPLOAD_ENDPOINTS: frozenset[str] = frozenset()
 
 
-def refuse_unexpected_files():
-    """before_request: every form field must be a string, so a multipart body carrying a file is a 400
-    unless the endpoint takes files (a too-large body is a 413 here, as anywhere)."""
-    if (request.mimetype == "multipart/form-data" and request.endpoint not in FILE_UPLOAD_ENDPOINTS
-            and request.files):
+def refuse_unusable_form_fields():
+    """before_request: every form field must be text that can be stored, so a multipart body carrying a
+    file (unless the endpoint takes files) or a field holding a NUL character (PostgreSQL refuses it in
+    text, which made a review note a 500) is a 400. A too-large body is a 413 here, as anywhere."""
+    if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        return
+    if request.mimetype == "multipart/form-data" and request.endpoint not in FILE_UPLOAD_ENDPOINTS and request.files:
+        abort(400)
+    if any("\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)):
         abort(400)
 
 
@@ -224,7 +228,7 @@ def init_security(app: Flask) -> None:
         app.before_request(redirect_to_https)
     app.before_request(refuse_cross_site_form_posts)
     app.before_request(pages_take_only_forms)
-    app.before_request(refuse_unexpected_files)
+    app.before_request(refuse_unusable_form_fields)
     app.after_request(add_security_headers)
     app.after_request(relative_redirects)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

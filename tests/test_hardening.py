@@ -244,6 +244,20 @@ def test_a_review_note_sent_as_a_file_is_a_400_and_stores_nothing(db, signed_in)
                           content_type="multipart/form-data").status_code == 303
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_nul_character_in_a_form_field_is_a_400_and_stores_nothing(db, signed_in, content_type):
+    """PostgreSQL refuses NUL in text: a review note holding one was a 500 there (found by the sweep)."""
+    row = store("pcl5")
+    page = f"/clinician/results/{row.code}"
+    token = csrf_token_from(signed_in.get(page).get_data(as_text=True))
+    before = audit_actions(db)
+    for data in ({"csrf_token": token, "note": "called\x00back"}, {"csrf_token": token, "note\x00": "x"}):
+        response = signed_in.post(page + "/review", data=data, content_type=content_type)
+        assert response.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Screening, row.id).reviewed is False and audit_actions(db) == before
+
+
 def test_answers_sent_as_files_store_nothing(app, client):
     token = csrf_token_from(client.get("/screen/pcl5").get_data(as_text=True))
     data = {"csrf_token": token, "store": "yes", **{f"q{n}": "2" for n in range(1, 21)}}
