@@ -33,6 +33,19 @@ class PrivateAccessLogger(Logger):
         atoms["r"] = f"{everything['m']} {atoms['U']} {everything['H']}"
         return atoms
 
+    # Gunicorn's own error-log lines about a request name the client's address and quote the request
+    # line or URI (a result code, a query): keep only what kind of problem it was.
+    def warning(self, msg, *args, **kwargs):
+        if isinstance(msg, str) and msg.startswith("Invalid request from"):
+            detail = msg.split(": ", 1)[1] if ": " in msg else ""
+            msg, args = "Invalid request: %s", (detail.split(":", 1)[0].split("'", 1)[0].strip(),)
+        super().warning(msg, *args, **kwargs)
+
+    def exception(self, msg, *args, **kwargs):
+        if isinstance(msg, str) and msg.startswith("Error handling request"):
+            msg, args = "Error handling request", ()
+        super().exception(msg, *args, **kwargs)
+
 
 logger_class = PrivateAccessLogger
 accesslog = "-"

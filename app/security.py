@@ -112,6 +112,17 @@ def redirect_to_https():
     return None
 
 
+def relative_redirects(response):
+    """after_request: a redirect Werkzeug made absolute from the Host header (a trailing-slash 308, for
+    one) points at the path alone, so the browser stays on the host it asked for, whatever Host said."""
+    location = response.headers.get("Location")
+    if location and 300 <= response.status_code < 400:
+        parts = urlsplit(location)
+        if parts.netloc and parts.netloc == request.host and parts.scheme == request.scheme:
+            response.headers["Location"] = parts._replace(scheme="", netloc="").geturl() or "/"
+    return response
+
+
 def refuse_untrusted_host():
     """before_request, first: a Host not in TRUSTED_HOSTS is a 400 before anything else runs (Flask finds
     it while routing, but would raise it only at dispatch, after the other before_request functions)."""
@@ -137,11 +148,15 @@ def trusted_hosts(value) -> list[str] | None:
 FILE_UPLOAD_ENDPOINTS: frozenset[str] = frozenset()
 
 
-def refuse_unexpected_files():
-    """before_request: every form field must be a string, so a multipart body carrying a file is a 400
-    unless the endpoint takes files (a too-large body is a 413 here, as anywhere)."""
-    if (request.mimetype == "multipart/form-data" and request.endpoint not in FILE_UPLOAD_ENDPOINTS
-            and request.files):
+def refuse_unusable_form_fields():
+    """before_request: every form field must be text that can be stored, so a multipart body carrying a
+    file (unless the endpoint takes files) or a field holding a NUL character (PostgreSQL refuses it in
+    text, which made a review note a 500) is a 400. A too-large body is a 413 here, as anywhere."""
+    if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        return
+    if request.mimetype == "multipart/form-data" and request.endpoint not in FILE_UPLOAD_ENDPOINTS and request.files:
+        abort(400)
+    if any("\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)):
         abort(400)
 
 
@@ -262,6 +277,7 @@ def init_security(app: Flask) -> None:
         app.before_request(redirect_to_https)
     app.before_request(refuse_cross_site_requests)
     app.before_request(pages_take_only_forms)
-    app.before_request(refuse_unexpected_files)
+    app.before_request(refuse_unusable_form_fields)
     app.after_request(add_security_headers)
+    app.after_request(relative_redirects)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

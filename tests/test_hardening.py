@@ -129,6 +129,15 @@ def test_https_redirect_without_a_public_base_url_keeps_a_trusted_host(tmp_path)
         assert client.get("/static/css/base.css", headers={"Host": "evil.example"}).status_code == 400
 
 
+@pytest.mark.parametrize("path, location", [("/clinician", "/clinician/"),
+                                            ("/static//css/base.css", "/static/css/base.css")])
+def test_routing_redirects_point_at_a_path_never_at_the_host_asked_for(client, path, location):
+    """Werkzeug's trailing-slash and merge-slashes redirects are absolute URLs built from Host."""
+    response = client.get(path, headers={"Host": "evil.example"})
+    assert response.status_code == 308
+    assert response.headers["Location"] == location and response.headers["Cache-Control"] == "no-store"
+
+
 def test_static_files_keep_their_cache_headers_but_their_errors_do_not(client):
     with client.get("/static/css/base.css") as response:
         assert response.status_code == 200 and "no-store" not in response.headers.get("Cache-Control", "")
@@ -233,6 +242,20 @@ def test_a_review_note_sent_as_a_file_is_a_400_and_stores_nothing(db, signed_in)
     # The same form as text is accepted: the file was the only problem.
     assert signed_in.post(page + "/review", data={"csrf_token": token, "note": "a note"},
                           content_type="multipart/form-data").status_code == 303
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_nul_character_in_a_form_field_is_a_400_and_stores_nothing(db, signed_in, content_type):
+    """PostgreSQL refuses NUL in text: a review note holding one was a 500 there (found by the sweep)."""
+    row = store("pcl5")
+    page = f"/clinician/results/{row.code}"
+    token = csrf_token_from(signed_in.get(page).get_data(as_text=True))
+    before = audit_actions(db)
+    for data in ({"csrf_token": token, "note": "called\x00back"}, {"csrf_token": token, "note\x00": "x"}):
+        response = signed_in.post(page + "/review", data=data, content_type=content_type)
+        assert response.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Screening, row.id).reviewed is False and audit_actions(db) == before
 
 
 def test_answers_sent_as_files_store_nothing(app, client):

@@ -38,6 +38,9 @@ HALF_SENT = {
 }
 
 
+PAGES = ["/screen/pcl5", "/", "/learn/ptsd"]
+
+
 def timed_get(server: Gunicorn, path: str) -> tuple[int, float]:
     started = time.perf_counter()
     status = server.request("GET", path, timeout=1)[0]  # a stalled server raises TimeoutError here
@@ -51,13 +54,15 @@ def test_two_half_sent_requests_do_not_hold_up_anyone_else(production, redis_url
     environment = {**production, "FLASK_RATELIMIT_STORAGE_URI": redis_url}
     with Gunicorn(environment, tmp_path / "gunicorn.log", "--workers", str(workers)) as server:
         assert "Using worker: gthread" in server.log()
-        server.request("GET", "/screen/pcl5")  # every worker has rendered the page once before the clock runs
+        for _ in range(4 * workers):  # each worker has rendered each page before the clock runs
+            for path in PAGES:
+                server.request("GET", path)
         stalled = [socket.create_connection(("127.0.0.1", server.port)) for _ in HALF_SENT]
         try:
             for sock, part in zip(stalled, HALF_SENT.values()):
                 sock.sendall(part)
             time.sleep(0.5)  # the server has read what there is and waits for the rest
-            timings = [timed_get(server, path) for path in ["/screen/pcl5", "/", "/learn/ptsd"] * 2]
+            timings = [timed_get(server, path) for path in PAGES * 2]
             assert [status for status, _ in timings] == [200] * 6
             assert max(seconds for _, seconds in timings) < 1.0, timings
             status, _, body = server.request("POST", "/api/v1/screenings", json.dumps(PCL5).encode(),
@@ -197,6 +202,24 @@ def test_access_log_redacts_result_codes_in_any_spelling_on_every_code_route(pro
     for start in range(len(plain) - 5):
         assert plain[start:start + 6] not in folded, plain[start:start + 6]
 
+
+
+def test_malformed_requests_are_logged_without_address_or_request_line(production, tmp_path):
+    """Gunicorn's warning for a request it cannot parse would name the client's address and quote the
+    request line, code and all; it says only what kind of problem it was."""
+    malformed = [b"GET /results/7KQ2-M9XD-4TPA\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+                 b"GET /results/7kq2 m9xd 4tpa HTTP/1.1\r\nHost: x\r\n\r\n",
+                 b"GET /results/7KQ2-M9XD-4TPA?code=7KQ2 HTTP/9.9\r\nHost: x\r\n\r\n",
+                 b"GET /results/7KQ2-M9XD-4TPA HTTP/1.1\r\nHost: x\r\nBad 7KQ2: y\r\n\r\n"]
+    with Gunicorn(production, tmp_path / "malformed.log", "--workers", "1") as server:
+        for request in malformed:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+                sock.sendall(request)
+                assert sock.recv(100).startswith(b"HTTP/1.1 400")
+    log = server.log()
+    assert log.count("[WARNING] Invalid request: Invalid HTTP") == len(malformed), log
+    for secret in ("127.0.0.1:", "ip=", "7KQ2", "7kq2", "m9xd", "4TPA"):
+        assert secret not in log.replace(f"127.0.0.1:{server.port}", ""), secret
 
 # --- 5. an error inside a streamed export, in gunicorn's own log -------------------------------------
 
