@@ -98,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     from .api_spec import bp as api_spec_bp
     from .auth.views import bp as auth_bp
     from .clinician.views import bp as clinician_bp
+    from .clinics.views import bp as clinic_link_bp
     from .education.views import bp as education_bp
     from .language import bp as language_bp
     from .screening.api import bp as api_bp
@@ -108,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(education_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(clinician_bp)
+    app.register_blueprint(clinic_link_bp)
     app.register_blueprint(api_spec_bp)
     app.register_blueprint(language_bp)
 

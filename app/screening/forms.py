@@ -69,6 +69,14 @@ def _store_field() -> RadioField:
     )
 
 
+def clinic_store_choices(clinic) -> list[SelectChoice]:
+    """The store choice through a clinic's link: keeping the result shares it with that clinic."""
+    return [
+        SelectChoice(NO, _l("No, do not keep my answers (nothing is saved or shared)")),
+        SelectChoice(YES, _l("Keep this result and share it with %(clinic)s", clinic=clinic.name)),
+    ]
+
+
 class ScreeningForm(FlaskForm):
     """Behaviour shared by every screening; form_class() adds the fields in the page's order."""
 

@@ -12,7 +12,8 @@ from ..models import Screening
 from ..page_cache import cached_page
 from . import codes
 from .change import PCL5_MEANINGFUL_CHANGE, PCL5_POSSIBLE_CHANGE, Change, signed
-from .forms import YES, DeleteForm, form_class
+from ..clinics.views import unknown_link
+from .forms import YES, DeleteForm, clinic_store_choices, form_class
 from .instruments import INSTRUMENTS, PCPTSD5, PRODUCT_CLUSTERS, Instrument
 from .scoring import ScreeningResult
 from .service import (
@@ -21,6 +22,7 @@ from .service import (
     change_since,
     delete_screening,
     earlier_in_series,
+    find_clinic_by_token,
     find_screening,
     resolve_previous,
     result_of,
@@ -101,13 +103,20 @@ def _previous_from_url(instrument: Instrument, form) -> tuple[bool, Screening | 
 def screen(instrument_id: str):
     """The questionnaire; a valid submission shows the result, stored only with consent."""
     instrument = INSTRUMENTS.get(instrument_id) or abort(404)
+    # Through a clinic's link the clinic travels in the URL and a hidden field, never in a cookie.
+    token = request.values.get("clinic", "").strip()
+    clinic = find_clinic_by_token(token) if token else None
+    if token and clinic is None:
+        return unknown_link()
     form = form_class(instrument)()
+    if clinic is not None:
+        form.store.choices = clinic_store_choices(clinic)
     if form.validate_on_submit():
         answers, exposure = _answers_from(instrument, form)
         result = score(instrument, answers, exposure)
         previous = form.previous_row
         if form.store.data == YES:
-            row = add_screening(result, previous=previous)
+            row = add_screening(result, previous=previous, clinic=clinic)
             return redirect(url_for(".result", code=codes.display(row.code)), 303)
         change = change_since(previous, result) if previous is not None else None
         return render_result(result, code=None, change=change, previous=previous)
@@ -117,7 +126,7 @@ def screen(instrument_id: str):
     hide_previous = from_url and previous is not None and not form.previous.errors
     return render_template("screening/form.html", form=form, instrument=instrument,
                            sections=item_sections(instrument), previous=previous,
-                           hide_previous=hide_previous), status
+                           hide_previous=hide_previous, clinic=clinic, clinic_token=token or None), status
 
 
 def render_result(result: ScreeningResult, code: str | None, taken_at=None, change: Change | None = None,
