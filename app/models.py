@@ -107,7 +107,12 @@ TRIAGE_COLUMNS = (Screening.reviewed, Screening.at_or_above_cutoff.desc(), Scree
                   Screening.taken_at, Screening.id)
 sa.Index("ix_screenings_triage", *TRIAGE_COLUMNS)
 sa.Index("ix_screenings_triage_instrument", Screening.instrument, *TRIAGE_COLUMNS)
-sa.Index("ix_screenings_clinic_triage", Screening.clinic_id, *TRIAGE_COLUMNS)
+# ?cutoff= alone: the cut-off side first, then the rest of the order (else every match is sorted).
+sa.Index("ix_screenings_triage_cutoff", Screening.at_or_above_cutoff, Screening.reviewed, Screening.share.desc(),
+         Screening.taken_at, Screening.id)
+# One clinic's queue; the code at the end makes it covering for a code search within the clinic.
+sa.Index("ix_screenings_clinic_triage", Screening.clinic_id, *TRIAGE_COLUMNS, Screening.code)
+sa.Index("ix_screenings_clinic_triage_instrument", Screening.clinic_id, Screening.instrument, *TRIAGE_COLUMNS)
 # A clinic's statistics: one clinic's results aggregated from this index alone (the daily counts hold
 # every clinic together; keyed by clinic they would have about as many rows as results, see docs/clinics.md).
 sa.Index("ix_screenings_clinic_stats", Screening.clinic_id, Screening.instrument, Screening.total,

@@ -143,9 +143,35 @@ def retained(row: Screening) -> bool:
     return row.taken_at >= retention_start()
 
 
-def scoped(statement: sa.Select, scope: Scope) -> sa.Select:
+class unindexed(FunctionElement):
+    """A column that SQLite must not pick an index for (`+taken_at`); other databases see the column.
+    The queue walks a triage index in order; left to itself, SQLite took a date range (the retention
+    bound and "to") on the taken_at index and sorted every match: 3.6 s instead of 0.1 ms at 430,000."""
+
+    inherit_cache = True
+
+    def __init__(self, column):
+        super().__init__(column)
+        self.type = column.type  # so a compared value is bound as the column's (UTCDateTime's check)
+
+
+@compiles(unindexed)
+def _unindexed_default(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element, compiler, **kw):
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+def _taken_at(in_triage_order: bool):
+    return unindexed(Screening.taken_at) if in_triage_order else Screening.taken_at
+
+
+def scoped(statement: sa.Select, scope: Scope, in_triage_order: bool = False) -> sa.Select:
     """Only results within retention that this reader may see."""
-    statement = statement.where(Screening.taken_at >= retention_start())
+    statement = statement.where(_taken_at(in_triage_order) >= retention_start())
     if scope.everything:
         return statement
     if not scope.clinic_ids:
@@ -159,15 +185,17 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
 
-def filtered(statement: sa.Select, filters: Filters, scope: Scope) -> sa.Select:
-    """Add the reader's scope and the filters' WHERE clauses to a statement over screenings."""
-    statement = scoped(statement, scope)
+def filtered(statement: sa.Select, filters: Filters, scope: Scope, in_triage_order: bool = False) -> sa.Select:
+    """Add the reader's scope and the filters' WHERE clauses to a statement over screenings. A statement
+    read in triage order (the queue) keeps SQLite off the taken_at indexes (see `unindexed`)."""
+    statement = scoped(statement, scope, in_triage_order)
+    taken_at = _taken_at(in_triage_order)
     if filters.instrument:
         statement = statement.where(Screening.instrument == filters.instrument)
     if filters.date_from:
-        statement = statement.where(Screening.taken_at >= _start_of(filters.date_from))
+        statement = statement.where(taken_at >= _start_of(filters.date_from))
     if filters.date_to:  # "to" includes the whole day
-        statement = statement.where(Screening.taken_at < _start_of(filters.date_to + timedelta(days=1)))
+        statement = statement.where(taken_at < _start_of(filters.date_to + timedelta(days=1)))
     if filters.cutoff:
         statement = statement.where(Screening.at_or_above_cutoff.is_(filters.cutoff == YES))
     if filters.reviewed:
@@ -234,14 +262,14 @@ def queue_page(filters: Filters, number: int, scope: Scope) -> Page:
     limit = max(COUNT_CAP, number * PAGE_SIZE)
     # Counted in queue order, so the planner walks the same index as the page (at 820,000 results
     # SQLite otherwise chose (instrument, taken_at) for a filtered count: 640 ms instead of 14 ms).
-    matches = filtered(sa.select(Screening.id), filters, scope).order_by(*QUEUE_ORDER).limit(limit + 1).subquery()
+    matches = filtered(sa.select(Screening.id), filters, scope, in_triage_order=True).order_by(*QUEUE_ORDER).limit(limit + 1).subquery()
     count = db.session.scalar(sa.select(sa.func.count()).select_from(matches))
     exact = count <= limit
     if exact:
         number = min(number, max(1, math.ceil(count / PAGE_SIZE)))
     else:
         count = limit
-    statement = (filtered(sa.select(Screening), filters, scope).order_by(*QUEUE_ORDER)
+    statement = (filtered(sa.select(Screening), filters, scope, in_triage_order=True).order_by(*QUEUE_ORDER)
                  .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE))
     return Page(list(db.session.scalars(statement)), number, count, exact)
 

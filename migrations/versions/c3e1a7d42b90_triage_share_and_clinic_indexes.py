@@ -31,7 +31,11 @@ def upgrade():
     # Outside a batch: SQLite's table copy cannot carry sort directions.
     op.create_index('ix_screenings_triage', 'screenings', TRIAGE, unique=False)
     op.create_index('ix_screenings_triage_instrument', 'screenings', ['instrument', *TRIAGE], unique=False)
-    op.create_index('ix_screenings_clinic_triage', 'screenings', ['clinic_id', *TRIAGE], unique=False)
+    op.create_index('ix_screenings_triage_cutoff', 'screenings',
+                    ['at_or_above_cutoff', 'reviewed', sa.text('share DESC'), 'taken_at', 'id'], unique=False)
+    op.create_index('ix_screenings_clinic_triage', 'screenings', ['clinic_id', *TRIAGE, 'code'], unique=False)
+    op.create_index('ix_screenings_clinic_triage_instrument', 'screenings', ['clinic_id', 'instrument', *TRIAGE],
+                    unique=False)
     op.create_index('ix_screenings_clinic_stats', 'screenings',
                     ['clinic_id', 'instrument', 'total', 'at_or_above_cutoff', 'reviewed', 'reexperiencing',
                      'avoidance', 'arousal', 'taken_at'], unique=False)
@@ -39,7 +43,9 @@ def upgrade():
 
 def downgrade():
     op.drop_index('ix_screenings_clinic_stats', table_name='screenings')
+    op.drop_index('ix_screenings_clinic_triage_instrument', table_name='screenings')
     op.drop_index('ix_screenings_clinic_triage', table_name='screenings')
+    op.drop_index('ix_screenings_triage_cutoff', table_name='screenings')
     op.drop_index('ix_screenings_triage_instrument', table_name='screenings')
     op.drop_index('ix_screenings_triage', table_name='screenings')
     op.create_index('ix_screenings_queue', 'screenings',
