@@ -170,8 +170,11 @@ def _taken_at(in_triage_order: bool):
 
 
 def scoped(statement: sa.Select, scope: Scope, in_triage_order: bool = False) -> sa.Select:
-    """Only results within retention that this reader may see."""
-    statement = statement.where(_taken_at(in_triage_order) >= retention_start())
+    """Only results within retention that this reader may see. A clinic's results are found through
+    its clinic_id (a fiftieth of the rows at 50 clinics), never a date index: SQLite took the taken_at
+    index for the retention bound and read every clinic's rows (statistics 180 ms instead of ~20)."""
+    keep_off_dates = in_triage_order or not scope.everything
+    statement = statement.where(_taken_at(keep_off_dates) >= retention_start())
     if scope.everything:
         return statement
     if not scope.clinic_ids:
@@ -189,7 +192,10 @@ def filtered(statement: sa.Select, filters: Filters, scope: Scope, in_triage_ord
     """Add the reader's scope and the filters' WHERE clauses to a statement over screenings. A statement
     read in triage order (the queue) keeps SQLite off the taken_at indexes (see `unindexed`)."""
     statement = scoped(statement, scope, in_triage_order)
-    taken_at = _taken_at(in_triage_order)
+    taken_at = _taken_at(in_triage_order or not scope.everything)
+    # Within a clinic, the cut-off is filtered on the clinic's own index: SQLite otherwise walked the
+    # cut-off index through every clinic's results (1.3 s instead of ~10 ms at 1,000,000).
+    cutoff = unindexed(Screening.at_or_above_cutoff) if not scope.everything else Screening.at_or_above_cutoff
     if filters.instrument:
         statement = statement.where(Screening.instrument == filters.instrument)
     if filters.date_from:
@@ -197,7 +203,7 @@ def filtered(statement: sa.Select, filters: Filters, scope: Scope, in_triage_ord
     if filters.date_to:  # "to" includes the whole day
         statement = statement.where(taken_at < _start_of(filters.date_to + timedelta(days=1)))
     if filters.cutoff:
-        statement = statement.where(Screening.at_or_above_cutoff.is_(filters.cutoff == YES))
+        statement = statement.where(cutoff.is_(filters.cutoff == YES))
     if filters.reviewed:
         statement = statement.where(Screening.reviewed.is_(filters.reviewed == YES))
     match = filters.code_match()
