@@ -19,6 +19,7 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .ratelimits import apply_rate_limits
 from .retention import init_retention
 from .security import init_security
+from .template_whitespace import StripIndentation
 from .sessions import StaffOnlySessionInterface
 
 
@@ -54,6 +55,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     # Block tags leave no blank lines or indentation behind: pages are up to a third smaller.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    app.jinja_env.add_extension(StripIndentation)
 
     init_security(app)
     init_assets(app)
@@ -102,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     from .api_spec import bp as api_spec_bp
     from .auth.views import bp as auth_bp
     from .clinician.views import bp as clinician_bp
+    from .clinics.views import bp as clinic_link_bp
     from .education.views import bp as education_bp
     from .health import bp as health_bp
     from .language import bp as language_bp
@@ -113,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(education_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(clinician_bp)
+    app.register_blueprint(clinic_link_bp)
     app.register_blueprint(api_spec_bp)
     app.register_blueprint(language_bp)
     app.register_blueprint(health_bp)

@@ -47,6 +47,11 @@ PLAIN_ERROR_PAGE = (
 )
 
 
+def in_workspace() -> bool:
+    """Staff pages (the workspace and its sign-in) show errors in the staff layout."""
+    return request.path == "/clinician" or request.path.startswith("/clinician/")
+
+
 def wants_json() -> bool:
     """API clients get JSON errors; people get pages."""
     return request.path.startswith("/api/")
@@ -59,7 +64,8 @@ def error_response(status: int, detail: str | None = None, message: str | None =
     if wants_json():
         return jsonify(errors=[str(detail or title)]), status
     try:
-        return render_template("errors/error.html", status=status, title=title, message=message), status
+        template = "clinician/error.html" if in_workspace() else "errors/error.html"
+        return render_template(template, status=status, title=title, message=message), status
     except Exception:  # the layout itself failed: a plain page still beats a traceback
         current_app.logger.exception("error page could not be rendered")
         return PLAIN_ERROR_PAGE.format(title=escape(str(title)), message=escape(str(message))), status

@@ -14,6 +14,8 @@ RESULT_CODE_SYSTEM = "urn:ptsd-self-check:result-code"
 # Where LOINC has no confirmed panel, this app's own fixed name for the questionnaire: the same from every
 # server and every request (a canonical built from the Host header would let a request rename it).
 QUESTIONNAIRE_NAMESPACE = "urn:ptsd-self-check:questionnaire:"
+# What meta.tag holds: the version of the instrument the answers were given to (not a result code).
+INSTRUMENT_VERSION_SYSTEM = "urn:ptsd-self-check:instrument-version"
 
 
 def questionnaire_canonical(instrument_id: str) -> str:
@@ -104,7 +106,8 @@ def questionnaire_response(row: Screening) -> dict:
         "questionnaire": questionnaire_canonical(row.instrument),
         "status": "completed",
         "authored": row.taken_at.isoformat(timespec="seconds"),
-        "meta": {"tag": [{"system": RESULT_CODE_SYSTEM, "code": row.instrument_version}]},
+        "meta": {"tag": [{"system": INSTRUMENT_VERSION_SYSTEM, "code": row.instrument_version,
+                          "display": f"Instrument version: {row.instrument_version}"}]},
         "item": [
             {"linkId": "answers", "text": "Answers", "item": answer_items(row)},
             {"linkId": "scores", "text": "Scores", "item": score_items(row)},

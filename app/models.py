@@ -53,6 +53,9 @@ class Screening(db.Model):
     exposure: Mapped[bool | None]
     answers: Mapped[list] = mapped_column(sa.JSON)
     total: Mapped[int]
+    # total / the instrument's maximum (0–1), stored so the triage queue can order PCL-5, PC-PTSD-5 and
+    # any later instrument on one scale straight off an index (equal fractions are equal doubles).
+    share: Mapped[float] = mapped_column(sa.Float, server_default="0")
     reexperiencing: Mapped[int]
     avoidance: Mapped[int]
     arousal: Mapped[int]
@@ -108,14 +111,25 @@ class Screening(db.Model):
         return f"<Screening {self.id} {self.instrument}>"
 
 
-# The queue's order (unreviewed first, then highest total, then newest), so its first page is read
-# straight off the index instead of sorting every row.
-sa.Index("ix_screenings_queue", Screening.reviewed, Screening.total.desc(), Screening.taken_at.desc(),
-         Screening.id.desc())
-# The filtered queue (e.g. unreviewed PCL-5 results at or above the cut-off): its first page and its
-# capped count read this index in queue order, not every match sorted (300 → 1 ms at 100,000 on SQLite).
-sa.Index("ix_screenings_queue_filters", Screening.reviewed, Screening.instrument, Screening.at_or_above_cutoff,
-         Screening.total.desc(), Screening.taken_at.desc(), Screening.id.desc())
+# The triage order (unreviewed first, at or above the cut-off first, highest share of the maximum,
+# oldest waiting first), so a queue's first page and its capped count are read straight off an index
+# in order rather than sorting every match: for everyone's results (admins), one instrument's, and
+# one clinic's (a clinician).
+TRIAGE_COLUMNS = (Screening.reviewed, Screening.at_or_above_cutoff.desc(), Screening.share.desc(),
+                  Screening.taken_at, Screening.id)
+sa.Index("ix_screenings_triage", *TRIAGE_COLUMNS)
+sa.Index("ix_screenings_triage_instrument", Screening.instrument, *TRIAGE_COLUMNS)
+# ?cutoff= alone: the cut-off side first, then the rest of the order (else every match is sorted).
+sa.Index("ix_screenings_triage_cutoff", Screening.at_or_above_cutoff, Screening.reviewed, Screening.share.desc(),
+         Screening.taken_at, Screening.id)
+# One clinic's queue; the code at the end makes it covering for a code search within the clinic.
+sa.Index("ix_screenings_clinic_triage", Screening.clinic_id, *TRIAGE_COLUMNS, Screening.code)
+sa.Index("ix_screenings_clinic_triage_instrument", Screening.clinic_id, Screening.instrument, *TRIAGE_COLUMNS)
+# A clinic's statistics: one clinic's results aggregated from this index alone (the daily counts hold
+# every clinic together; keyed by clinic they would have about as many rows as results, see docs/clinics.md).
+sa.Index("ix_screenings_clinic_stats", Screening.clinic_id, Screening.instrument, Screening.total,
+         Screening.at_or_above_cutoff, Screening.reviewed, Screening.reexperiencing, Screening.avoidance,
+         Screening.arousal, Screening.taken_at)
 
 
 class ScreeningDailyCount(db.Model):

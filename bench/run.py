@@ -47,6 +47,9 @@ GUNICORN_ARGS = ["-c", str(ROOT / "gunicorn.conf.py"), "--workers", "2", "--work
 # issue 8: ≤ 30 KB over the wire in ≤ 3 requests; counted in thousands, as tests/test_page_weight.py does
 PAGE_BYTES_TARGET, PAGE_REQUESTS_TARGET = 30_000, 3
 CLINICIAN_EMAIL, CLINICIAN_PASSWORD = "bench@example.org", "bench-password-" + "x" * 8
+ADMIN_EMAIL = "bench-admin@example.org"
+# issue 13: the results are shared among this many clinics (a tenth with none); the clinician belongs to one.
+CLINICS, CLINICIAN_CLINIC = 50, "demo-clinic-1"
 PCL5_JSON = {"instrument": "pcl5", "answers": [2, 1, 0, 3, 2, 1, 0, 2, 1, 1, 2, 3, 1, 0, 2, 1, 2, 2, 1, 3]}
 
 
@@ -428,7 +431,7 @@ def seed_to(database_url: str, size: int) -> float | None:
     if missing <= 0:
         return None
     start = time.perf_counter()
-    flask_command(database_url, "seed-demo", "--count", str(missing), "--seed", str(size))
+    flask_command(database_url, "seed-demo", "--count", str(missing), "--seed", str(size), "--clinics", str(CLINICS))
     return time.perf_counter() - start
 
 
@@ -456,14 +459,14 @@ def reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-def signed_in(port: int) -> tuple[urllib.request.OpenerDirector, str]:
+def signed_in(port: int, email: str = CLINICIAN_EMAIL) -> tuple[urllib.request.OpenerDirector, str]:
     """An opener holding a clinician's session, and the Cookie header that carries it (for wrk)."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     base = f"http://127.0.0.1:{port}"
     html = opener.open(base + "/clinician/login", timeout=60).read().decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    data = urllib.parse.urlencode({"email": CLINICIAN_EMAIL, "password": CLINICIAN_PASSWORD, "csrf_token": token})
+    data = urllib.parse.urlencode({"email": email, "password": CLINICIAN_PASSWORD, "csrf_token": token})
     with opener.open(base + "/clinician/login", data=data.encode(), timeout=60) as response:
         if not response.geturl().endswith("/clinician/"):
             raise SystemExit("clinician sign-in failed")
@@ -500,11 +503,17 @@ def sqlite_for(workdir: Path, size: int, sizes: list[int]) -> str:
 
 def clinician_scenarios(database: str, url_for, sizes: list[int], seconds: int,
                         connections: int) -> tuple[list[tuple[str, int, Measurement]], list[Export], dict]:
-    """For each size (ascending, seeding on top of the last): the queue, a filtered queue, the statistics
-    page under wrk with a signed-in session, then one full CSV export."""
+    """For each size (ascending, seeding on top of the last): the queue, filtered queues and the statistics
+    page under wrk, for a clinician of one clinic and for an admin (every clinic), then one full CSV export."""
     since = (date.today() - timedelta(days=90)).isoformat()
+    week = (date.today() - timedelta(days=7)).isoformat()
+    readers = {"clinic clinician": CLINICIAN_EMAIL, "admin": ADMIN_EMAIL}
     pages = {
-        "clinician queue": "/clinician/",
+        "queue": "/clinician/",
+        "queue ?instrument=pcl5": "/clinician/?instrument=pcl5",
+        "queue ?cutoff=yes": "/clinician/?cutoff=yes",
+        "queue ?reviewed=no": "/clinician/?reviewed=no",
+        "queue ?from=7 days ago": f"/clinician/?from={week}",
         "filtered queue (PCL-5, at/above cut-off, unreviewed, last 90 days)":
             f"/clinician/?instrument=pcl5&cutoff=yes&reviewed=no&from={since}",
         "statistics": "/clinician/stats",
@@ -513,20 +522,25 @@ def clinician_scenarios(database: str, url_for, sizes: list[int], seconds: int,
     for size in sizes:
         database_url = url_for(size)
         flask_command(database_url, "db", "upgrade")
-        flask_command(database_url, "clinician", "create", CLINICIAN_EMAIL,
+        took = seed_to(database_url, size)  # first: it creates the demo clinics
+        flask_command(database_url, "clinician", "create", CLINICIAN_EMAIL, "--clinic", CLINICIAN_CLINIC,
                       stdin=f"{CLINICIAN_PASSWORD}\n{CLINICIAN_PASSWORD}\n", check=False)  # may exist already
+        flask_command(database_url, "clinician", "add-to-clinic", CLINICIAN_EMAIL, CLINICIAN_CLINIC, check=False)
+        flask_command(database_url, "clinician", "create", ADMIN_EMAIL, "--admin",
+                      stdin=f"{CLINICIAN_PASSWORD}\n{CLINICIAN_PASSWORD}\n", check=False)
         env = app_environment(database_url)
         env["FLASK_SESSION_COOKIE_SECURE"] = "false"  # production cookies are Secure; this is plain http
-        took = seed_to(database_url, size)
         if took is not None:
             seeding[(database, size)] = took
         results = stored(database_url)
         with Server("wsgi:app", env, ROOT, ("--timeout", "3600")) as app:
-            opener, cookie = signed_in(app.port)
-            for name, path in pages.items():
-                wrk("warm-up", app.port, path, 1, connections, cookie=cookie)
-                measurements.append((database, results, wrk(name, app.port, path, seconds, connections, cookie=cookie)))
-            exports.append(csv_export(opener, app.port, workers_of(app.process.pid), database, results))
+            for reader, email in readers.items():
+                opener, cookie = signed_in(app.port, email)
+                for name, path in pages.items():
+                    wrk("warm-up", app.port, path, 1, connections, cookie=cookie)
+                    measurements.append((database, results, wrk(f"{reader}: {name}", app.port, path, seconds,
+                                                                 connections, cookie=cookie)))
+            exports.append(csv_export(opener, app.port, workers_of(app.process.pid), database, results))  # admin: all
         print(f"{database} {results:,}: done", file=sys.stderr)
     return measurements, exports, seeding
 

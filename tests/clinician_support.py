@@ -11,7 +11,8 @@ from argon2 import PasswordHasher
 from app.auth import passwords
 from app.auth.passwords import hash_password
 from app.extensions import db as _db
-from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinician, Screening, ScreeningDailyCount
+from app.clinics import create_clinic
+from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, Screening, ScreeningDailyCount
 from app.screening.instruments import INSTRUMENTS
 from app.screening.service import add_screening, score
 from tests.conftest import csrf_token_from
@@ -23,6 +24,13 @@ PASSWORD = "correct horse battery staple"
 def cheap_hashes(monkeypatch):
     """Argon2 with minimal cost: the tests check behaviour, not the production cost (which stays the default)."""
     monkeypatch.setattr(passwords, "hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture(autouse=True)
+def long_retention(app):
+    """The workspace hides results older than RETENTION_DAYS; these tests store results on fixed dates
+    (2024–2026), which must not expire as the calendar moves on. Retention tests set their own."""
+    app.config["RETENTION_DAYS"] = 100 * 365
 
 
 @pytest.fixture(autouse=True)
@@ -40,10 +48,25 @@ def fresh_user_per_request(app):
     request_started.disconnect(forget, app)
 
 
+HOME_CLINIC = "Home Clinic"
+HOME = object()  # store()'s default: the home clinic, which the `clinician` fixture belongs to
+
+
+def clinic_named(name: str = HOME_CLINIC, timezone: str = "UTC") -> Clinic:
+    """The clinic of that name, created on first use."""
+    clinic = _db.session.scalar(sa.select(Clinic).where(Clinic.name == name))
+    if clinic is None:
+        clinic = create_clinic(name, timezone)
+        _db.session.commit()
+    return clinic
+
+
 @pytest.fixture
 def make_clinician(app):
-    def make(email="doc@example.org", role=ROLE_CLINICIAN, active=True, password=PASSWORD) -> Clinician:
+    def make(email="doc@example.org", role=ROLE_CLINICIAN, active=True, password=PASSWORD,
+             clinics=(HOME_CLINIC,)) -> Clinician:
         clinician = Clinician(email=email, password_hash=hash_password(password), role=role, active=active)
+        clinician.clinics = [clinic_named(name) for name in clinics]
         _db.session.add(clinician)
         _db.session.commit()
         return clinician
@@ -78,14 +101,19 @@ def admin_client(app, make_clinician):
     return client
 
 
-def store(instrument="pcl5", answers=None, exposure=None, taken_at=None, when=None, **columns):
-    """Store a result through the screening service; optionally back-date it or set review columns."""
+def store(instrument="pcl5", answers=None, exposure=None, taken_at=None, when=None, clinic=HOME, **columns):
+    """Store a result through the screening service, shared with the home clinic unless another (or
+    None: no clinic) is given; optionally back-date it or set review columns."""
     instrument_ = INSTRUMENTS[instrument]
     if answers is None:
         answers = {"pcl5": [2] * 20, "itq": [2] * 18}.get(instrument, [True, True, True, False, False])
     if instrument == "pcptsd5" and exposure is None:
         exposure = True
-    row = add_screening(score(instrument_, answers, exposure, when=when))
+    if clinic is HOME:
+        clinic = clinic_named()
+    elif isinstance(clinic, str):
+        clinic = clinic_named(clinic)
+    row = add_screening(score(instrument_, answers, exposure, when=when), clinic=clinic)
     if taken_at is not None:
         row.taken_at = taken_at if taken_at.tzinfo else taken_at.replace(tzinfo=timezone.utc)
     for name, value in columns.items():

@@ -73,6 +73,7 @@ def test_list_with_no_accounts(runner):
 
 
 def test_purge_deletes_results_older_than_the_retention_period(app, runner):
+    app.config["RETENTION_DAYS"] = 365  # the default (clinician_support lengthens it for fixed-date tests)
     now = utcnow()
     old, middle, recent = (store(taken_at=now - timedelta(days=days)) for days in (400, 200, 10))
     result = runner.invoke(args=["purge"])

@@ -17,12 +17,12 @@ from werkzeug.datastructures import MultiDict
 from app.clinician.demo import seed
 from app.clinician import exports
 from app.clinician.exports import CSV_HEADER, csv_stream
-from app.clinician.queries import Filters, filtered, parse_filters
+from app.clinician.queries import Filters, Scope, filtered, parse_filters
 from app.extensions import db as _db
 from app.models import AuditEvent, Screening
 from app.screening import codes
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import store, utc
+from tests.clinician_support import clinic_named, store, utc
 
 
 @pytest.fixture
@@ -95,10 +95,10 @@ def test_each_export_is_audited_with_its_filters(signed_in, clinician, sample, u
 
 
 def test_a_large_export_streams_in_chunks_and_keeps_every_row(app, signed_in, monkeypatch):
-    seed(1234, random_seed=7)
+    seed(1234, random_seed=7, clinic_ids=[clinic_named().id], unattached=0)
     monkeypatch.setattr(exports, "BATCH", 100)  # fetched and written 100 rows at a time
     with app.test_request_context():
-        chunks = list(csv_stream(Filters()))
+        chunks = list(csv_stream(Filters(), Scope(None)))
     assert len(chunks) == 1 + 13  # the header, then one chunk per batch: written out as it goes, not built whole
     rows = list(csv.reader(io.StringIO("".join(chunks))))
     assert len(rows) == 1235 and len({row[0] for row in rows[1:]}) == 1234
@@ -117,7 +117,7 @@ def reference_csv(filters: Filters) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    statement = filtered(sa.select(Screening), filters).order_by(Screening.taken_at, Screening.id)
+    statement = filtered(sa.select(Screening), filters, Scope(None)).order_by(Screening.taken_at, Screening.id)
     for row in _db.session.scalars(statement):
         answers = [int(answer) for answer in row.answers]  # Yes/No as 1/0
         writer.writerow([codes.display(row.code), row.instrument, row.instrument_version,
@@ -178,7 +178,7 @@ def test_csv_is_byte_for_byte_what_csv_writer_writes(app, signed_in, varied, que
 def test_csv_chunks_join_to_the_reference_whatever_the_batch(app, varied, monkeypatch):
     monkeypatch.setattr(exports, "BATCH", 5)
     with app.test_request_context():
-        chunks = list(csv_stream(Filters()))
+        chunks = list(csv_stream(Filters(), Scope(None)))
     assert len(chunks) == 1 + math.ceil(len(varied) / 5)
     assert "".join(chunks).encode() == reference_csv(Filters())
 
@@ -186,7 +186,7 @@ def test_csv_chunks_join_to_the_reference_whatever_the_batch(app, varied, monkey
 def test_a_csv_download_given_up_halfway_leaves_the_session_usable(app, varied, monkeypatch):
     monkeypatch.setattr(exports, "BATCH", 5)
     with app.test_request_context():
-        stream = csv_stream(Filters())
+        stream = csv_stream(Filters(), Scope(None))
         next(stream), next(stream)  # the header and one batch, then the client goes away
         stream.close()
         assert _db.session.scalar(sa.select(sa.func.count(Screening.id))) == len(varied)

@@ -12,7 +12,7 @@ from app.extensions import db as _db
 from app.models import AuditEvent
 from app.screening import codes
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import csrf, store, utc
+from tests.clinician_support import clinic_named, csrf, store, utc
 from tests.conftest import stored_count
 
 LINK = re.compile(r'href="/clinician/results/([0-9A-Z-]{14})"')
@@ -28,18 +28,31 @@ def event_count() -> int:
     return _db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
 
 
-def test_unreviewed_first_then_highest_total_then_newest(signed_in):
+def test_triage_order_across_instruments(signed_in):
+    """Unreviewed first; at or above the cut-off first; highest share of the maximum; oldest waiting first."""
     reviewed_high = store(answers=[4] * 20, reviewed=True, taken_at=utc(2026, 5, 1))
-    low = store(answers=[1] * 20, taken_at=utc(2026, 5, 2))
-    high_old = store(answers=[3] * 20, taken_at=utc(2026, 1, 1))
-    high_new = store(answers=[3] * 20, taken_at=utc(2026, 3, 1))
-    screen = store("pcptsd5", taken_at=utc(2026, 4, 1))
+    pcl5_below = store(answers=[2] * 20, taken_at=utc(2026, 5, 2))  # 40/80, at or above the cut-off of 33
+    pcl5_low = store(answers=[1] * 20, taken_at=utc(2026, 5, 2))  # 20/80, below
+    high_old = store(answers=[3] * 20, taken_at=utc(2026, 1, 1))  # 60/80
+    high_new = store(answers=[3] * 20, taken_at=utc(2026, 3, 1))  # 60/80, waiting less long
+    screen_full = store("pcptsd5", answers=[True] * 5, taken_at=utc(2026, 6, 1))  # 5/5
+    screen_below = store("pcptsd5", answers=[True, True, False, False, False], taken_at=utc(2026, 4, 1))  # 2/5
     assert listed(signed_in.get("/clinician/")) == [
-        high_new.code, high_old.code, low.code, screen.code, reviewed_high.code]
+        screen_full.code, high_old.code, high_new.code, pcl5_below.code,  # at or above, by share
+        screen_below.code, pcl5_low.code,  # below: 40 % before 25 %
+        reviewed_high.code]
+    assert "5 of 5 on the PC-PTSD-5 comes before 40 of 80 on the PCL-5" in signed_in.get("/clinician/").get_data(as_text=True)
+
+
+def test_a_full_pcptsd5_comes_before_a_pcl5_below_the_cutoff(signed_in):
+    pcl5 = store(answers=[2] * 16 + [0] * 4, taken_at=utc(2026, 1, 1))  # 32/80: below 33, waiting longer
+    screen = store("pcptsd5", answers=[True] * 5, taken_at=utc(2026, 6, 1))
+    assert listed(signed_in.get("/clinician/")) == [screen.code, pcl5.code]
+    assert listed(signed_in.get("/clinician/?reviewed=no")) == [screen.code, pcl5.code]
 
 
 def test_fifty_a_page_with_links_that_keep_the_filters(signed_in):
-    seed(120, random_seed=1)
+    seed(120, random_seed=1, clinic_ids=[clinic_named().id], unattached=0)
     first = signed_in.get("/clinician/")
     assert len(listed(first)) == 50 and "Page 1 of 3" in first.get_data(as_text=True)
     assert len(listed(signed_in.get("/clinician/?page=3"))) == 20
@@ -52,7 +65,7 @@ def test_fifty_a_page_with_links_that_keep_the_filters(signed_in):
 
 def test_a_large_queue_counts_up_to_a_cap_and_still_pages_to_the_end(signed_in, monkeypatch):
     monkeypatch.setattr(queries, "COUNT_CAP", 60)
-    seed(120, random_seed=2)
+    seed(120, random_seed=2, clinic_ids=[clinic_named().id], unattached=0)
     first = signed_in.get("/clinician/").get_data(as_text=True)
     assert "More than 60 results match." in first and "Page 1<" in first and "page=2" in first
     assert "of 3" not in first

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.clinician.charts import bar_chart, nice_ceiling, trend_chart
-from app.clinician.queries import series_for
+from app.clinician.queries import Scope, series_for
 from app.extensions import db as _db
 from app.models import AuditEvent
 from app.screening import codes
@@ -32,7 +32,7 @@ def test_every_pcl5_item_with_its_wording_and_answer_and_the_dsm5_rule(signed_in
         assert item.text.replace("'", "&#39;") in body
     assert "DSM-5 clusters and the provisional symptom rule" in body
     assert ("Provisional DSM-5 rule met" in body) is row.dsm5_rule_met
-    assert f"{row.total}</strong> out of 80" in body
+    assert f"{row.total} out of 80" in body
     [event] = _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "view_result")).all()
     assert (event.clinician_id, event.target) == (clinician.id, codes.display(row.code))
 
@@ -51,14 +51,22 @@ def test_pcptsd5_shows_the_gate_and_each_answer(signed_in, exposure, answers, ex
     assert "DSM-5 clusters" not in body
 
 
-def test_a_result_without_retakes_has_a_one_point_trend_chart(signed_in):
+def test_a_single_result_gets_no_one_dot_chart_and_no_change(signed_in):
     row = store(answers=PCL5_ANSWERS)
-    assert series_for(row) == [row]
+    assert series_for(row, Scope(None)) == [row]
     body = signed_in.get(f"/clinician/results/{row.code}").get_data(as_text=True)
-    svg = body[body.index('<svg class="chart"'):body.index("</svg>", body.index('<svg class="chart"'))]
-    assert svg.count("<circle") == 1 and "<polyline" not in svg and 'role="img"' in svg
-    assert "chart-cutoff" in svg  # the cut-off line
-    assert "No retakes are linked to this result yet" in body
+    assert '<svg class="chart"' not in body and "Trend" not in body
+    assert "None: this is the first result in its series." in body
+
+
+def test_the_detail_reads_in_the_order_of_the_work(signed_in):
+    first = store(answers=[4] * 20, taken_at=utc(2026, 1, 5))
+    second = store(answers=[3] * 20, taken_at=utc(2026, 2, 5), previous_id=first.id)
+    body = signed_in.get(f"/clinician/results/{second.code}").get_data(as_text=True)
+    order = [body.index(marker) for marker in (
+        "60 out of 80", "At or above the cut-off of 33", "\u221220", "clinically meaningful",
+        'id="review-heading"', '<svg class="chart"', 'id="answers-heading"')]
+    assert order == sorted(order)
 
 
 def test_a_series_of_retakes_is_shown_whole_from_any_of_its_results(signed_in):
@@ -67,8 +75,8 @@ def test_a_series_of_retakes_is_shown_whole_from_any_of_its_results(signed_in):
     third = store(answers=[1] * 20, taken_at=utc(2026, 3, 5), previous_id=second.id)
     unrelated = store(answers=[2] * 20)
     for row in (first, second, third):
-        assert series_for(row) == [first, second, third]
-    assert series_for(unrelated) == [unrelated]
+        assert series_for(row, Scope(None)) == [first, second, third]
+    assert series_for(unrelated, Scope(None)) == [unrelated]
     body = signed_in.get(f"/clinician/results/{second.code}").get_data(as_text=True)
     svg = body[body.index('<svg class="chart"'):body.index("</svg>", body.index('<svg class="chart"'))]
     assert svg.count("<circle") == 3 and "<polyline" in svg

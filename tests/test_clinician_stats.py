@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from app.clinician.queries import Filters, instrument_summaries, weekly_counts
+from app.clinician.queries import Filters, Scope, instrument_summaries, weekly_counts
 from app.extensions import db as _db
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import store, utc
@@ -21,7 +21,7 @@ from tests.clinician_support import store, utc
 ])
 def test_weeks_start_on_monday_utc(app, taken_at, monday):
     store(taken_at=taken_at)
-    assert weekly_counts(Filters()) == [(monday, 1)]
+    assert weekly_counts(Filters(), Scope(None)) == [(monday, 1)]
 
 
 def test_results_per_week_fill_empty_weeks_and_follow_filters(app):
@@ -29,10 +29,10 @@ def test_results_per_week_fill_empty_weeks_and_follow_filters(app):
         store(taken_at=when)
     store("pcptsd5", taken_at=utc(2026, 1, 13))
     store(taken_at=utc(2026, 1, 27))
-    assert weekly_counts(Filters()) == [
+    assert weekly_counts(Filters(), Scope(None)) == [
         (date(2026, 1, 5), 2), (date(2026, 1, 12), 1), (date(2026, 1, 19), 0), (date(2026, 1, 26), 1)]
-    assert weekly_counts(Filters(instrument="pcptsd5")) == [(date(2026, 1, 12), 1)]
-    assert weekly_counts(Filters(instrument="pcptsd5", date_to=date(2026, 1, 12))) == []
+    assert weekly_counts(Filters(instrument="pcptsd5"), Scope(None)) == [(date(2026, 1, 12), 1)]
+    assert weekly_counts(Filters(instrument="pcptsd5", date_to=date(2026, 1, 12)), Scope(None)) == []
 
 
 def test_distribution_of_totals_in_bands(app):
@@ -41,7 +41,7 @@ def test_distribution_of_totals_in_bands(app):
     for yes in (0, 3, 5):
         store("pcptsd5", answers=[True] * yes + [False] * (5 - yes))
     store("pcptsd5", answers=[], exposure=False)
-    pcl5_summary, pcptsd5_summary, _itq = instrument_summaries(Filters())
+    pcl5_summary, pcptsd5_summary, _itq = instrument_summaries(Filters(), Scope(None))
     pcl5 = pcl5_summary.distribution()
     assert len(pcl5) == 16 and pcl5[0] == ("0–4", 2) and pcl5[1] == ("5–9", 1) and pcl5[-1] == ("75–80", 2)
     assert sum(count for _band, count in pcl5) == 5
@@ -52,7 +52,7 @@ def test_share_at_or_above_and_mean_cluster_profile(app):
     rows = [store(answers=[4] * 20), store(answers=[1] * 20), store(answers=[2] * 20),
             store("pcptsd5", answers=[True, True, True, False, False]),
             store("itq", answers=[3] * 18), store("itq", answers=[1] * 18)]
-    pcl5, pcptsd5, itq = instrument_summaries(Filters())
+    pcl5, pcptsd5, itq = instrument_summaries(Filters(), Scope(None))
     # The ITQ's "at or above" is "meets the PTSD or complex PTSD criteria"; its totals run 0–24.
     assert (itq.count, itq.at_or_above, itq.totals) == (2, 1, {18: 1, 6: 1})
     assert len(itq.distribution()) == 25
@@ -62,9 +62,9 @@ def test_share_at_or_above_and_mean_cluster_profile(app):
         assert pcl5.cluster_means[cluster] == pytest.approx(sum(getattr(r, cluster) for r in rows[:3]) / 3)
     assert (pcptsd5.count, pcptsd5.at_or_above, pcptsd5.share) == (1, 1, 1.0)
     assert pcptsd5.cluster_means == {"reexperiencing": 1.0, "avoidance": 1.0, "arousal": 1.0}
-    [only] = instrument_summaries(Filters(cutoff="no"))[:1]
+    [only] = instrument_summaries(Filters(cutoff="no"), Scope(None))[:1]
     assert (only.count, only.at_or_above) == (1, 0)
-    empty = instrument_summaries(Filters(instrument="pcptsd5", reviewed="yes"))
+    empty = instrument_summaries(Filters(instrument="pcptsd5", reviewed="yes"), Scope(None))
     assert [(s.instrument_id, s.count, s.share) for s in empty] == [("pcptsd5", 0, None)]
 
 
@@ -86,14 +86,23 @@ def page_statements(client, url: str) -> list[str]:
 
 @pytest.mark.parametrize("query", ["", "?instrument=pcl5&from=2026-01-01&to=2026-12-31&cutoff=yes&reviewed=no"],
                          ids=["unfiltered", "filtered"])
-def test_the_page_aggregates_the_daily_counts_and_never_reads_the_results(signed_in, query):
+def test_everyones_statistics_aggregate_the_daily_counts_and_never_read_the_results(admin_client, query):
     for answers in ([4] * 20, [1] * 20):
         store(answers=answers)
     store("pcptsd5")
-    statements = page_statements(signed_in, f"/clinician/stats{query}")
+    statements = page_statements(admin_client, f"/clinician/stats{query}")
     on_counts = [s for s in statements if "FROM screening_daily_counts" in s]
-    assert len(on_counts) == 2 and all("GROUP BY" in s for s in on_counts)
+    assert len(on_counts) == 3 and sum("GROUP BY" in s for s in on_counts) == 2  # and the backlog
     assert not any("FROM screenings" in s for s in statements)
+
+
+def test_a_clinics_statistics_aggregate_its_results_in_sql_and_never_load_the_answers(signed_in):
+    store(answers=[4] * 20)
+    store(answers=[1] * 20, clinic="Other Clinic")
+    statements = page_statements(signed_in, "/clinician/stats")
+    on_screenings = [s for s in statements if "FROM screenings" in s]
+    assert len(on_screenings) == 3 and all("screenings.clinic_id = " in s for s in on_screenings)
+    assert not any("screenings.answers" in s for s in statements)
 
 
 def test_a_code_search_aggregates_the_matching_results_in_sql_and_never_loads_the_answers(signed_in):
@@ -101,7 +110,7 @@ def test_a_code_search_aggregates_the_matching_results_in_sql_and_never_loads_th
     store(answers=[1] * 20)
     statements = page_statements(signed_in, f"/clinician/stats?code={row.code[:4]}")
     on_screenings = [s for s in statements if "FROM screenings" in s]
-    assert len(on_screenings) == 2 and all("GROUP BY" in s for s in on_screenings)
+    assert len(on_screenings) == 3 and sum("GROUP BY" in s for s in on_screenings) == 2  # and the backlog
     assert not any("screenings.answers" in s for s in statements)
     assert not any("FROM screening_daily_counts" in s for s in statements)
 

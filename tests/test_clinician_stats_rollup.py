@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.clinician import queries
 from app.clinician.demo import seed
-from app.clinician.queries import Filters, instrument_summaries, weekly_counts
+from app.clinician.queries import Filters, Scope, instrument_summaries, weekly_counts
 from app.extensions import db as _db
 from app.models import AuditEvent, Screening, ScreeningDailyCount, utcnow
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
@@ -102,8 +102,8 @@ def every_kind_of_write(app, signed_in, runner) -> None:
     assert_counts_exact()
 
 
-def test_every_write_keeps_the_daily_counts_exact(app, signed_in, runner):
-    every_kind_of_write(app, signed_in, runner)
+def test_every_write_keeps_the_daily_counts_exact(app, admin_client, runner):
+    every_kind_of_write(app, admin_client, runner)
     assert 0 not in {value[0] for value in counts_in_table().values()}  # emptied groups are deleted
     for row in _db.session.scalars(sa.select(Screening)):
         _db.session.delete(row)
@@ -120,20 +120,23 @@ def filter_table() -> list[Filters]:
                 (None, "pcl5", "pcptsd5"), ranges, (None, "yes", "no"), (None, "yes", "no"))]
 
 
-def test_statistics_from_the_daily_counts_equal_those_from_the_results(app, signed_in, runner, monkeypatch):
-    every_kind_of_write(app, signed_in, runner)
+def test_statistics_from_the_daily_counts_equal_those_from_the_results(app, admin_client, runner, monkeypatch):
+    every_kind_of_write(app, admin_client, runner)
     # Results either side of a UTC midnight that one of the date ranges starts and ends on.
     for when in (utc(2026, 1, 4, 23, 59, 59), utc(2026, 1, 5), utc(2026, 1, 5, 23, 59, 59), utc(2026, 1, 6)):
         store(taken_at=when)
     table = filter_table()
-    assert all(queries.uses_daily_counts(filters) for filters in table)
-    from_counts = [(weekly_counts(filters), instrument_summaries(filters)) for filters in table]
-    monkeypatch.setattr(queries, "uses_daily_counts", lambda filters: False)
-    from_results = [(weekly_counts(filters), instrument_summaries(filters)) for filters in table]
+    everything = Scope(None)
+    assert all(queries.uses_daily_counts(filters, everything) for filters in table)
+    from_counts = [(weekly_counts(filters, everything), instrument_summaries(filters, everything),
+                    queries.backlog(filters, everything)) for filters in table]
+    monkeypatch.setattr(queries, "uses_daily_counts", lambda filters, scope: False)
+    from_results = [(weekly_counts(filters, everything), instrument_summaries(filters, everything),
+                     queries.backlog(filters, everything)) for filters in table]
     for filters, counted, aggregated in zip(table, from_counts, from_results):
         assert counted == aggregated, filters
     # The comparison saw real figures: most combinations match something, and types are the same.
-    assert sum(1 for weeks, _summaries in from_counts if weeks) > len(table) // 2
+    assert sum(1 for weeks, _summaries, _backlog in from_counts if weeks) > len(table) // 2
     first_week, first_count = from_counts[0][0][0]
     assert type(first_week) is date and type(first_count) is int
     assert {summary.instrument_id: summary.count for summary in from_counts[0][1]} == {
@@ -148,10 +151,10 @@ def test_a_code_search_counts_the_results_themselves(app):
     _db.session.execute(sa.delete(ScreeningDailyCount))  # the counts cannot be what answers this
     _db.session.commit()
     filters = Filters(code=row.code)
-    assert not queries.uses_daily_counts(filters)
-    [pcl5, pcptsd5, _itq] = instrument_summaries(filters)
+    assert not queries.uses_daily_counts(filters, Scope(None))
+    [pcl5, pcptsd5, _itq] = instrument_summaries(filters, Scope(None))
     assert (pcl5.count, pcl5.totals, pcptsd5.count) == (1, {80: 1}, 0)
-    assert len(weekly_counts(filters)) == 1
+    assert len(weekly_counts(filters, Scope(None))) == 1
 
 
 def test_stats_rebuild_recomputes_the_counts_and_is_audited(app, runner):

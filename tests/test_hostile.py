@@ -284,12 +284,28 @@ def valid_form(app, url: str) -> dict:
     return {**data, "store": "yes"}
 
 
-def store_result(app, reviewed: bool = False) -> str:
-    """A stored result's code, through the API; optionally already reviewed."""
+def home_clinic_token(app) -> str:
+    """The link token of the clinic the test clinician belongs to (created on first use)."""
+    from app.clinics import create_clinic
+    from app.extensions import db
+    from app.models import Clinic
+
+    with app.app_context():
+        clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == "home-clinic"))
+        if clinic is None:
+            clinic = create_clinic("Home Clinic")
+            db.session.commit()
+        return clinic.link_token
+
+
+def store_result(app, reviewed: bool = False, shared: bool = True) -> str:
+    """A stored result's code, through the API (shared with the home clinic unless not `shared`);
+    optionally already reviewed."""
     from app.extensions import db
     from app.models import Screening
 
-    code = app.test_client().post(API, json=VALID_BODIES[0]).get_json()["code"]
+    body = {**VALID_BODIES[0], "clinic": home_clinic_token(app)} if shared else VALID_BODIES[0]
+    code = app.test_client().post(API, json=body).get_json()["code"]
     if reviewed:
         with app.app_context():
             row = db.session.scalar(sa.select(Screening))
@@ -298,13 +314,37 @@ def store_result(app, reviewed: bool = False) -> str:
     return code
 
 
-def add_clinician(app) -> None:
+def add_clinician(app, admin: bool = False) -> None:
+    """doc@example.org, a member of the home clinic (or an admin)."""
     from app.extensions import db
-    from app.models import Clinician
+    from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician
+
+    home_clinic_token(app)
+    with app.app_context():
+        home = db.session.scalar(sa.select(Clinic).where(Clinic.slug == "home-clinic"))
+        db.session.add(Clinician(email="doc@example.org", password_hash=hash_password(PASSWORD),
+                                 role=ROLE_ADMIN if admin else ROLE_CLINICIAN, clinics=[home]))
+        db.session.commit()
+
+
+def clinic_columns(app) -> list[tuple]:
+    """Every clinic as (slug, name, time zone, link token), and which clinic each result is shared with."""
+    from app.extensions import db
+    from app.models import Clinic, Screening
 
     with app.app_context():
-        db.session.add(Clinician(email="doc@example.org", password_hash=hash_password(PASSWORD)))
-        db.session.commit()
+        clinics = db.session.execute(sa.select(Clinic.slug, Clinic.name, Clinic.timezone, Clinic.link_token)
+                                     .order_by(Clinic.id)).all()
+        shared = db.session.scalars(sa.select(Screening.clinic_id).order_by(Screening.id)).all()
+        return [tuple(row) for row in clinics] + [tuple(shared)]
+
+
+def first_code(app) -> str:
+    from app.extensions import db
+    from app.models import Screening
+
+    with app.app_context():
+        return db.session.scalar(sa.select(Screening.code).order_by(Screening.id))
 
 
 def audited(app) -> list[str]:
@@ -363,7 +403,7 @@ def _screening_state(app, client):
 
 
 def _clinician_state(app, client):
-    return count_rows(app), review_columns(app), audited(app), signed_in(client)
+    return count_rows(app), review_columns(app), clinic_columns(app), audited(app), signed_in(client)
 
 
 def _first_code(app) -> str:
@@ -398,6 +438,22 @@ FORM_CASES: dict[str, FormCase] = {
         token_page=lambda url: url.rsplit("/", 1)[0], state=_clinician_state, signed_in=True),
     "clinician.unreview": FormCase(
         prepare=lambda app, rule: (add_clinician(app), rule.replace("<code>", store_result(app, reviewed=True)))[1],
+        data=lambda app, url: {}, token_page=lambda url: url.rsplit("/", 1)[0], state=_clinician_state,
+        signed_in=True),
+    "clinician.claim": FormCase(  # "Add a result by its code" on the queue
+        prepare=lambda app, rule: (add_clinician(app), store_result(app, shared=False), rule)[2],
+        data=lambda app, url: {"code": first_code(app)}, token_page=lambda url: url, state=_clinician_state,
+        signed_in=True),
+    "clinician.create_clinic_page": FormCase(
+        prepare=lambda app, rule: (add_clinician(app, admin=True), rule)[1],
+        data=lambda app, url: {"name": "Hill Clinic", "timezone": "Europe/Madrid"}, token_page=lambda url: url,
+        state=_clinician_state, signed_in=True),
+    "clinician.update_clinic": FormCase(
+        prepare=lambda app, rule: (add_clinician(app, admin=True), rule.replace("<slug>", "home-clinic"))[1],
+        data=lambda app, url: {"name": "Home Clinic North", "timezone": "Asia/Tokyo"}, token_page=lambda url: url,
+        state=_clinician_state, signed_in=True),
+    "clinician.rotate_clinic_link": FormCase(
+        prepare=lambda app, rule: (add_clinician(app, admin=True), rule.replace("<slug>", "home-clinic"))[1],
         data=lambda app, url: {}, token_page=lambda url: url.rsplit("/", 1)[0], state=_clinician_state,
         signed_in=True),
 }
@@ -518,7 +574,8 @@ FORMS = [(url, endpoint) for rule, endpoint in every_form_rule(create_app("testi
          for url in ([rule.replace("<instrument_id>", id_) for id_ in sorted(INSTRUMENTS)]
                      if "<instrument_id>" in rule else [rule])]
 KNOWN_FORMS = {"/screen/pcl5", "/screen/pcptsd5", "/results/<code>/delete", "/results", "/clinician/login",
-               "/clinician/logout", "/clinician/results/<code>/review", "/clinician/results/<code>/unreview"}
+               "/clinician/logout", "/clinician/results/<code>/review", "/clinician/results/<code>/unreview",
+               "/clinician/", "/clinician/clinics", "/clinician/clinics/<slug>", "/clinician/clinics/<slug>/rotate-link"}
 PERSON_FORMS = [(url, endpoint) for url, endpoint in FORMS if not endpoint.startswith(("auth.", "clinician."))]
 STAFF_FORMS = [(url, endpoint) for url, endpoint in FORMS if endpoint.startswith(("auth.", "clinician."))]
 

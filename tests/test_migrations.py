@@ -99,9 +99,23 @@ def test_migrated_and_created_databases_have_the_same_triggers(empty_app):
                 "SELECT count(*) FROM pg_proc WHERE proname LIKE 'screening_daily_counts%'")) == 0
 
 
+def seed_old_schema(count: int) -> None:
+    """Demo results written as that revision's app wrote them: only the columns its table has."""
+    import random
+
+    from app.clinician.demo import demo_row
+    from app.models import utcnow
+
+    table = sa.Table("screenings", sa.MetaData(), autoload_with=db.engine)
+    rng, now = random.Random(5), utcnow()
+    rows = [demo_row(rng, now, {"pcl5": 33, "pcptsd5": 3}) for _ in range(count)]
+    db.session.execute(sa.insert(table), [{k: v for k, v in row.items() if k in table.c} for row in rows])
+    db.session.commit()
+
+
 def test_the_migration_counts_the_results_already_stored(empty_app):
     upgrade(revision="0c655936f98c")
-    seed(300, random_seed=5)
+    seed_old_schema(300)
     upgrade()
     assert len(counts_from_results()) > 100 and counts_in_table() == counts_from_results()
     client = empty_app.test_client()  # and the migrated triggers carry on from there
@@ -109,3 +123,14 @@ def test_the_migration_counts_the_results_already_stored(empty_app):
                        ).status_code == 201
     assert counts_in_table() == counts_from_results()
     assert db.session.scalar(sa.select(sa.func.sum(ScreeningDailyCount.results))) == 301
+
+
+def test_the_triage_share_is_filled_in_for_the_results_already_stored(empty_app):
+    upgrade(revision="5a9adbbf2ffc")
+    seed_old_schema(200)
+    upgrade()
+    rows = db.session.execute(sa.text("SELECT instrument, total, share FROM screenings")).all()
+    maxima = {"pcl5": 80, "pcptsd5": 5}
+    assert len(rows) == 200 and {instrument for instrument, _t, _s in rows} == {"pcl5", "pcptsd5"}
+    assert all(share == pytest.approx(total / maxima[instrument]) for instrument, total, share in rows)
+    assert counts_in_table() == counts_from_results()  # the added column left the rollup's triggers alone

@@ -40,7 +40,7 @@ def form_post(client, store="yes"):
     return client.post("/screen/pcl5", data=data)
 
 
-def assert_friendly_429(response, json_expected: bool):
+def assert_friendly_429(response, json_expected: bool, staff: bool = False):
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
@@ -49,7 +49,10 @@ def assert_friendly_429(response, json_expected: bool):
     else:
         html = response.get_data(as_text=True)
         assert "<h1>Too many requests</h1>" in html and "Please wait a minute" in html
-        assert 'class="site-header"' in html and "988" in html  # the site's layout, crisis lines included
+        if staff:  # the workspace's own layout: no crisis footer there
+            assert 'class="ws-header"' in html and "site-footer" not in html
+        else:
+            assert 'class="site-header"' in html and "988" in html  # the site's layout, crisis lines included
 
 
 def test_form_submissions_are_limited_with_a_friendly_page(limited):
@@ -253,13 +256,13 @@ def test_two_gunicorn_instances_share_limits_through_redis(redis_url, tmp_path):
 
 # --- The real clinician sign-in (POST /clinician/login) --------------------------------------------
 
-def add_clinician(app, email="doc@example.org"):
+def add_clinician(app, email="doc@example.org", role="clinician"):
     from app.auth.passwords import hash_password
     from app.extensions import db
     from app.models import Clinician
 
     with app.app_context():
-        clinician = Clinician(email=email, password_hash=hash_password(PASSWORD))
+        clinician = Clinician(email=email, password_hash=hash_password(PASSWORD), role=role)
         db.session.add(clinician)
         db.session.commit()
         return clinician.id
@@ -297,7 +300,7 @@ def test_real_sign_in_wrong_passwords_from_one_client_do_not_lock_out_another(si
     client = app.test_client()
     assert [attempt(client, "doc@example.org", "wrong " + n, "192.0.2.10").status_code for n in "12"] == [400, 400]
     blocked = attempt(client, " DOC@example.org", PASSWORD, "192.0.2.10")  # even the right password, there
-    assert_friendly_429(blocked, json_expected=False)
+    assert_friendly_429(blocked, json_expected=False, staff=True)
     assert client.get("/clinician/").status_code == 302  # not signed in
     # The clinician, from their own computer, signs in at once.
     assert attempt(app.test_client(), "doc@example.org", PASSWORD, "198.51.100.10").status_code == 303
@@ -315,7 +318,7 @@ def test_real_sign_in_is_limited_per_client_across_emails(sign_in_limited):
     statuses = [attempt(client, f"user{n}@example.org", "guess-" + str(n), "192.0.2.11").status_code
                 for n in range(3)]
     assert statuses == [400, 400, 400]
-    assert_friendly_429(attempt(client, "doc@example.org", PASSWORD, "192.0.2.11"), json_expected=False)
+    assert_friendly_429(attempt(client, "doc@example.org", PASSWORD, "192.0.2.11"), json_expected=False, staff=True)
     assert client.get("/clinician/login", environ_overrides={"REMOTE_ADDR": "192.0.2.11"}).status_code == 200
     # Recorded against the account the refused attempt named.
     assert audit_rows(app)[-1] == ("sign_in_limited", doctor, None, "too many attempts (per client)")
@@ -423,7 +426,7 @@ def test_submissions_without_a_previous_code_do_not_spend_the_lookup_budget(look
 def test_clinician_views_are_not_limited_by_code_lookups(lookup_limited):
     """Signed in and audited, the workspace is not limited this way: a clinician can open many results."""
     app = lookup_limited
-    add_clinician(app)
+    add_clinician(app, role="admin")  # sees a result by its whole code, though no clinic has it
     client = client_at(app, "192.0.2.23")
     code = client.post("/api/v1/screenings", json=PCL5).get_json()["code"]
     assert attempt(client, "doc@example.org", PASSWORD).status_code == 303

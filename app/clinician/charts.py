@@ -37,6 +37,7 @@ class Chart:
     points: tuple[tuple[float, float, str, int], ...] = ()
     ticks: tuple[Tick, ...] = ()
     line_y: float | None = None  # e.g. the cut-off on a trend chart
+    marker_x: float | None = None  # e.g. the cut-off on a histogram of totals
 
     @property
     def plot_left(self) -> int:
@@ -70,8 +71,9 @@ def _ticks(top: int, scale) -> tuple[Tick, ...]:
     return tuple(Tick(scale(top * i / 4), round(top * i / 4)) for i in range(5) if top * i / 4 == int(top * i / 4))
 
 
-def bar_chart(data: list[tuple[str, int]]) -> Chart:
-    """Vertical bars for (label, count) pairs, y from 0 to a round maximum, at most ~12 x labels."""
+def bar_chart(data: list[tuple[str, int]], marker: float | None = None) -> Chart:
+    """Vertical bars for (label, count) pairs, y from 0 to a round maximum, at most ~12 x labels; a
+    vertical marker line at `marker` bar widths from the left (e.g. 6.6: three fifths into the 7th bar)."""
     plot_height = HEIGHT - TOP - BOTTOM
     top = nice_ceiling(max((value for _label, value in data), default=0))
     scale = lambda value: HEIGHT - BOTTOM - plot_height * value / top  # noqa: E731
@@ -84,7 +86,8 @@ def bar_chart(data: list[tuple[str, int]]) -> Chart:
             label=label, value=value, show_label=i % every == 0)
         for i, (label, value) in enumerate(data)
     )
-    return Chart(WIDTH, HEIGHT, bars=bars, ticks=_ticks(top, scale))
+    return Chart(WIDTH, HEIGHT, bars=bars, ticks=_ticks(top, scale),
+                 marker_x=LEFT + marker * slot if marker is not None else None)
 
 
 def trend_chart(data: list[tuple[str, int]], max_value: int, line_at: int | None = None) -> Chart:

@@ -1,4 +1,5 @@
-"""Commands: `clinician create|list|deactivate|invite|reset|reset-2fa`, `purge`, `seed-demo` and `stats rebuild`."""
+"""Commands: `clinician create|list|deactivate|invite|reset|reset-2fa`, `purge`, `seed-demo` and `stats rebuild`
+(clinics: clinic_cli.py)."""
 from __future__ import annotations
 
 import re
@@ -12,9 +13,10 @@ from flask.cli import AppGroup, with_appcontext
 from ..auth.passwords import hash_password, password_problem
 from ..auth.views import normalise_email
 from ..extensions import db
-from ..models import ROLE_ADMIN, ROLE_CLINICIAN, Clinician, ScreeningDailyCount
+from ..models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, Screening, ScreeningDailyCount, utcnow
 from ..rollup_triggers import REBUILD
 from . import audit
+from .clinic_cli import add_member, add_to_clinic, clinic_by_slug, clinic_cli
 from .demo import seed
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -42,9 +44,11 @@ def _by_email(email: str) -> Clinician | None:
 
 @clinician_cli.command("create")
 @click.argument("email")
-@click.option("--admin", is_flag=True, help="Allow reading the audit log.")
-def create(email: str, admin: bool) -> None:
+@click.option("--admin", is_flag=True, help="See every clinic's results and read the audit log.")
+@click.option("--clinic", "clinic_slug", default=None, help="The slug of a clinic the account belongs to.")
+def create(email: str, admin: bool, clinic_slug: str | None) -> None:
     """Create an account for EMAIL; the password is asked for twice, or read from standard input."""
+    clinic = clinic_by_slug(clinic_slug) if clinic_slug else None
     email = normalise_email(email)
     if not EMAIL.fullmatch(email) or len(email) > 254:
         raise click.ClickException(f"{email!r} is not an email address.")
@@ -54,10 +58,13 @@ def create(email: str, admin: bool) -> None:
     problem = password_problem(password)
     if problem:
         raise click.ClickException(problem)
-    db.session.add(Clinician(email=email, password_hash=hash_password(password),
-                             role=ROLE_ADMIN if admin else ROLE_CLINICIAN, active=True))
+    account = Clinician(email=email, password_hash=hash_password(password),
+                        role=ROLE_ADMIN if admin else ROLE_CLINICIAN, active=True)
+    db.session.add(account)
+    if clinic is not None:
+        add_member(account, clinic)
     db.session.commit()
-    click.echo(f"Created {'admin' if admin else 'clinician'} {email}.")
+    click.echo(f"Created {'admin' if admin else 'clinician'} {email}" + (f" in {clinic.name}." if clinic else "."))
 
 
 @clinician_cli.command("list")
@@ -107,12 +114,29 @@ def purge(days: int | None) -> None:
 @with_appcontext
 @click.option("--count", type=click.IntRange(min=1, max=5_000_000), default=1000, show_default=True)
 @click.option("--seed", "random_seed", type=int, default=None, help="Repeatable data for benchmarks.")
-def seed_demo(count: int, random_seed: int | None) -> None:
+@click.option("--clinics", type=click.IntRange(min=0, max=1000), default=0, show_default=True,
+              help="Share the results among this many demo clinics (created if missing), a tenth with none.")
+def seed_demo(count: int, random_seed: int | None, clinics: int) -> None:
     """Fill the database with COUNT plausible results (never in production)."""
     if current_app.config.get("APP_ENV") == "production":
         raise click.ClickException("seed-demo refuses to run in production (set APP_ENV=development).")
-    seed(count, random_seed)
+    seed(count, random_seed, demo_clinics(clinics) if clinics else None)
     click.echo(f"Added {count} demo results.")
+
+
+def demo_clinics(number: int) -> list[int]:
+    """The ids of `Demo clinic 1` … `Demo clinic N` (slugs demo-clinic-1 …), created where missing."""
+    from ..clinics import create_clinic
+
+    ids = []
+    for index in range(1, number + 1):
+        clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == f"demo-clinic-{index}"))
+        if clinic is None:
+            clinic = create_clinic(f"Demo clinic {index}")
+            db.session.flush()
+        ids.append(clinic.id)
+    db.session.commit()
+    return ids
 
 
 @stats_cli.command("rebuild")
@@ -223,6 +247,8 @@ def reset_two_factor(email: str) -> None:
 def register(app: Flask) -> None:
     """Attach the commands to the app's `flask` command line."""
     app.cli.add_command(clinician_cli)
+    clinician_cli.add_command(add_to_clinic)
+    app.cli.add_command(clinic_cli)
     app.cli.add_command(purge)
     app.cli.add_command(seed_demo)
     app.cli.add_command(stats_cli)

@@ -15,6 +15,7 @@ from ..screening.scoring import score_pcl5, score_pcptsd5
 
 BATCH = 5000
 PCL5_SHARE = 0.6  # the rest take the PC-PTSD-5
+UNATTACHED_SHARE = 0.1  # with clinics: results kept without a clinic's link (seen once added by code)
 # Latent severity of the people who take a screen: most mildly affected, a sizeable minority severely.
 SEVERITY = ((0.55, 0.12, 0.10), (0.30, 0.40, 0.12), (0.15, 0.70, 0.10))  # (weight, mean, spread)
 
@@ -61,7 +62,7 @@ def demo_row(rng: random.Random, now, cutoffs: dict[str, int]) -> dict:
     return {
         "code": codes.new_code(), "instrument": result.instrument.id,
         "instrument_version": result.instrument.version, "exposure": result.exposure, "answers": answers,
-        "total": result.total, **dict(result.clusters),
+        "total": result.total, "share": result.total / result.max_total, **dict(result.clusters),
         "dsm5_b": dsm5.get("B"), "dsm5_c": dsm5.get("C"), "dsm5_d": dsm5.get("D"), "dsm5_e": dsm5.get("E"),
         "dsm5_rule_met": result.dsm5_rule_met, "cutoff": result.cutoff,
         "at_or_above_cutoff": result.at_or_above_cutoff, "taken_at": taken_at, "reviewed": reviewed,
@@ -69,8 +70,10 @@ def demo_row(rng: random.Random, now, cutoffs: dict[str, int]) -> dict:
     }
 
 
-def seed(count: int, random_seed: int | None = None) -> None:
-    """Insert `count` results in batches of BATCH rows, committing each batch."""
+def seed(count: int, random_seed: int | None = None, clinic_ids: list[int] | None = None,
+         unattached: float = UNATTACHED_SHARE) -> None:
+    """Insert `count` results in batches of BATCH rows, committing each batch. With `clinic_ids`, each
+    result is shared with one of those clinics at random, except about `unattached` of them."""
     rng = random.Random(random_seed)
     now = utcnow()
     cutoffs = {PCL5.id: configured_cutoff(PCL5), PCPTSD5.id: configured_cutoff(PCPTSD5)}
@@ -83,6 +86,7 @@ def seed(count: int, random_seed: int | None = None) -> None:
             if row["code"] in issued:  # 60 random bits: practically never, but codes must stay unique
                 continue
             issued.add(row["code"])
+            row["clinic_id"] = rng.choice(clinic_ids) if clinic_ids and rng.random() >= unattached else None
             rows.append(row)
         db.session.execute(sa.insert(Screening), rows)
         db.session.commit()

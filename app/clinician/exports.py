@@ -17,7 +17,7 @@ from ..fhir import questionnaire_response
 from ..models import Screening
 from ..screening import codes
 from ..screening.instruments import PCL5, PRODUCT_CLUSTERS
-from .queries import Filters, filtered
+from .queries import Filters, Scope, filtered
 
 BATCH = 2000  # rows fetched per round trip (a server-side cursor on PostgreSQL) and written per chunk
 CHUNK = 200  # FHIR entries per chunk handed to the server, so a large export is not one write per result
@@ -32,9 +32,9 @@ EXPORT_COLUMNS = [column for column in Screening.__table__.columns
                   if column.name not in {"review_note", "reviewed_by_id", "reviewed_at"}]
 
 
-def export_rows(filters: Filters, columns=EXPORT_COLUMNS) -> Iterator[sa.Row]:
-    """The filtered results in a stable order, fetched BATCH rows at a time."""
-    statement = filtered(sa.select(*columns), filters).order_by(Screening.taken_at, Screening.id)
+def export_rows(filters: Filters, scope: Scope, columns=EXPORT_COLUMNS) -> Iterator[sa.Row]:
+    """The reader's filtered results in a stable order, fetched BATCH rows at a time."""
+    statement = filtered(sa.select(*columns), filters, scope).order_by(Screening.taken_at, Screening.id)
     yield from db.session.execute(statement.execution_options(yield_per=BATCH))
 
 
@@ -133,11 +133,11 @@ def _driver_statement(connection: sa.Connection, statement: sa.Select) -> tuple[
     return compiled.string, params
 
 
-def _copied_lines(connection: sa.Connection, filters: Filters) -> Iterator[str]:
+def _copied_lines(connection: sa.Connection, filters: Filters, scope: Scope) -> Iterator[str]:
     """PostgreSQL: `COPY (SELECT line …) TO STDOUT` in text format, BATCH lines a chunk. Text format ends
     each row with LF and escapes backslashes and control characters in the data, so every LF is a line
     end (made CRLF) and the escapes are undone exactly."""
-    statement = filtered(sa.select(_csv_line()), filters).order_by(Screening.taken_at, Screening.id)
+    statement = filtered(sa.select(_csv_line()), filters, scope).order_by(Screening.taken_at, Screening.id)
     sql, params = _driver_statement(connection, statement)
     if not params:  # psycopg merges only when there are parameters; otherwise `%%` would stay doubled
         sql = sql.replace("%%", "%")
@@ -169,7 +169,7 @@ def _iso_utc(stored: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _formatted_lines(connection: sa.Connection, filters: Filters) -> Iterator[str]:
+def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) -> Iterator[str]:
     """SQLite: the stored values, as the driver returns them, formatted in Python, BATCH lines a chunk."""
     columns = [Screening.code, Screening.instrument, Screening.instrument_version,
                sa.type_coerce(Screening.taken_at, sa.String),  # stored as `2026-01-31 09:05:00.000000`, UTC
@@ -182,7 +182,7 @@ def _formatted_lines(connection: sa.Connection, filters: Filters) -> Iterator[st
     # Walking the taken_at index (ties in id order, as the index holds the rowid) reads the rows where
     # they are: measured at 1,000,000 randomly placed results cheaper than sorting them all, and rows
     # that arrive in time order are then read nearly in place.
-    statement = filtered(sa.select(*columns), filters).order_by(Screening.taken_at, Screening.id)
+    statement = filtered(sa.select(*columns), filters, scope).order_by(Screening.taken_at, Screening.id)
     sql, params = _driver_statement(connection, statement)
     versions: dict[str, str] = {}  # a handful of distinct versions, each quoted once
     padding = ["," * (len(ITEM_COLUMNS) - asked) for asked in range(len(ITEM_COLUMNS) + 1)]
@@ -222,7 +222,7 @@ def _itq_fields(dso_total, affective, self_concept, relationships, ptsd_met, dso
             f"{diagnosis}")
 
 
-def csv_stream(filters: Filters) -> Iterator[str]:
+def csv_stream(filters: Filters, scope: Scope) -> Iterator[str]:
     """The CSV text in chunks of BATCH lines: a header line, then one line per result, answers as scores
     (PCL-5 0–4; PC-PTSD-5 1 for Yes, 0 for No), blank where not asked."""
     header = io.StringIO()
@@ -230,19 +230,19 @@ def csv_stream(filters: Filters) -> Iterator[str]:
     yield header.getvalue()
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        yield from _copied_lines(connection, filters)
+        yield from _copied_lines(connection, filters, scope)
     else:
-        yield from _formatted_lines(connection, filters)
+        yield from _formatted_lines(connection, filters, scope)
 
 
-def fhir_stream(filters: Filters) -> Iterator[str]:
+def fhir_stream(filters: Filters, scope: Scope) -> Iterator[str]:
     """A FHIR R4 Bundle (type "collection") of QuestionnaireResponses, written entry by entry."""
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     yield '{"resourceType": "Bundle", "type": "collection", "timestamp": ' + json.dumps(stamp)
     # FHIR JSON forbids empty arrays, so "entry" opens with the first result, if there is one.
     separator = ', "entry": ['
     parts: list[str] = []
-    for row in export_rows(filters):
+    for row in export_rows(filters, scope):
         parts.append(separator + json.dumps({"resource": questionnaire_response(row)}, ensure_ascii=False))
         separator = ","
         if len(parts) == CHUNK:

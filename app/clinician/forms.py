@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
-from wtforms.validators import Length
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..models import REVIEW_NOTE_MAX
 
@@ -19,3 +19,37 @@ class ReviewForm(FlaskForm):
 
 class UnreviewForm(FlaskForm):
     """Put a result back among the unreviewed (only the CSRF token)."""
+
+
+class ClaimForm(FlaskForm):
+    """Add a result to one of my clinics by its whole code: the person handed it over."""
+
+    code = StringField(_l("Result code"), validators=[
+        DataRequired(message=_l("Type the result code the person gave you.")),
+        Length(max=20, message=_l("A result code has 12 letters and digits, such as 7KQ2-M9XD-4TPA.")),
+    ], filters=[lambda value: value.strip() if isinstance(value, str) else value])
+    clinic = SelectField(_l("Clinic"), validate_choice=True,
+                         validators=[DataRequired(message=_l("Choose the clinic to add it to."))])
+
+
+class ClinicForm(FlaskForm):
+    """A clinic's name and time zone (admins)."""
+
+    name = StringField(_l("Name"), validators=[
+        DataRequired(message=_l("Give the clinic a name.")),
+        Length(max=120, message=_l("Keep the name to %(max)s characters or fewer.", max=120)),
+    ], filters=[lambda value: value.strip() if isinstance(value, str) else value])
+    timezone = StringField(_l("Time zone"), default="UTC", validators=[
+        DataRequired(message=_l("Give a time zone such as Europe/Madrid or America/Chicago.")),
+    ], filters=[lambda value: value.strip() if isinstance(value, str) else value])
+
+    def validate_timezone(self, field) -> None:
+        from .zones import is_zone
+
+        if not is_zone(field.data):
+            raise ValidationError(_l("“%(zone)s” is not a time zone name; use one such as Europe/Madrid or America/Chicago.",
+                                     zone=field.data))
+
+
+class PostOnlyForm(FlaskForm):
+    """Only the CSRF token, for a button that changes something (e.g. rotating a clinic's link)."""

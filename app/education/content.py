@@ -14,6 +14,7 @@ from pathlib import Path
 import markdown
 import nh3
 from markdown.extensions import Extension
+from markdown.extensions.toc import slugify
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
@@ -163,6 +164,15 @@ def _header_value(path: Path, meta: dict[str, list[str]], key: str) -> str:
     return value
 
 
+SLUG_WORDS = 4
+
+
+def short_slug(value: str, separator: str) -> str:
+    """A heading's id from its first four words ("Las sesiones clandestinas o…" → las-sesiones-clandestinas-o):
+    each id is written twice, in the heading and in "On this page", and long ones cost page weight."""
+    return separator.join(slugify(value, separator).split(separator)[:SLUG_WORDS])
+
+
 def parse_file(path: Path) -> Page:
     """Parse and render one content file, raising ContentError for anything a reader would miss."""
     try:
@@ -172,6 +182,7 @@ def parse_file(path: Path) -> Page:
     cited: set[int] = set()
     md = markdown.Markdown(
         extensions=["meta", "tables", "toc", "sane_lists", LearnExtension(cited)],
+        extension_configs={"toc": {"slugify": short_slug}},
         output_format="html",
     )
     rendered = md.convert(text)

@@ -18,6 +18,7 @@ from .service import (
     change_since,
     configured_cutoff,
     delete_screening,
+    find_clinic_by_token,
     find_screening,
     resolve_previous,
     score,
@@ -29,9 +30,9 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 ALLOWED_FIELDS = {
-    "pcl5": {"instrument", "answers", "store", "previous"},
-    "pcptsd5": {"instrument", "exposure", "answers", "store", "previous"},
-    "itq": {"instrument", "answers", "store", "previous", "when"},
+    "pcl5": {"instrument", "answers", "store", "previous", "clinic"},
+    "pcptsd5": {"instrument", "exposure", "answers", "store", "previous", "clinic"},
+    "itq": {"instrument", "answers", "store", "previous", "clinic", "when"},
 }
 
 
@@ -150,6 +151,11 @@ def create_screening():
     except (ValueError, RecursionError):
         return errors_response([_("The body is not valid JSON.")])
     instrument, errors = validate_payload(payload)
+    clinic = None
+    if instrument is not None and "clinic" in payload:  # a clinic's link token: the result is shared with it
+        clinic = find_clinic_by_token(payload["clinic"])
+        if clinic is None:
+            errors.append(_("\"clinic\" must be the token of a clinic's current link."))
     previous = None
     if instrument is not None and isinstance(payload.get("previous"), str):
         try:
@@ -165,7 +171,7 @@ def create_screening():
     change = change_since(previous, result) if previous is not None else None
     if not payload.get("store", False):
         return jsonify(result_json(result, None, change)), 200
-    row = add_screening(result, previous=previous)
+    row = add_screening(result, previous=previous, clinic=clinic)
     response = jsonify(result_json(result, row.code, change))
     response.status_code = 201
     response.headers["Location"] = url_for("screening.result", code=codes.display(row.code))

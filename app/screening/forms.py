@@ -94,6 +94,14 @@ def _store_field() -> RadioField:
     )
 
 
+def clinic_store_choices(clinic) -> list[SelectChoice]:
+    """The store choice through a clinic's link: keeping the result shares it with that clinic."""
+    return [
+        SelectChoice(NO, _l("No, do not keep my answers (nothing is saved or shared)")),
+        SelectChoice(YES, _l("Keep this result and share it with %(clinic)s", clinic=clinic.name)),
+    ]
+
+
 class PersonForm(FlaskForm):
     """A form on a person's page: no CSRF token, because the person gets no session (and so no cookie)
     to bind one to. Such posts are protected by refusing cross-site requests before any view runs

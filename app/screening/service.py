@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Screening
+from ..models import Clinic, Screening
 from ..retention import expiry_cutoff, unexpired
 from . import codes
 from .change import Change, compare
@@ -47,13 +47,18 @@ def raw_answers(result: ScreeningResult) -> list:
     return list(result.answers)
 
 
-def add_screening(result: ScreeningResult, previous: Screening | None = None) -> Screening:
+def add_screening(result: ScreeningResult, previous: Screening | None = None,
+                  clinic: Clinic | None = None) -> Screening:
     """Store a result under a fresh code (linked to the earlier result it was compared with) and commit.
 
-    The caller has the person's consent.
+    The caller has the person's consent. Through a clinic's link the result is shared with that clinic,
+    and so is the earlier result it follows if no clinic has it yet (the form says so before storing).
     """
     previous_id = previous.id if previous is not None else None
+    share_previous = clinic is not None and previous is not None and previous.clinic_id is None
     for _attempt in range(3):
+        if share_previous:  # again after a rollback, which undoes it
+            previous.clinic_id = clinic.id
         row = Screening(
             code=codes.new_code(),
             previous_id=previous_id,
@@ -62,6 +67,8 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None) ->
             exposure=result.exposure,
             answers=raw_answers(result),
             total=result.total,
+            share=result.total / result.max_total,
+            clinic_id=clinic.id if clinic is not None else None,
             reexperiencing=result.clusters["reexperiencing"],
             avoidance=result.clusters["avoidance"],
             arousal=result.clusters["arousal"],
@@ -127,6 +134,13 @@ def previous_of(row: Screening) -> Screening | None:
     if previous is None or previous.taken_at < expiry_cutoff():
         return None
     return previous
+
+
+def find_clinic_by_token(token) -> Clinic | None:
+    """The clinic whose current public link carries `token`; None for an unknown or rotated one."""
+    if not isinstance(token, str) or not token or len(token) > 64:
+        return None
+    return db.session.scalar(sa.select(Clinic).where(Clinic.link_token == token))
 
 
 def result_of(row: Screening) -> ScreeningResult:

@@ -13,7 +13,8 @@ from ..models import Screening
 from ..page_cache import cached_page
 from . import codes
 from .change import PCL5_MEANINGFUL_CHANGE, PCL5_POSSIBLE_CHANGE, Change, signed
-from .forms import YES, DeleteForm, ResultCodeForm, form_class
+from ..clinics.views import unknown_link
+from .forms import YES, DeleteForm, ResultCodeForm, clinic_store_choices, form_class
 from .instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS, Instrument
 from .instruments.itq import WHEN_OPTIONS
 from .scoring import ScreeningResult
@@ -23,6 +24,7 @@ from .service import (
     change_since,
     delete_screening,
     earlier_in_series,
+    find_clinic_by_token,
     find_screening,
     previous_of,
     resolve_previous,
@@ -209,13 +211,20 @@ def _previous_from_url(instrument: Instrument, form) -> tuple[bool, Screening | 
 def screen(instrument_id: str):
     """The questionnaire; a valid submission shows the result, stored only with consent."""
     instrument = INSTRUMENTS.get(instrument_id) or abort(404)
+    # Through a clinic's link the clinic travels in the URL and a hidden field, never in a cookie.
+    token = request.values.get("clinic", "").strip()
+    clinic = find_clinic_by_token(token) if token else None
+    if token and clinic is None:
+        return unknown_link()
     form = form_class(instrument)()
+    if clinic is not None:
+        form.store.choices = clinic_store_choices(clinic)
     if form.validate_on_submit():
         answers, exposure = _answers_from(instrument, form)
         result = score(instrument, answers, exposure, when=_when_from(form))
         previous = form.previous_row
         if form.store.data == YES:
-            row = add_screening(result, previous=previous)
+            row = add_screening(result, previous=previous, clinic=clinic)
             return redirect(url_for(".result", code=codes.display(row.code)), 303)
         change = change_since(previous, result) if previous is not None else None
         return render_result(result, code=None, change=change, previous=previous)
@@ -228,7 +237,8 @@ def screen(instrument_id: str):
     compare_open = from_url or bool(form.previous.data) or bool(form.previous.errors)
     return render_template("screening/form.html", form=form, instrument=instrument,
                            sections=item_sections(instrument), previous=previous,
-                           hide_previous=hide_previous, compare_open=compare_open), status
+                           hide_previous=hide_previous, compare_open=compare_open, clinic=clinic,
+                           clinic_token=token or None), status
 
 
 # PCL-5 item 16, "Taking too many risks or doing things that could cause you harm?": rated

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.auth.passwords import hash_password
 from app.extensions import db
-from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinician
+from app.clinics import create_clinic
+from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, Screening
 from tests.results_helpers import ITQ_PATTERNS, store_itq, store_pcl5, store_pcptsd5
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -71,6 +73,7 @@ def live_server(tmp_path_factory):
     if not os.environ.get("TEST_DATABASE_URL"):
         database = tmp_path_factory.mktemp("browser") / "browser.sqlite"
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+    overrides["PUBLIC_BASE_URL"] = "https://check.example.org"  # the clinic's link and poster
     app = create_app("testing", overrides)
     with app.app_context():
         db.drop_all()
@@ -97,6 +100,14 @@ def live_server(tmp_path_factory):
         for name, answers in ITQ_PATTERNS.items():
             live.codes[name] = store_itq(client, answers, when="1to5y" if name == "itq_cptsd" else None)
         live.codes["itq_retake"] = store_itq(client, ITQ_PATTERNS["itq_ptsd"], previous=live.codes["itq_cptsd"])
+        # Everything so far is Riverside Clinic's caseload (the clinician belongs to it); one result
+        # kept without a clinic stays out of the queue until someone adds it by its code.
+        clinic = create_clinic("Riverside Clinic", "America/Chicago")
+        db.session.flush()
+        db.session.execute(sa.update(Screening).values(clinic_id=clinic.id))
+        db.session.commit()
+        live.codes["unattached"] = store_pcl5(client, 60)
+        live.codes["clinic_token"], live.codes["clinic_slug"] = clinic.link_token, clinic.slug
     yield live
     server.shutdown()
     thread.join(timeout=10)
@@ -187,8 +198,10 @@ CLINICIAN_EMAIL, ADMIN_EMAIL = "doc@example.org", "admin@example.org"
 def clinician_accounts(live_server):
     """A clinician and an administrator in the live server's database (once per package)."""
     with live_server.app.app_context():
+        riverside = db.session.scalar(sa.select(Clinic).where(Clinic.slug == live_server.codes["clinic_slug"]))
         for email, role in ((CLINICIAN_EMAIL, ROLE_CLINICIAN), (ADMIN_EMAIL, ROLE_ADMIN)):
-            db.session.add(Clinician(email=email, password_hash=hash_password(CLINICIAN_PASSWORD), role=role))
+            db.session.add(Clinician(email=email, password_hash=hash_password(CLINICIAN_PASSWORD), role=role,
+                                     clinics=[riverside] if role == ROLE_CLINICIAN else []))
         db.session.commit()
     return {"clinician": CLINICIAN_EMAIL, "admin": ADMIN_EMAIL}
 

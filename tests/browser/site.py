@@ -169,6 +169,18 @@ PAGES = [
     SitePage("two-factor-setup", "/clinician/two-factor/setup", needs=("fresh_account_signed_in",)),
     SitePage("recovery-codes", reach=set_up_two_factor, needs=("fresh_account_signed_in",)),
     SitePage("two-factor-step", "/clinician/two-factor", needs=("password_step_done",)),
+    SitePage("clinician-audit-filtered", "/clinician/audit?action=sign_in&from=2020-01-01", needs=("admin_signed_in",)),
+    SitePage("clinician-queue-admin", "/clinician/", needs=("admin_signed_in",)),
+    SitePage("clinician-clinics", "/clinician/clinics", needs=("admin_signed_in",)),
+    SitePage("clinician-clinic-admin", "/clinician/clinics/{clinic_slug}", needs=("admin_signed_in",)),
+    SitePage("clinician-clinic", "/clinician/clinics/{clinic_slug}", needs=("clinician_signed_in",)),
+    SitePage("clinician-poster", "/clinician/clinics/{clinic_slug}/poster", needs=("clinician_signed_in",)),
+    SitePage("clinician-poster-print", "/clinician/clinics/{clinic_slug}/poster", print_media=True,
+             needs=("clinician_signed_in",)),
+    SitePage("clinician-not-found", "/clinician/results/{unattached}", status=404, needs=("clinician_signed_in",)),
+    SitePage("clinic-landing", "/c/{clinic_token}"),
+    SitePage("clinic-pcptsd5-form", "/screen/pcptsd5?clinic={clinic_token}"),
+    SitePage("clinic-link-unknown", "/c/no-such-link", status=404),
 ]
 
 

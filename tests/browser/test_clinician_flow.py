@@ -1,5 +1,6 @@
-"""The clinician workspace end to end in Chromium: a person keeps a result, a clinician signs in through
-the form, finds it by its code, reviews it with a note, sees it marked reviewed and signs out."""
+"""The clinician workspace end to end in Chromium: a person keeps a result through the clinic's link, a
+clinician signs in through the form, finds it by its code, reviews it with a note, sees it marked reviewed,
+adds a result kept without the link by its whole code, and signs out."""
 from __future__ import annotations
 
 import re
@@ -14,21 +15,26 @@ pytestmark = pytest.mark.browser
 
 TEXT = {
     "en": {"matches": "1 result matches.", "reviewed": "Marked as reviewed.", "by": f"by {CLINICIAN_EMAIL}",
-           "mark": "Mark as reviewed", "update": "Update the note", "yes": "Yes", "signed_out": "You are signed out."},
+           "mark": "Mark as reviewed", "update": "Update the note", "yes": "Reviewed", "signed_out": "You are signed out.",
+           "share": "Keep this result and share it with Riverside Clinic", "added": "was added to Riverside Clinic"},
     "es": {"matches": "1 resultado coincide.", "reviewed": "Marcado como revisado.", "by": f"por {CLINICIAN_EMAIL}",
-           "mark": "Marcar como revisado", "update": "Actualizar la nota", "yes": "Sí",
-           "signed_out": "Ha cerrado la sesión."},
+           "mark": "Marcar como revisado", "update": "Actualizar la nota", "yes": "Revisado",
+           "signed_out": "Ha cerrado la sesión.",
+           "share": "Guardar este resultado y compartirlo con Riverside Clinic", "added": "se añadió a Riverside Clinic"},
 }
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
-def test_a_kept_result_is_found_reviewed_and_the_clinician_signs_out(page_in, clinician_signed_in, language):
+def test_a_kept_result_is_found_reviewed_and_the_clinician_signs_out(page_in, clinician_signed_in, live_server,
+                                                                    language):
     text = TEXT[language]
 
-    # A person answers the PCL-5 and keeps the result.
+    # A person opens the clinic's link, answers the PCL-5 and keeps the result, shared with the clinic.
     person = page_in(language)
-    person.goto("/screen/pcl5")
+    person.goto(f"/c/{live_server.codes['clinic_token']}")
+    person.locator("a.button[href*='/screen/pcl5']").click()
     pcl5_answers_by_label(person, rating=3)  # total 60
+    expect(person.locator("label:has(input[name='store'][value='yes'])")).to_have_text(text["share"])
     person.click("label:has(input[name='store'][value='yes'])")
     person.click("main button[type=submit]")
     expect(person.locator("#code-heading")).to_be_visible()
@@ -38,6 +44,7 @@ def test_a_kept_result_is_found_reviewed_and_the_clinician_signs_out(page_in, cl
     clinician = page_in(language)
     clinician_signed_in(clinician)
     expect(clinician.locator(".signout")).to_contain_text(CLINICIAN_EMAIL)
+    expect(clinician.locator(".leave-site")).to_have_count(0)  # the staff layout: no quick exit, no crisis footer
     clinician.fill("#f-code", code.lower().replace("-", ""))
     clinician.click(".filters button[type=submit]")
     expect(clinician.locator("main [role=status]")).to_have_text(text["matches"])
@@ -60,7 +67,17 @@ def test_a_kept_result_is_found_reviewed_and_the_clinician_signs_out(page_in, cl
     # Back in the queue it is marked reviewed.
     clinician.goto(f"/clinician/?code={code}&reviewed=yes")
     expect(clinician.locator("table.queue tbody tr")).to_have_count(1)
-    expect(clinician.locator("table.queue tbody tr td").last).to_have_text(text["yes"])
+    expect(clinician.locator("table.queue tbody tr td").nth(3)).to_contain_text(text["yes"])
+
+    # A result kept without the link is not in the queue until added by its whole code.
+    kept = person.request.post("/api/v1/screenings", data={"instrument": "pcl5", "answers": [4] * 20, "store": True})
+    unattached = kept.json()["code"]
+    clinician.goto(f"/clinician/?code={unattached}")
+    expect(clinician.locator("table.queue tbody tr")).to_have_count(0)
+    clinician.fill("#claim-code", unattached.lower())
+    clinician.click("form.claim button[type=submit]")
+    expect(clinician.locator(".flash")).to_contain_text(text["added"])
+    expect(clinician.locator("h1")).to_contain_text(unattached)
 
     # Signing out ends the session: the workspace asks for a sign-in again.
     clinician.click(".signout button[type=submit]")

@@ -1,0 +1,52 @@
+"""Times shown in a clinic's own time zone, with the zone named, and the checks on zone names."""
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Clinic
+
+
+def is_zone(name: str) -> bool:
+    """An IANA time zone name such as Europe/Madrid (or UTC), as the system's zone database knows it."""
+    if not name or name != name.strip() or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return name in _known_zones()
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def zone_names() -> list[str]:
+    """Every IANA zone name, sorted, for a clinic's settings."""
+    return sorted(_known_zones())
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def in_zone(moment: datetime | None, zone: str | None) -> str:
+    """`2026-11-28 09:15 CET`: a stored UTC time in a clinic's zone, with the zone's abbreviation."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(_zone(zone or "UTC"))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def clinic_zones() -> dict[int | None, str]:
+    """clinic id → its time zone (a result without a clinic: UTC); a few dozen rows at most."""
+    zones: dict[int | None, str] = {None: "UTC"}
+    zones.update(db.session.execute(sa.select(Clinic.id, Clinic.timezone)).all())
+    return zones
