@@ -68,7 +68,7 @@ ITQ_SECTION_NAMES = {
 PERSON_NAMES = {
     "pcptsd5": _l("Quick screen"),
     "pcl5": _l("Full checklist"),
-    "itq": _l("International trauma questionnaire"),
+    "itq": _l("Trauma questionnaire"),
 }
 
 # What each questionnaire asks and how long it takes, for its card on the home page.
