@@ -9,6 +9,7 @@ The checks and the screenshots then cover it in both languages with no other cha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from typing import Callable
 
 from playwright.sync_api import Page
@@ -91,7 +92,9 @@ def invite_someone(page: Page) -> None:
 
 def open_new_invitation(page: Page) -> None:
     invite_someone(page)
-    page.goto(page.input_value("#account-link"))
+    # The link is built on PUBLIC_BASE_URL (the site's public address), never the Host header: this
+    # browser reaches the test server by its path.
+    page.goto(urlsplit(page.input_value("#account-link")).path)
     page.wait_for_selector("input[name=password_confirm]")
 
 

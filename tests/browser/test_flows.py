@@ -203,7 +203,7 @@ def test_language_switch_without_javascript(nojs_page, live_server):
     expect(page).to_have_url(re.compile(r"/screen/pcl5\?previous=nonsense$"))
     assert page.evaluate("document.documentElement.lang") == "es"
     expect(page.get_by_role("button", name="Ver mi resultado")).to_be_visible()
-    expect(page.locator(".language-note")).to_contain_text("versión original en inglés")
+    expect(page.locator(".language-note")).to_contain_text("se probaron y validaron en inglés")
     expect(page.locator("fieldset#q1")).to_have_attribute("lang", "en")
     cookie = next(c for c in page.context.cookies() if c["name"] == "lang")
     assert (cookie["value"], cookie["httpOnly"], cookie["sameSite"]) == ("es", True, "Lax")
@@ -269,7 +269,7 @@ def itq_answers_by_label(page: Page, answers: list[int]) -> None:
 def test_itq_from_home_to_a_stored_result_and_a_retake_in_both_languages(page_in, language, pattern, retake):
     page = page_in(language)
     page.goto("/")
-    page.locator("a[href='/screen/itq']").click()
+    page.locator("#questionnaires a[href='/screen/itq']").click()
     expect(page).to_have_url(re.compile(r"/screen/itq$"))
     expect(page.locator("textarea")).to_have_count(0)  # the description of the event is never asked
     page.click("label:has(input[name='when'][value='1to5y'])")
@@ -277,7 +277,7 @@ def test_itq_from_home_to_a_stored_result_and_a_retake_in_both_languages(page_in
     page.click("label:has(input[name='store'][value='yes'])")
     page.locator("button[type=submit]").click()
     code = stored_code(page)
-    expect(page.locator(".itq-verdict")).to_contain_text(pattern)
+    expect(page.locator("#verdict")).to_contain_text(pattern)
     page.get_by_role("link", name=retake).click()
     expect(page.locator("#compare-note")).to_contain_text(code)
     itq_answers_by_label(page, [0] * 18)

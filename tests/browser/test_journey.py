@@ -90,7 +90,7 @@ def test_answering_no_hides_the_five_questions_and_yes_brings_them_back(page):
     expect(items).to_be_visible()
     page.click("label:has(input[name='exposure'][value='no'])")
     page.click("button[type=submit]")
-    page.wait_for_selector("#total-heading")
+    page.wait_for_selector("#verdict")
 
 
 def test_without_script_the_gate_hint_says_the_five_may_be_left_blank(nojs_page):
@@ -133,6 +133,6 @@ def test_the_code_box_opens_a_result_and_no_cookie_is_set_on_the_way(playwright_
     pcl5_answers_by_label(page)
     page.click("label:has(input[name='store'][value='yes'])")
     page.click("button[type=submit]")
-    page.wait_for_selector("#total-heading")
+    page.wait_for_selector("#verdict")
     assert context.cookies() == []
     context.close()
