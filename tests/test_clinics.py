@@ -407,3 +407,10 @@ def test_fhir_meta_tag_names_the_instrument_version_under_its_own_system(app, si
     [tag] = resource["meta"]["tag"]
     assert tag["system"] == INSTRUMENT_VERSION_SYSTEM != RESULT_CODE_SYSTEM and tag["code"] == row.instrument_version
     assert resource["identifier"] == {"system": RESULT_CODE_SYSTEM, "value": codes.display(row.code)}
+
+
+@pytest.mark.parametrize("token", ["a\x00b", "x" * 65, "ab cd", "ab%2Fcd", "ñandú"])
+def test_a_token_outside_the_link_alphabet_is_a_calm_404_on_either_database(client, db, token):
+    """Only characters a link token is made of reach the database (PostgreSQL errs on a NUL)."""
+    response = client.get("/c/" + token)
+    assert response.status_code == 404

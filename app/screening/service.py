@@ -1,6 +1,7 @@
 """Scoring with the configured cut-offs, and storing or loading results."""
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import sqlalchemy as sa
@@ -136,9 +137,14 @@ def previous_of(row: Screening) -> Screening | None:
     return previous
 
 
+LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def find_clinic_by_token(token) -> Clinic | None:
     """The clinic whose current public link carries `token`; None for an unknown or rotated one."""
-    if not isinstance(token, str) or not token or len(token) > 64:
+    # Only the alphabet tokens are made of (secrets.token_urlsafe) goes to the database: PostgreSQL
+    # refuses a NUL character in a parameter with an error, not a miss.
+    if not isinstance(token, str) or not LINK_TOKEN.fullmatch(token):
         return None
     return db.session.scalar(sa.select(Clinic).where(Clinic.link_token == token))
 
