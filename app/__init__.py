@@ -19,8 +19,8 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .ratelimits import apply_rate_limits
 from .retention import init_retention
 from .security import init_security
-from .template_whitespace import StripIndentation
 from .sessions import StaffOnlySessionInterface
+from .template_whitespace import StripIndentation
 
 
 def select_locale() -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import traceback
-from typing import Iterator
+from collections.abc import Iterator
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l

@@ -1,7 +1,7 @@
 """Unbound Flask extension objects, initialised in create_app()."""
 from flask_babel import Babel
-from flask_login import LoginManager
 from flask_limiter import Limiter
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect

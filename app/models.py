@@ -1,7 +1,7 @@
 """Database tables, in SQLAlchemy 2's typed style."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 from .rollup_triggers import DROP_TRIGGERS, TRIGGERS
-
 
 ROLE_CLINICIAN = "clinician"
 ROLE_ADMIN = "admin"
@@ -19,7 +18,7 @@ REVIEW_NOTE_MAX = 500
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC (a callable default, evaluated per row)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -33,12 +32,12 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetimes are ambiguous; pass a timezone-aware UTC time")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Screening(db.Model):

@@ -7,11 +7,10 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request
 from flask.globals import request_ctx
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import get_current_url
-
-from flask_babel import lazy_gettext as _l
 
 from .assets import FILE_ENDPOINTS
 

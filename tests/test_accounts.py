@@ -11,8 +11,18 @@ import sqlalchemy as sa
 from app.extensions import db as _db
 from app.models import AccountToken, AuditEvent, Clinic, Clinician, utcnow
 from tests.accounts_support import *  # noqa: F401,F403 - fixtures
-from tests.accounts_support import (NEW_PASSWORD, actions, code_step, enrol, invite, link_from, password_step,
-                                    path_of, set_password, sign_out)
+from tests.accounts_support import (
+    NEW_PASSWORD,
+    actions,
+    code_step,
+    enrol,
+    invite,
+    link_from,
+    password_step,
+    path_of,
+    set_password,
+    sign_out,
+)
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import PASSWORD, csrf, sign_in
 

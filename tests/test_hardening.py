@@ -15,8 +15,17 @@ from app.clinician.filter_parsing import parse_date, parse_page
 from app.errors import StreamInterrupted
 from app.models import AuditEvent, Screening
 from tests.apps import app_with_tables, count_rows
-from tests.clinician_support import (PASSWORD, admin_client, cheap_hashes, clinician,  # noqa: F401  (fixtures)
-                                     fresh_user_per_request, make_clinician, sign_in, signed_in, store)
+from tests.clinician_support import (  # noqa: F401  (fixtures)
+    PASSWORD,
+    admin_client,
+    cheap_hashes,
+    clinician,
+    fresh_user_per_request,
+    make_clinician,
+    sign_in,
+    signed_in,
+    store,
+)
 from tests.conftest import csrf_token_from
 
 PCL5 = {"instrument": "pcl5", "answers": [2] * 20, "store": True}

@@ -113,8 +113,8 @@ def test_even_a_careless_format_cannot_reach_the_address():
 
 def test_clinician_flows_log_no_password_code_or_address(tmp_path, caplog):
     """A wrong-password sign-in, a limited one, the real sign-in, a review, both exports, sign-out."""
-    from tests.test_ratelimit import add_clinician, attempt
     from tests.clinician_support import PASSWORD as RIGHT
+    from tests.test_ratelimit import add_clinician, attempt
 
     overrides = {"RATELIMIT_ENABLED": True, "RATELIMIT_SIGN_IN_ACCOUNT": "3 per minute"}
     with app_with_tables("testing", tmp_path, **overrides) as app:

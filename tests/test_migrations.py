@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from app import create_app
-from app.clinician.demo import seed
 from app.extensions import db
 from app.models import ScreeningDailyCount
 from tests.clinician_support import counts_from_results, counts_in_table

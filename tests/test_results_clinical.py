@@ -9,7 +9,7 @@ import pytest
 from flask_babel import refresh
 
 from app.screening.scoring import score_pcl5
-from tests.results_helpers import pcl5_answers, store_pcl5, store_pcptsd5
+from tests.results_helpers import store_pcl5, store_pcptsd5
 
 # Item 16 is answers[15]; this vector totals 12 and meets the DSM-5 rule (B1, C1, D2, E2).
 RULE_MET_BELOW_CUTOFF = [2, 0, 0, 0, 0, 2, 0, 2, 2, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2]

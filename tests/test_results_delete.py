@@ -1,15 +1,12 @@
 """Deleting a result: confirmation page, POST with CSRF, the row really gone, later results unlinked."""
 from __future__ import annotations
 
-import re
-
 import pytest
 import sqlalchemy as sa
-
 from flask_migrate import upgrade
 
 from app.models import Screening
-from tests.conftest import csrf_token_from, stored_count
+from tests.conftest import stored_count
 from tests.results_helpers import row_for, store_pcl5, typed_sloppily
 from tests.test_migrations import empty_app  # noqa: F401  (fixture: an empty, then migrated, database)
 

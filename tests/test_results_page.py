@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from tests.conftest import csrf_token_from, scripts_are_only_the_site_script, stored_count
+from tests.conftest import scripts_are_only_the_site_script, stored_count
 from tests.results_helpers import pcl5_answers, row_for, store_pcl5, store_pcptsd5, typed_sloppily
 
 STATIC_JS = Path(__file__).resolve().parent.parent / "app" / "static" / "js"

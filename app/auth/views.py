@@ -6,7 +6,7 @@ import time
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session, url_for)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext

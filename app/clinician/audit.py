@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -149,8 +149,8 @@ def filtered_events(statement: sa.Select, chosen: AuditFilters) -> sa.Select:
     if chosen.clinician_id:
         statement = statement.where(AuditEvent.clinician_id == chosen.clinician_id)
     if chosen.date_from:
-        statement = statement.where(AuditEvent.at >= datetime.combine(chosen.date_from, time.min, tzinfo=timezone.utc))
+        statement = statement.where(AuditEvent.at >= datetime.combine(chosen.date_from, time.min, tzinfo=UTC))
     if chosen.date_to:
         statement = statement.where(
-            AuditEvent.at < datetime.combine(chosen.date_to + timedelta(days=1), time.min, tzinfo=timezone.utc))
+            AuditEvent.at < datetime.combine(chosen.date_to + timedelta(days=1), time.min, tzinfo=UTC))
     return statement

@@ -10,8 +10,8 @@ from ..extensions import db
 from ..models import Screening, utcnow
 from ..screening import codes
 from ..screening.instruments import PCL5, PCPTSD5
-from ..screening.service import configured_cutoff
 from ..screening.scoring import score_pcl5, score_pcptsd5
+from ..screening.service import configured_cutoff
 
 BATCH = 5000
 PCL5_SHARE = 0.6  # the rest take the PC-PTSD-5

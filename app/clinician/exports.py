@@ -5,8 +5,8 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -165,7 +165,7 @@ def _iso_utc(stored: str) -> str:
     """A stored SQLite timestamp not in SQLAlchemy's own UTC form (e.g. with an offset) as UTC text."""
     moment = datetime.fromisoformat(stored)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -237,7 +237,7 @@ def csv_stream(filters: Filters, scope: Scope) -> Iterator[str]:
 
 def fhir_stream(filters: Filters, scope: Scope) -> Iterator[str]:
     """A FHIR R4 Bundle (type "collection") of QuestionnaireResponses, written entry by entry."""
-    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
     yield '{"resourceType": "Bundle", "type": "collection", "timestamp": ' + json.dumps(stamp)
     # FHIR JSON forbids empty arrays, so "entry" opens with the first result, if there is one.
     separator = ', "entry": ['

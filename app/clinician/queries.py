@@ -4,21 +4,20 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-from flask import current_app
-
 from ..extensions import db
 from ..models import Clinician, Screening, ScreeningDailyCount, utcnow
 from ..screening import codes
-from ..screening.instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS
+from ..screening.instruments import INSTRUMENTS, PCL5, PRODUCT_CLUSTERS
 from ..screening.service import earlier_in_series, find_screening, later_in_series
-from .filter_parsing import EARLIEST, LATEST, DateOutOfRange, parse_date, parse_page  # noqa: F401  (parse_page: views)
+from .filter_parsing import EARLIEST, LATEST, DateOutOfRange, parse_date
 
 PAGE_SIZE = 50
 # The queue counts matches only up to here (or up to the requested page): an exact COUNT over
@@ -189,7 +188,7 @@ def scoped(statement: sa.Select, scope: Scope, in_triage_order: bool = False) ->
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def filtered(statement: sa.Select, filters: Filters, scope: Scope, in_triage_order: bool = False) -> sa.Select:
@@ -401,7 +400,7 @@ def backlog(filters: Filters, scope: Scope) -> Backlog:
     if isinstance(oldest, str):  # SQLite returns min() of a timestamp as its stored text
         oldest = datetime.fromisoformat(oldest[:19])
     if isinstance(oldest, datetime):
-        oldest = oldest.astimezone(timezone.utc).date() if oldest.tzinfo else oldest.date()
+        oldest = oldest.astimezone(UTC).date() if oldest.tzinfo else oldest.date()
     return Backlog(int(unreviewed or 0), int(above or 0), oldest)
 
 

@@ -2,29 +2,50 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
 
 from ..errors import without_error_messages
 from ..extensions import db
 from ..models import AuditEvent, Clinic, Clinician, utcnow
 from ..screening import codes
 from ..screening.instruments import INSTRUMENTS, PCL5
-from ..screening.service import change_since, find_screening, result_of
 from ..screening.scoring import DSM5_RULE
+from ..screening.service import change_since, find_screening, result_of
 from . import audit
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
+from .filter_parsing import parse_page
 from .forms import ClaimForm, ReviewForm, UnreviewForm
-from .queries import (PAGE_SIZE, backlog, find_visible, instrument_summaries, parse_filters, parse_page,
-                      queue_page, retained, scope_of, series_for, weekly_counts)
+from .queries import (
+    PAGE_SIZE,
+    backlog,
+    find_visible,
+    instrument_summaries,
+    parse_filters,
+    queue_page,
+    retained,
+    scope_of,
+    series_for,
+    weekly_counts,
+)
 from .zones import clinic_zones, in_zone
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")
@@ -226,7 +247,7 @@ def _download(stream, mimetype: str, extension: str, action: str):
         return filter_errors(errors)
     audit.record(action, me(), detail=filters.describe())
     db.session.commit()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     response = Response(stream_with_context(without_error_messages(stream(filters, scope_of(me())))),
                         mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="ptsd-results-{stamp}.{extension}"'
@@ -264,5 +285,6 @@ def audit_log():
         400 if chosen.errors else 200
 
 
-from . import accounts  # noqa: E402,F401  (the admins' accounts pages, on this blueprint)
-from . import clinics  # noqa: E402,F401 - the clinic screens register their routes on bp
+# The admins' accounts pages and the clinic screens register their routes on bp, so they are
+# imported once bp exists.
+from . import accounts, clinics  # noqa: E402, F401

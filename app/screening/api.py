@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 
 from ..extensions import csrf
 from . import codes
+from .change import Change
 from .instruments import INSTRUMENTS, PCPTSD5, Instrument
 from .instruments.itq import DSO_CLUSTERS, ENDORSED_AT, ITQ, WHEN_OPTIONS, WHEN_VALUES
-from .change import Change
 from .scoring import InvalidAnswers, ScreeningResult
 from .service import (
     PreviousCodeError,

@@ -1,7 +1,7 @@
 """Scoring with the configured cut-offs, and storing or loading results."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from flask import current_app

@@ -7,13 +7,13 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from ..clinics.views import unknown_link
 from ..extensions import csrf
 from ..fhir import questionnaire_response
 from ..models import Screening
 from ..page_cache import cached_page
 from . import codes
 from .change import PCL5_MEANINGFUL_CHANGE, PCL5_POSSIBLE_CHANGE, Change, signed
-from ..clinics.views import unknown_link
 from .forms import YES, DeleteForm, ResultCodeForm, clinic_store_choices, form_class
 from .instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS, Instrument
 from .instruments.itq import WHEN_OPTIONS

@@ -8,8 +8,8 @@ The checks and the screenshots then cover it in both languages with no other cha
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from playwright.sync_api import Page
 

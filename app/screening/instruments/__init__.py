@@ -1,8 +1,8 @@
 """The instruments: shared definitions, the registry, and one module per instrument with its items and rules."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 REEXPERIENCING = "reexperiencing"
 AVOIDANCE = "avoidance"
@@ -129,9 +129,9 @@ def cluster_sums(instrument: Instrument, answers: Sequence[int]) -> dict[str, in
 
 
 # The instrument modules import the definitions above from this package, so they come after them.
+from .itq import ITQ  # noqa: E402
 from .pcl5 import PCL5  # noqa: E402
 from .pcptsd5 import PCPTSD5  # noqa: E402
-from .itq import ITQ  # noqa: E402
 
 INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5, ITQ.id: ITQ}
 

@@ -1,15 +1,15 @@
 """PCL-5 (Weathers et al. 2013): its 20 items, the DSM-5 clusters and its scoring."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import MappingProxyType
-from typing import Sequence
 
 from . import (
     AROUSAL,
     AVOIDANCE,
     REEXPERIENCING,
-    InvalidAnswers,
     Instrument,
+    InvalidAnswers,
     Item,
     Option,
     ScreeningResult,

@@ -1,15 +1,15 @@
 """PC-PTSD-5 (Prins et al. 2016): the exposure gate, its five yes/no items and its scoring."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import MappingProxyType
-from typing import Sequence
 
 from . import (
     AROUSAL,
     AVOIDANCE,
     REEXPERIENCING,
-    InvalidAnswers,
     Instrument,
+    InvalidAnswers,
     Item,
     Option,
     ScreeningResult,
