@@ -1,6 +1,7 @@
 """Error pages in the site's layout, JSON under /api/, and never a traceback."""
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Iterator
 
@@ -98,10 +99,8 @@ def database_unavailable(error: Exception):
     # The exception text would carry the statement; its class and driver message are enough.
     current_app.logger.error("database unavailable on %s %s: %s", request.method, request.url_rule,
                              type(error).__name__)
-    try:
+    with contextlib.suppress(Exception):  # the connection is gone; the session is discarded at teardown anyway
         db.session.rollback()
-    except Exception:  # the connection is gone; the session is discarded at teardown anyway
-        pass
     response = None
     if is_submission() and not wants_json():
         try:

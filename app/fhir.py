@@ -41,7 +41,7 @@ def answer_items(row: Screening) -> list[dict]:
     if instrument.gate:
         items.append(_boolean("exposure", instrument.gate, bool(row.exposure)))
     labels = {option.score: option for option in instrument.options}
-    for item, value in zip(instrument.items, row.answers):
+    for item, value in instrument.answered_items(row.answers):
         option = labels[int(value)]
         items.append({
             "linkId": item.field,

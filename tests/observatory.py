@@ -193,7 +193,7 @@ def grade_hsts(headers, report: Report) -> bool:
 
 
 def grade_sri(response, report: Report) -> None:
-    if not response.mimetype == "text/html":
+    if response.mimetype != "text/html":
         report.add("subresource-integrity", "sri-not-implemented-response-not-html", 0)
         return
     scripts = re.findall(r"<script\b([^>]*)>", response.get_data(as_text=True), re.IGNORECASE)

@@ -369,7 +369,7 @@ def test_cli_account_commands_refuse_bad_input(app, runner, args, message):
 
 
 def test_cli_reset_and_reset_2fa(app, runner, make_clinician, clock):
-    doc = make_clinician()
+    make_clinician()
     session = app.test_client()
     assert sign_in(session).status_code == 303
     enrol(session, clock)

@@ -218,7 +218,7 @@ def test_code_prefix_upper_bound_follows_the_code_alphabet(prefix, upper):
 
 def test_a_prefix_search_at_the_end_of_the_alphabet_finds_its_codes(signed_in):
     rows = [store() for _ in range(3)]
-    for row, code in zip(rows, ("ZZZZ00000000", "ZZZY00000000", "ZZ0000000000")):
+    for row, code in zip(rows, ("ZZZZ00000000", "ZZZY00000000", "ZZ0000000000"), strict=True):
         row.code = code
     _db.session.commit()
     assert sorted(listed(signed_in.get("/clinician/?code=zzz"))) == ["ZZZY00000000", "ZZZZ00000000"]

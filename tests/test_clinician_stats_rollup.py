@@ -133,7 +133,7 @@ def test_statistics_from_the_daily_counts_equal_those_from_the_results(app, admi
     monkeypatch.setattr(queries, "uses_daily_counts", lambda filters, scope: False)
     from_results = [(weekly_counts(filters, everything), instrument_summaries(filters, everything),
                      queries.backlog(filters, everything)) for filters in table]
-    for filters, counted, aggregated in zip(table, from_counts, from_results):
+    for filters, counted, aggregated in zip(table, from_counts, from_results, strict=True):
         assert counted == aggregated, filters
     # The comparison saw real figures: most combinations match something, and types are the same.
     assert sum(1 for weeks, _summaries, _backlog in from_counts if weeks) > len(table) // 2

@@ -59,7 +59,7 @@ def test_two_half_sent_requests_do_not_hold_up_anyone_else(production, redis_url
                 server.request("GET", path)
         stalled = [socket.create_connection(("127.0.0.1", server.port)) for _ in HALF_SENT]
         try:
-            for sock, part in zip(stalled, HALF_SENT.values()):
+            for sock, part in zip(stalled, HALF_SENT.values(), strict=True):
                 sock.sendall(part)
             time.sleep(0.5)  # the server has read what there is and waits for the rest
             timings = [timed_get(server, path) for path in PAGES * 2]

@@ -767,7 +767,8 @@ def fill_rule(rule: str, values: dict[str, str]) -> str:
 
 def odd_bodies(token: str | None) -> list[dict]:
     """Form, multipart (with a field sent as a file) and JSON bodies full of odd values."""
-    form = {field: value for field, value in zip(ODD_FIELDS, ODD_VALUES * 2)}
+    # Values repeated past the fields' count: each field gets one, the surplus is dropped.
+    form = {field: value for field, value in zip(ODD_FIELDS, ODD_VALUES * 2, strict=False)}
     bodies = [
         {"data": {}},
         {"data": form},

@@ -25,7 +25,7 @@ from tests.accounts_support import (
 )
 from tests.apps import app_with_tables
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, csrf, sign_in
+from tests.clinician_support import PASSWORD, csrf, sign_in, store
 from tests.conftest import csrf_token_from
 
 

@@ -22,10 +22,11 @@ SEVERITY = ((0.55, 0.12, 0.10), (0.30, 0.40, 0.12), (0.15, 0.70, 0.10))  # (weig
 
 def _severity(rng: random.Random) -> float:
     weight = rng.random()
-    for share, mean, spread in SEVERITY:
-        weight -= share
+    for component in SEVERITY:  # the component the weight falls in (the last if rounding leaves some over)
+        weight -= component[0]
         if weight <= 0:
             break
+    _share, mean, spread = component
     return min(1.0, max(0.0, rng.gauss(mean, spread)))
 
 

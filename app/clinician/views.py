@@ -164,7 +164,7 @@ def render_result(row, form: ReviewForm, status: int = 200):
     previous = earlier[-1] if earlier else None
     change = change_since(previous, result) if previous is not None and previous.instrument == row.instrument else None
     options = {option.score: option.label for option in instrument.options}
-    answers = [(item, options[int(value)], int(value)) for item, value in zip(instrument.items, row.answers)]
+    answers = [(item, options[int(value)], int(value)) for item, value in instrument.answered_items(row.answers)]
     zone = row.clinic.timezone if row.clinic else "UTC"
     return render_template("clinician/result.html", row=row, result=result, instrument=instrument,
                            code=codes.display(row.code), answers=answers, series=series, chart=chart,

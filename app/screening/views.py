@@ -257,7 +257,7 @@ def answer_rows(result: ScreeningResult) -> list[tuple[int, str, str]]:
     """Each item's number, published wording and the answer's published label, for the page and its printout."""
     labels = {option.score: option.label for option in result.instrument.options}
     return [(item.number, item.text, labels.get(value, str(value)))
-            for item, value in zip(result.instrument.items, result.answers)]
+            for item, value in result.instrument.answered_items(result.answers)]
 
 
 def render_result(result: ScreeningResult, code: str | None, taken_at=None, change: Change | None = None,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 REEXPERIENCING = "reexperiencing"
 AVOIDANCE = "avoidance"
@@ -67,6 +68,12 @@ class Instrument:
         if self.total_max is not None:
             return self.total_max
         return len(self.items) * max(option.score for option in self.options)
+
+    def answered_items(self, answers: Sequence) -> list[tuple[Item, Any]]:
+        """Each item with its answer: none when the gate question was answered No, else one per item."""
+        if not answers and self.gate:  # the PC-PTSD-5 without a traumatic event asks no questions
+            return []
+        return list(zip(self.items, answers, strict=True))
 
     def cluster_items(self, cluster: str) -> tuple[Item, ...]:
         """Items of one product cluster, in the instrument's order."""
