@@ -14,7 +14,8 @@ from werkzeug.sansio.utils import get_current_url
 
 from .assets import FILE_ENDPOINTS
 
-CROSS_SITE_MESSAGE = _l("This form was sent from another website, so nothing was done. If you were filling it in on this site, go back to it and send it again.")
+CROSS_SITE_MESSAGE = _l("This form was sent from another website, so nothing was done. If you were filling it in on "
+                        "this site, go back to it and send it again.")
 
 # Only this origin, nothing inline. img-src allows data: for the empty favicon in base.html
 # (which stops browsers asking for /favicon.ico); form-action and base-uri close the two gaps

@@ -74,7 +74,8 @@ def every_kind_of_write(app, signed_in, runner) -> None:
     assert_counts_exact()
     person = app.test_client()
     form_codes = [person_form_store(person, pcl5_answers(total)) for total in (5, 33, 70)]
-    api_codes = [store_pcl5(person, total) for total in (10, 40, 40, 79)] + [store_pcptsd5(person, yes) for yes in (1, 4)]
+    api_codes = ([store_pcl5(person, total) for total in (10, 40, 40, 79)]
+                 + [store_pcptsd5(person, yes) for yes in (1, 4)])
     earlier = store_pcl5(person, 50)
     retake = store_pcl5(person, 30, previous=earlier)
     assert_counts_exact()

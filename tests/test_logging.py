@@ -106,8 +106,8 @@ def test_gunicorn_access_log_keeps_ordinary_paths():
 def test_even_a_careless_format_cannot_reach_the_address():
     logger_class = CONFIG["logger_class"]
     atoms = logger_class.atoms(logger_class.__new__(logger_class), FakeResponse(), [("X-Real-Ip", ADDRESS)],
-                               {"REQUEST_METHOD": "GET", "RAW_URI": "/", "PATH_INFO": "/", "SERVER_PROTOCOL": "HTTP/1.1",
-                                "REMOTE_ADDR": ADDRESS}, timedelta(0))
+                               {"REQUEST_METHOD": "GET", "RAW_URI": "/", "PATH_INFO": "/",
+                                "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": ADDRESS}, timedelta(0))
     assert ADDRESS not in str(atoms) and "h" not in atoms and "{x-real-ip}i" not in atoms
 
 

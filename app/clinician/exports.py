@@ -202,12 +202,14 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
                 answers = answers[1:-1].replace(" ", "")
                 if "e" in answers:
                     answers = answers.replace("true", "1").replace("false", "0")
+                itq = ITQ_BLANK if diagnosis is None else _itq_fields(dso_total, affective, self_concept,
+                                                                      relationships, ptsd_met, dso_met, diagnosis)
                 # codes.display as slices (a call a row costs more); the reference test compares the two.
                 lines.append(f"{code[:4]}-{code[4:8]}-{code[8:]},{instrument},{quoted},{taken_at},{total},"
                              f"{reexperiencing},{avoidance},{arousal},{FLAG_TEXT[at_or_above_cutoff]},"
                              f"{FLAG_TEXT[reviewed]},{FLAG_TEXT[exposure]},{answers}"
                              f"{padding[answers.count(',') + 1]}"
-                             f"{ITQ_BLANK if diagnosis is None else _itq_fields(dso_total, affective, self_concept, relationships, ptsd_met, dso_met, diagnosis)}"
+                             f"{itq}"
                              "\r\n")
             yield "".join(lines)
     finally:

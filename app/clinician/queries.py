@@ -266,7 +266,8 @@ def queue_page(filters: Filters, number: int, scope: Scope) -> Page:
     limit = max(COUNT_CAP, number * PAGE_SIZE)
     # Counted in queue order, so the planner walks the same index as the page (at 820,000 results
     # SQLite otherwise chose (instrument, taken_at) for a filtered count: 640 ms instead of 14 ms).
-    matches = filtered(sa.select(Screening.id), filters, scope, in_triage_order=True).order_by(*QUEUE_ORDER).limit(limit + 1).subquery()
+    matches = (filtered(sa.select(Screening.id), filters, scope, in_triage_order=True)
+               .order_by(*QUEUE_ORDER).limit(limit + 1).subquery())
     count = db.session.scalar(sa.select(sa.func.count()).select_from(matches))
     exact = count <= limit
     if exact:

@@ -139,7 +139,8 @@ def claim():
                 clinic=row.clinic.name), "info")
         return redirect(url_for(".result", code=codes.display(row.code)), 303)
     if row is None or row.clinic_id is not None or not retained(row):
-        form.code.errors.append(_("No result with this code was found. Check the code with the person who gave it to you."))
+        form.code.errors.append(_("No result with this code was found. Check the code with the person who gave it "
+                                  "to you."))
         return render_queue(form, 404)
     row.clinic_id = clinic.id
     audit.record(audit.CLAIM, me(), target=codes.display(row.code), detail=clinic.slug)
@@ -230,7 +231,8 @@ def stats():
     distributions = {summary.instrument_id: summary.distribution() for summary in summaries}
     charts = {}
     for summary in summaries:
-        marker = summary.cutoff_position(current_app.config["PCL5_CUTOFF"]) if summary.instrument_id == PCL5.id else None
+        marker = (summary.cutoff_position(current_app.config["PCL5_CUTOFF"]) if summary.instrument_id == PCL5.id
+                  else None)
         charts[summary.instrument_id] = bar_chart(distributions[summary.instrument_id], marker=marker)
     return render_template(
         "clinician/stats.html", filters=filters, errors=[], instruments=INSTRUMENTS, weeks=weeks,

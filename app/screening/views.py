@@ -75,11 +75,14 @@ PERSON_NAMES = {
 PERSON_SUMMARIES = {
     "pcptsd5": _l("One question about past events, then 5 yes-or-no questions. About 1 minute."),
     "pcl5": _l("20 questions, each rated from “Not at all” to “Extremely”. About 5 minutes."),
-    "itq": _l("18 questions about the past month and about how you usually feel, see yourself and get on with people. About 5 minutes."),
+    "itq": _l("18 questions about the past month and about how you usually feel, see yourself and get on with "
+              "people. About 5 minutes."),
 }
 # When a questionnaire is the better choice, where that is not obvious from its summary.
 PERSON_WHEN_TO_CHOOSE = {
-    "itq": _l("Choose this one if you went through long or repeated harm (for example abuse, violence at home, captivity) or if you are in a country that uses the World Health Organization’s ICD-11: it also looks at complex PTSD. The other two follow the American manual, DSM-5."),
+    "itq": _l("Choose this one if you went through long or repeated harm (for example abuse, violence at home, "
+              "captivity) or if you are in a country that uses the World Health Organization’s ICD-11: it also "
+              "looks at complex PTSD. The other two follow the American manual, DSM-5."),
 }
 
 

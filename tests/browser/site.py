@@ -70,7 +70,8 @@ def set_up_two_factor(page: Page) -> None:
     import pyotp
 
     page.goto("/clinician/two-factor/setup")
-    uri = page.get_by_role("link", name=OPEN_IN_APP[page.evaluate("document.documentElement.lang")]).get_attribute("href")
+    language = page.evaluate("document.documentElement.lang")
+    uri = page.get_by_role("link", name=OPEN_IN_APP[language]).get_attribute("href")
     page.fill("input[name=code]", pyotp.parse_uri(uri).now())
     page.click("form.signin button[type=submit]")
     page.wait_for_selector("ol.recovery-codes")
@@ -270,7 +271,8 @@ STRUCTURE_JS = """
   let previous = 0;
   for (const h of headings) {
     const level = Number(h.tagName[1]);
-    if (level > previous + 1) problems.push(`heading level skips from h${previous} to h${level}: ${h.textContent.trim()}`);
+    if (level > previous + 1)
+      problems.push(`heading level skips from h${previous} to h${level}: ${h.textContent.trim()}`);
     previous = level;
   }
   const lang = document.documentElement.lang;
