@@ -29,7 +29,7 @@ def select_locale() -> str:
 
     languages = current_app.config["LANGUAGES"]
     chosen = request.cookies.get("lang")
-    if chosen in languages:
+    if chosen is not None and chosen in languages:
         return chosen
     # By the reader's order of preference, region ignored: "es-ES,en;q=0.5" means Spanish first.
     # (Werkzeug's best_match prefers any exact match, so it would pick English here.)

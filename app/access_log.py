@@ -41,7 +41,7 @@ def code_routes(rules: Iterable[str]) -> CodeRoutes:
         if "<" not in rule:
             fixed.add(rule)
         parts = re.split(r"(<[^>]+>)", rule)
-        if not any(ARGUMENT.fullmatch(part) and ARGUMENT.fullmatch(part).group(1) in SECRET_ARGUMENTS
+        if not any((argument := ARGUMENT.fullmatch(part)) and argument.group(1) in SECRET_ARGUMENTS
                    for part in parts):
             continue
         regex, prefix = "", None

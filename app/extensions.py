@@ -1,4 +1,7 @@
 """Unbound Flask extension objects, initialised in create_app()."""
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -25,6 +28,19 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy builds db.Model from Base at run time (adding the table-name default and the
+    # app binding), which a type checker cannot follow: to it, the models are typed Base subclasses.
+    Model = Base
+else:
+    Model = db.Model
+
+
+def rows_changed(statement: sa.Update | sa.Delete) -> int:
+    """Run an UPDATE or DELETE in the session; the number of rows it changed."""
+    result = db.session.execute(statement)
+    assert isinstance(result, sa.CursorResult)  # DML runs on a cursor; the session's stubs say Result
+    return result.rowcount
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()

@@ -78,6 +78,7 @@ def score_items(row: Screening) -> list[dict]:
 def itq_score_items(row: Screening) -> list[dict]:
     """The ITQ's self-organisation scores, both sets of ICD-11 criteria and the screening pattern (no LOINC
     code for the ITQ has been confirmed, so every linkId is this app's own)."""
+    assert row.dso_total is not None  # an ITQ row stores its DSO total
     items = [_integer("dso-total", "DSO total score, C1–C6 (0–24)", row.dso_total)]
     items += [_integer(f"dso-{cluster.replace('_', '-')}", f"DSO cluster score: {cluster} (0–8)", getattr(row, cluster))
               for cluster in DSO_CLUSTERS]

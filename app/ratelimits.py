@@ -109,7 +109,7 @@ def _provider(name: str) -> Callable[[], str]:
 def apply_rate_limits(app: Flask) -> None:
     """Wrap each endpoint in LIMITED_ENDPOINTS with its shared limit; call after the blueprints."""
     for endpoint, limits in LIMITED_ENDPOINTS.items():
-        view = app.view_functions.get(endpoint)
+        view: Callable | None = app.view_functions.get(endpoint)
         if view is None:
             continue
         for limit in limits:
@@ -167,7 +167,7 @@ def _limited_account():
     from .extensions import db
     from .models import Clinician
 
-    source = _BREACH_SOURCES.get(request.endpoint, "email")
+    source = _BREACH_SOURCES.get(request.endpoint or "", "email")
     named = attempted_account(source)
     if named.startswith("id:"):
         identifier = named[3:]

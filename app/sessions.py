@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, Request, Response
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from itsdangerous import URLSafeTimedSerializer
 
 # The signed-in workspace (sign-in, sign-out and every staff page) lives under this path. Everything
@@ -41,7 +41,7 @@ class StaffOnlySessionInterface(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
-    def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         from flask import request
 
         if is_staff_path(request.path):

@@ -130,11 +130,12 @@ def claim():
     if not form.validate_on_submit():
         return render_queue(form, 400)
     clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == form.clinic.data))
+    assert clinic is not None  # the form accepts only the slug of one of my clinics
     row = find_screening(form.code.data)
     if row is not None and retained(row) and row.clinic_id == clinic.id:
         flash(_("Result %(code)s is already in this clinic's caseload.", code=codes.display(row.code)), "info")
         return redirect(url_for(".result", code=codes.display(row.code)), 303)
-    if row is not None and retained(row) and row.clinic_id is not None and me().is_admin:
+    if row is not None and retained(row) and row.clinic is not None and me().is_admin:
         flash(_("Result %(code)s is already shared with %(clinic)s.", code=codes.display(row.code),
                 clinic=row.clinic.name), "info")
         return redirect(url_for(".result", code=codes.display(row.code)), 303)
