@@ -11,6 +11,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from .client_keys import client_key
+
 # Stable constraint names so Alembic revisions are reproducible on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -49,12 +51,5 @@ babel = Babel()
 login_manager = LoginManager()
 
 
-def _client_key() -> str:
-    # Imported here: app.ratelimits needs `limiter` from this module.
-    from .ratelimits import client_key
-
-    return client_key()
-
-
 # Storage, on/off and limits come from the RATELIMIT_* settings; see app/ratelimits.py.
-limiter = Limiter(key_func=_client_key)
+limiter = Limiter(key_func=client_key)

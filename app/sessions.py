@@ -8,6 +8,9 @@ from itsdangerous import URLSafeTimedSerializer
 # The signed-in workspace (sign-in, sign-out and every staff page) lives under this path. Everything
 # else is a person's page: screening, results, learn, about, errors, the language switch.
 STAFF_PATH_PREFIX = "/clinician"
+# The session key between the password and the two-factor code: {"id", "version", "at", "next"}; nothing
+# else is signed in. Here, below the sign-in views, so the sign-in rate limits can read it too.
+PENDING = "clinician_pending"
 
 
 def is_staff_path(path: str) -> bool:
