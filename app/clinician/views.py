@@ -135,7 +135,8 @@ def claim():
     if row is not None and retained(row) and row.clinic_id == clinic.id:
         flash(_("Result %(code)s is already in this clinic's caseload.", code=codes.display(row.code)), "info")
         return redirect(url_for(".result", code=codes.display(row.code)), 303)
-    if row is not None and retained(row) and row.clinic is not None and me().is_admin:
+    if row is not None and retained(row) and row.clinic_id is not None and me().is_admin:
+        assert row.clinic is not None  # clinic_id is a foreign key to it
         flash(_("Result %(code)s is already shared with %(clinic)s.", code=codes.display(row.code),
                 clinic=row.clinic.name), "info")
         return redirect(url_for(".result", code=codes.display(row.code)), 303)
