@@ -11,7 +11,7 @@ run: install .flaskenv  ## install, migrate the SQLite database in instance/, se
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
-test: test-sqlite test-postgres  ## the whole suite, on SQLite and then on PostgreSQL
+test: lint test-sqlite test-postgres  ## lint, then the whole suite on SQLite and then on PostgreSQL
 
 test-sqlite: install-dev
 	$(BIN)/python -m pytest
@@ -57,7 +57,7 @@ translations: install-dev  ## after changing user-facing strings: then translate
 	$(BIN)/pybabel update -i messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d app/translations --statistics
 
-# ruff and mypy with the settings in pyproject.toml. Not yet part of `make test` or CI.
+# ruff and mypy with the settings in pyproject.toml; `make test` (and so CI) runs it first. A few seconds.
 lint: install-dev  ## style, imports, likely bugs (ruff) and types (mypy on app/)
 	@status=0; $(BIN)/ruff check . || status=1; $(BIN)/mypy || status=1; exit $$status
 

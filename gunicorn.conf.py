@@ -62,7 +62,7 @@ worker_class = "gthread"
 threads = 8
 
 
-def on_starting(server):
+def refuse_per_process_rate_limits(server) -> None:
     """Before any socket is bound: refuse a set-up in which rate limits would not mean what they say."""
     config_name = config_name_from_env()
     if config_name != "production":
@@ -95,14 +95,9 @@ logging.getLogger("gunicorn.access").addFilter(quiet_health_checks)
 
 # A setting the app cannot start without (SECRET_KEY in production) is found once, in the master,
 # before any worker: gunicorn prints "Error: <what to set>" and exits 1. Left to the workers, two
-# failing together make gunicorn's arbiter print a traceback of its own. Chains any earlier hook.
-_on_starting_before = globals().get("on_starting")
-
-
+# failing together make gunicorn's arbiter print a traceback of its own.
 def check_the_apps_settings(server) -> None:
-    """on_starting: build the app once (and discard it) when the app served is this one."""
-    if _on_starting_before is not None:
-        _on_starting_before(server)
+    """Build the app once (and discard it) when the app served is this one."""
     if getattr(server.app, "app_uri", None) == "wsgi:app":
         from app import create_app
         from config import ConfigurationError
@@ -115,4 +110,7 @@ def check_the_apps_settings(server) -> None:
             raise
 
 
-on_starting = check_the_apps_settings
+def on_starting(server) -> None:
+    """gunicorn's hook, in the master before any socket is bound: the rate-limit check, then the app's settings."""
+    refuse_per_process_rate_limits(server)
+    check_the_apps_settings(server)

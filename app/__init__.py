@@ -19,8 +19,8 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .ratelimits import apply_rate_limits
 from .retention import init_retention
 from .security import init_security
-from .template_whitespace import StripIndentation
 from .sessions import StaffOnlySessionInterface
+from .template_whitespace import StripIndentation
 
 
 def select_locale() -> str:
@@ -29,7 +29,7 @@ def select_locale() -> str:
 
     languages = current_app.config["LANGUAGES"]
     chosen = request.cookies.get("lang")
-    if chosen in languages:
+    if chosen is not None and chosen in languages:
         return chosen
     # By the reader's order of preference, region ignored: "es-ES,en;q=0.5" means Spanish first.
     # (Werkzeug's best_match prefers any exact match, so it would pick English here.)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .screening import codes
 
@@ -41,7 +41,7 @@ def code_routes(rules: Iterable[str]) -> CodeRoutes:
         if "<" not in rule:
             fixed.add(rule)
         parts = re.split(r"(<[^>]+>)", rule)
-        if not any(ARGUMENT.fullmatch(part) and ARGUMENT.fullmatch(part).group(1) in SECRET_ARGUMENTS
+        if not any((argument := ARGUMENT.fullmatch(part)) and argument.group(1) in SECRET_ARGUMENTS
                    for part in parts):
             continue
         regex, prefix = "", None

@@ -1,15 +1,16 @@
 """Error pages in the site's layout, JSON under /api/, and never a traceback."""
 from __future__ import annotations
 
+import contextlib
 import traceback
-from typing import Iterator
+from collections.abc import Iterator
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 MESSAGES = {
     400: (_l("Something in the request was not right"),
@@ -98,10 +99,8 @@ def database_unavailable(error: Exception):
     # The exception text would carry the statement; its class and driver message are enough.
     current_app.logger.error("database unavailable on %s %s: %s", request.method, request.url_rule,
                              type(error).__name__)
-    try:
+    with contextlib.suppress(Exception):  # the connection is gone; the session is discarded at teardown anyway
         db.session.rollback()
-    except Exception:  # the connection is gone; the session is discarded at teardown anyway
-        pass
     response = None
     if is_submission() and not wants_json():
         try:
@@ -150,7 +149,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         response = current_app.make_response(error_response(error.code or 500))
-        if error.code == 405 and error.valid_methods:
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:  # 405
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 

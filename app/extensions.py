@@ -1,12 +1,17 @@
 """Unbound Flask extension objects, initialised in create_app()."""
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
 from flask_babel import Babel
-from flask_login import LoginManager
 from flask_limiter import Limiter
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from .client_keys import client_key
 
 # Stable constraint names so Alembic revisions are reproducible on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -25,6 +30,19 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy builds db.Model from Base at run time (adding the table-name default and the
+    # app binding), which a type checker cannot follow: to it, the models are typed Base subclasses.
+    Model = Base
+else:
+    Model = db.Model
+
+
+def rows_changed(statement: sa.Update | sa.Delete) -> int:
+    """Run an UPDATE or DELETE in the session; the number of rows it changed."""
+    result = db.session.execute(statement)
+    assert isinstance(result, sa.CursorResult)  # DML runs on a cursor; the session's stubs say Result
+    return result.rowcount
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
@@ -33,12 +51,5 @@ babel = Babel()
 login_manager = LoginManager()
 
 
-def _client_key() -> str:
-    # Imported here: app.ratelimits needs `limiter` from this module.
-    from .ratelimits import client_key
-
-    return client_key()
-
-
 # Storage, on/off and limits come from the RATELIMIT_* settings; see app/ratelimits.py.
-limiter = Limiter(key_func=_client_key)
+limiter = Limiter(key_func=client_key)

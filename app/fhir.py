@@ -41,7 +41,7 @@ def answer_items(row: Screening) -> list[dict]:
     if instrument.gate:
         items.append(_boolean("exposure", instrument.gate, bool(row.exposure)))
     labels = {option.score: option for option in instrument.options}
-    for item, value in zip(instrument.items, row.answers):
+    for item, value in instrument.answered_items(row.answers):
         option = labels[int(value)]
         items.append({
             "linkId": item.field,
@@ -78,6 +78,7 @@ def score_items(row: Screening) -> list[dict]:
 def itq_score_items(row: Screening) -> list[dict]:
     """The ITQ's self-organisation scores, both sets of ICD-11 criteria and the screening pattern (no LOINC
     code for the ITQ has been confirmed, so every linkId is this app's own)."""
+    assert row.dso_total is not None  # an ITQ row stores its DSO total
     items = [_integer("dso-total", "DSO total score, C1–C6 (0–24)", row.dso_total)]
     items += [_integer(f"dso-{cluster.replace('_', '-')}", f"DSO cluster score: {cluster} (0–8)", getattr(row, cluster))
               for cluster in DSO_CLUSTERS]

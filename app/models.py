@@ -1,15 +1,14 @@
 """Database tables, in SQLAlchemy 2's typed style."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from .extensions import Model, db
 from .rollup_triggers import DROP_TRIGGERS, TRIGGERS
-
 
 ROLE_CLINICIAN = "clinician"
 ROLE_ADMIN = "admin"
@@ -19,7 +18,7 @@ REVIEW_NOTE_MAX = 500
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC (a callable default, evaluated per row)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -33,15 +32,15 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetimes are ambiguous; pass a timezone-aware UTC time")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class Screening(db.Model):
+class Screening(Model):
     """One stored screening: raw answers beside the scores computed from them, and nothing identifying."""
 
     __tablename__ = "screenings"
@@ -132,7 +131,7 @@ sa.Index("ix_screenings_clinic_stats", Screening.clinic_id, Screening.instrument
          Screening.arousal, Screening.taken_at)
 
 
-class ScreeningDailyCount(db.Model):
+class ScreeningDailyCount(Model):
     """How many results, and their cluster sums, per UTC day, instrument, total, cut-off side and review
     state: what the statistics page aggregates unless it searches by code. Written only by triggers on
     screenings (app/rollup_triggers.py), never by the app; `flask stats rebuild` recomputes it."""
@@ -162,10 +161,17 @@ class ScreeningDailyCount(db.Model):
         return f"<ScreeningDailyCount {self.day} {self.instrument} {self.total} {self.results}>"
 
 
+def _table_of(model: type[Model]) -> sa.Table:
+    """A declarative model's table (typed as any FromClause, which a mapped class may have)."""
+    table = model.__table__
+    assert isinstance(table, sa.Table)  # each model here maps one Table
+    return table
+
+
 def _attach_triggers(table: sa.Table) -> None:
     """create_all (the tests) builds the same triggers as the migration. They sit on screenings, so that
     table must exist first: this one is created after it, and dropped before it with its triggers."""
-    table.add_is_dependent_on(Screening.__table__)
+    table.add_is_dependent_on(_table_of(Screening))
     for dialect, statements in TRIGGERS.items():
         for statement in statements:
             sa.event.listen(table, "after_create", sa.DDL(statement).execute_if(dialect=dialect))
@@ -173,7 +179,7 @@ def _attach_triggers(table: sa.Table) -> None:
             sa.event.listen(table, "before_drop", sa.DDL(statement).execute_if(dialect=dialect))
 
 
-_attach_triggers(ScreeningDailyCount.__table__)
+_attach_triggers(_table_of(ScreeningDailyCount))
 
 
 # Which clinics a clinician works for; a clinician may belong to several.
@@ -185,7 +191,7 @@ clinician_clinics = sa.Table(
 )
 
 
-class Clinic(db.Model):
+class Clinic(Model):
     """A clinic that sends its patients a link and sees the results shared with it as its caseload."""
 
     __tablename__ = "clinics"
@@ -206,7 +212,7 @@ class Clinic(db.Model):
         return f"<Clinic {self.id} {self.slug}>"
 
 
-class Clinician(UserMixin, db.Model):
+class Clinician(UserMixin, Model):
     """A clinician who signs in to review stored results; never deleted, only deactivated."""
 
     __tablename__ = "clinicians"
@@ -259,7 +265,7 @@ TOKEN_INVITE = "invite"
 TOKEN_RESET = "reset"
 
 
-class AccountToken(db.Model):
+class AccountToken(Model):
     """A one-time link that sets an account's password (an invitation or a reset); only its hash is kept."""
 
     __tablename__ = "account_tokens"
@@ -278,7 +284,7 @@ class AccountToken(db.Model):
         return f"<AccountToken {self.id} {self.purpose}>"
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """One of an account's one-time two-factor recovery codes; only its hash is kept."""
 
     __tablename__ = "recovery_codes"
@@ -292,7 +298,7 @@ class RecoveryCode(db.Model):
         return f"<RecoveryCode {self.id}>"
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what to which result, and when; never a password, an IP address or a user agent."""
 
     __tablename__ = "audit_events"

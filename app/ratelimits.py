@@ -1,15 +1,19 @@
 """Rate limits: who is counted (a keyed hash, never a stored address) and which endpoints are limited."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
+import sqlalchemy as sa
 from flask import Flask, current_app, request, session
+from flask_login import current_user
 
-from .extensions import limiter
+from .client_keys import client_key, pseudonym
+from .clinician import audit
+from .extensions import db, limiter
+from .models import Clinician
+from .sessions import PENDING
 
 
 @dataclass(frozen=True)
@@ -76,17 +80,6 @@ LIMITED_ENDPOINTS: dict[str, tuple[Limited, ...]] = {
 SIGN_IN_ENDPOINTS = {"auth.login": "email", "auth.two_factor": "pending", "auth.account": "signed-in"}
 
 
-def pseudonym(value: str, purpose: str) -> str:
-    """A keyed hash of an address or account name: counters (even in Redis) never hold the value."""
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def client_key() -> str:
-    """The rate-limit key for the client: its address, pseudonymised, used only for the window's length."""
-    return pseudonym(request.remote_addr or "unknown", "client")
-
-
 def setting(name: str) -> Callable[[], str]:
     """A limit read from the configuration on each request, so tests and deployments can tune it."""
 
@@ -109,7 +102,7 @@ def _provider(name: str) -> Callable[[], str]:
 def apply_rate_limits(app: Flask) -> None:
     """Wrap each endpoint in LIMITED_ENDPOINTS with its shared limit; call after the blueprints."""
     for endpoint, limits in LIMITED_ENDPOINTS.items():
-        view = app.view_functions.get(endpoint)
+        view: Callable | None = app.view_functions.get(endpoint)
         if view is None:
             continue
         for limit in limits:
@@ -138,13 +131,9 @@ def attempted_account(source: str = "email") -> str:
     """The account an attempt is against: a posted field, or `pending` (the account between its password
     and its two-factor code) or `signed-in` (the current session's account)."""
     if source == "pending":
-        from .auth.views import PENDING
-
         pending = session.get(PENDING)
         return f"id:{pending.get('id')}" if isinstance(pending, dict) else ""
     if source == "signed-in":
-        from flask_login import current_user
-
         return f"id:{current_user.id}" if current_user.is_authenticated else ""
     return posted_account(source)
 
@@ -162,12 +151,7 @@ def sign_in_key(source: str = "email") -> Callable[[], str]:
 
 def _limited_account():
     """The account a refused attempt named, if it exists (never the typed text)."""
-    import sqlalchemy as sa
-
-    from .extensions import db
-    from .models import Clinician
-
-    source = _BREACH_SOURCES.get(request.endpoint, "email")
+    source = _BREACH_SOURCES.get(request.endpoint or "", "email")
     named = attempted_account(source)
     if named.startswith("id:"):
         identifier = named[3:]
@@ -191,9 +175,6 @@ def audit_limited_sign_in(request_limit) -> None:
     """on_breach: a refused sign-in attempt goes in the audit log (never the password or the typed text),
     against the account it named if there is one, saying which limit refused it — at most once per
     account and window, so a flood of refused attempts cannot flood the log."""
-    from .clinician import audit
-    from .extensions import db
-
     which = "per account" if "-account" in request_limit.key else "per client"
     try:
         account = _limited_account()

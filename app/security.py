@@ -7,15 +7,15 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request
 from flask.globals import request_ctx
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import get_current_url
 
-from flask_babel import lazy_gettext as _l
-
 from .assets import FILE_ENDPOINTS
 
-CROSS_SITE_MESSAGE = _l("This form was sent from another website, so nothing was done. If you were filling it in on this site, go back to it and send it again.")
+CROSS_SITE_MESSAGE = _l("This form was sent from another website, so nothing was done. If you were filling it in on "
+                        "this site, go back to it and send it again.")
 
 # Only this origin, nothing inline. img-src allows data: for the empty favicon in base.html
 # (which stops browsers asking for /favicon.ico); form-action and base-uri close the two gaps
@@ -130,7 +130,7 @@ def refuse_untrusted_host():
         # The error page links within the site: let it build them as if the site's own host was asked.
         base = current_app.config.get("PUBLIC_BASE_URL")
         own_host = urlsplit(base).netloc if base else current_app.config["TRUSTED_HOSTS"][0].lstrip(".")
-        request.host = own_host  # type: ignore[misc]
+        request.host = own_host
         request_ctx.url_adapter = current_app.url_map.bind(own_host, script_name=request.root_path or "/")
         raise request.routing_exception
 
@@ -267,11 +267,13 @@ def init_security(app: Flask) -> None:
     if proxies:
         # Behind a proxy the socket address is the proxy's: without this every client would share
         # one rate-limit bucket, and HTTPS would be invisible to url_for(_external=True).
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        # Flask's documented way to wrap the WSGI app; its stubs declare wsgi_app a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config.get("TRUSTED_HOSTS"))
     app.before_request(refuse_untrusted_host)
     if app.config.get("MAX_CONTENT_LENGTH"):
-        app.wsgi_app = BoundedUnsizedBody(app.wsgi_app, int(app.config["MAX_CONTENT_LENGTH"]))
+        app.wsgi_app = BoundedUnsizedBody(  # type: ignore[method-assign]  # as above
+            app.wsgi_app, int(app.config["MAX_CONTENT_LENGTH"]))
     app.before_request(refuse_oversized_unsized_body)
     if app.config["HTTPS_REDIRECT"]:
         app.before_request(redirect_to_https)

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from flask import Flask, Request, Response
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from itsdangerous import URLSafeTimedSerializer
 
 # The signed-in workspace (sign-in, sign-out and every staff page) lives under this path. Everything
 # else is a person's page: screening, results, learn, about, errors, the language switch.
 STAFF_PATH_PREFIX = "/clinician"
+# The session key between the password and the two-factor code: {"id", "version", "at", "next"}; nothing
+# else is signed in. Here, below the sign-in views, so the sign-in rate limits can read it too.
+PENDING = "clinician_pending"
 
 
 def is_staff_path(path: str) -> bool:
@@ -41,7 +44,7 @@ class StaffOnlySessionInterface(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
-    def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         from flask import request
 
         if is_staff_path(request.path):

@@ -35,6 +35,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -118,9 +119,8 @@ def wrk(name: str, port: int, path: str, seconds: int, connections: int, lua: st
         command += ["-H", f"Cookie: {cookie}"]
     script = None
     if lua:
-        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-        script.write(lua)
-        script.close()
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:  # removed after the run
+            script.write(lua)
         command += ["-s", script.name]
     command.append(f"http://127.0.0.1:{port}{path}")
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -486,6 +486,11 @@ def csv_export(opener, port: int, workers: list[int], database: str, results: in
     return Export(database, results, lines - 1, seconds, max(peak_kib(pid) for pid in workers) / 1024)
 
 
+def shared_postgresql_url(size: int) -> str:
+    """Every size in the one database TEST_DATABASE_URL names, topped up size by size."""
+    return os.environ["TEST_DATABASE_URL"]
+
+
 def sqlite_for(workdir: Path, size: int, sizes: list[int]) -> str:
     """One SQLite file per size, kept in the workdir for later runs; a new one starts as a copy of the
     next smaller size's file, so seeding 10k → 100k → 1M only ever adds the missing results."""
@@ -548,8 +553,10 @@ def clinician_scenarios(database: str, url_for, sizes: list[int], seconds: int,
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
-    memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
-    return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GiB, {platform.platform()}, Python {platform.python_version()}"
+    memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    return (f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GiB, "
+            f"{platform.platform()}, Python {platform.python_version()}")
 
 
 def _status(met: bool | None) -> str:
@@ -562,7 +569,8 @@ def targets(results: list[Measurement], weights: dict, clinician: list, exports:
     by_name = {(m.name, m.database): m for m in results}
     page = by_name.get(("GET /screen/pcl5", "sqlite"))
     if page:
-        rows.append(("questionnaire page `GET /screen/pcl5`", "≥ 0.5× ceiling", f"{page.ratio:.2f}×", page.ratio >= 0.5))
+        rows.append(("questionnaire page `GET /screen/pcl5`", "≥ 0.5× ceiling", f"{page.ratio:.2f}×",
+                     page.ratio >= 0.5))
     for m in results:
         if "store=true" in m.name or "(form, stored)" in m.name:
             rows.append((f"stored submission `{m.name}` ({m.database})", "≥ 0.3× ceiling", f"{m.ratio:.2f}×",
@@ -607,7 +615,7 @@ def report(results: list[Measurement], weights: dict, clinician: list, exports: 
            command: str) -> str:
     lines = [
         "# Benchmark results", "",
-        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}; load average at the end {os.getloadavg()[0]:.1f} (the machine was shared)",
         f"- Command: `{command}`",
         f"- Server: `gunicorn {' '.join(GUNICORN_ARGS).replace(str(ROOT) + '/', '')}` for the app and the ceiling "
@@ -628,7 +636,8 @@ def report(results: list[Measurement], weights: dict, clinician: list, exports: 
         for m in results:
             lines.append(f"| {m.name} | {m.database or '—'} | {m.requests_per_second:,.0f} | {m.ratio:.2f} "
                          f"| {m.median_ms:.2f} | {m.p99_ms:.2f} | {m.non_2xx_3xx} | {'; '.join(m.notes)} |")
-        lines += ["", "## Page weight (HTML + every same-site stylesheet, script and image, uncompressed, first visit)", "",
+        lines += ["",
+                  "## Page weight (HTML + every same-site stylesheet, script and image, uncompressed, first visit)", "",
                   "| page | bytes | target bytes | requests | target requests | |", "|---|---:|---:|---:|---:|---|"]
         lines += [f"| {path} | {size:,} | ≤ {PAGE_BYTES_TARGET:,} | {count} | ≤ {PAGE_REQUESTS_TARGET} "
                   f"| {_status(size <= PAGE_BYTES_TARGET and count <= PAGE_REQUESTS_TARGET)} |"
@@ -638,7 +647,8 @@ def report(results: list[Measurement], weights: dict, clinician: list, exports: 
             "", "## Clinician workspace (target: median under 100 ms at 1,000,000 results)", "",
             "Signed in (session cookie passed to wrk), FLASK_SESSION_COOKIE_SECURE=false for plain http, "
             "FLASK_RATELIMIT_ENABLED=false; results seeded with `flask seed-demo` (APP_ENV=development).", "",
-            "| database | results | page | req/s | median ms | p99 ms | non-2xx/3xx |", "|---|---:|---|---:|---:|---:|---:|",
+            "| database | results | page | req/s | median ms | p99 ms | non-2xx/3xx |",
+            "|---|---:|---|---:|---:|---:|---:|",
         ]
         for database, count, m in clinician:
             median, p99 = (f"{m.median_ms:.1f}", f"{m.p99_ms:.1f}") if not m.notes else (m.notes[0], "")
@@ -673,9 +683,9 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgresql-sizes", help="sizes for PostgreSQL if not --sizes (seeding is the slow part)")
     parser.add_argument("--postgresql-url",
-                        help="a PostgreSQL server without a database, e.g. postgresql+psycopg://postgres@127.0.0.1:5432: "
-                             "one database per size, kept between runs (default: TEST_DATABASE_URL, else a "
-                             "throw-away cluster from .ci/with-postgres)")
+                        help="a PostgreSQL server without a database, e.g. "
+                             "postgresql+psycopg://postgres@127.0.0.1:5432: one database per size, kept between runs "
+                             "(default: TEST_DATABASE_URL, else a throw-away cluster from .ci/with-postgres)")
     parser.add_argument("--postgresql-prefix", default="ptsd_bench_",
                         help="names of the databases --postgresql-url keeps: <prefix><size>, and <prefix>person")
     parser.add_argument("--workdir", help="keeps the seeded SQLite database between runs (default: a temporary one)")
@@ -693,7 +703,8 @@ def main() -> None:
             postgresql = PostgreSQLServer(os.environ["TEST_DATABASE_URL"], args.postgresql_prefix)
         else:
             # A throw-away PostgreSQL cluster for this run: the same command again, under .ci/with-postgres.
-            os.execv(str(ROOT / ".ci" / "with-postgres"), [str(ROOT / ".ci" / "with-postgres"), sys.executable, *sys.argv])
+            with_postgres = str(ROOT / ".ci" / "with-postgres")
+            os.execv(with_postgres, [with_postgres, sys.executable, *sys.argv])
     sizes = sorted(int(size) for size in args.sizes.split(","))
     with tempfile.TemporaryDirectory() as temporary:
         workdir = Path(args.workdir or temporary)
@@ -704,14 +715,12 @@ def main() -> None:
         for database in databases if "clinician" in parts else []:
             these = sizes
             if database == "postgresql":
-                if args.postgresql_url:
-                    url_for = postgresql.sized  # one database per size, kept between runs
-                else:
-                    url_for = lambda size: os.environ["TEST_DATABASE_URL"]  # one database, topped up size by size
+                # One database per size, kept between runs; or one database, topped up size by size.
+                url_for = postgresql.sized if args.postgresql_url else shared_postgresql_url
                 if args.postgresql_sizes:
                     these = sorted(int(size) for size in args.postgresql_sizes.split(","))
             else:
-                url_for = lambda size: sqlite_for(workdir, size, sizes)
+                url_for = partial(sqlite_for, workdir, sizes=sizes)
             measured, exported, seeded = clinician_scenarios(database, url_for, these, args.clinician_seconds,
                                                              args.clinician_connections)
             clinician += measured

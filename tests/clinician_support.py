@@ -1,17 +1,17 @@
 """Fixtures for the clinician workspace tests: accounts, signed-in clients, stored results and their daily counts."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from flask import g, request_started
 from argon2 import PasswordHasher
+from flask import g, request_started
 
 from app.auth import passwords
 from app.auth.passwords import hash_password
-from app.extensions import db as _db
 from app.clinics import create_clinic
+from app.extensions import db as _db
 from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, Screening, ScreeningDailyCount
 from app.screening.instruments import INSTRUMENTS
 from app.screening.service import add_screening, score
@@ -115,7 +115,7 @@ def store(instrument="pcl5", answers=None, exposure=None, taken_at=None, when=No
         clinic = clinic_named(clinic)
     row = add_screening(score(instrument_, answers, exposure, when=when), clinic=clinic)
     if taken_at is not None:
-        row.taken_at = taken_at if taken_at.tzinfo else taken_at.replace(tzinfo=timezone.utc)
+        row.taken_at = taken_at if taken_at.tzinfo else taken_at.replace(tzinfo=UTC)
     for name, value in columns.items():
         setattr(row, name, value)
     _db.session.commit()
@@ -128,7 +128,7 @@ def csrf(client, url="/clinician/login") -> str:
 
 
 def utc(*parts) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
 def counts_in_table() -> dict[tuple, tuple]:
@@ -145,7 +145,7 @@ def counts_from_results() -> dict[tuple, tuple]:
     for taken_at, *key, reexperiencing, avoidance, arousal in _db.session.execute(sa.select(
             Screening.taken_at, Screening.instrument, Screening.total, Screening.at_or_above_cutoff,
             Screening.reviewed, Screening.reexperiencing, Screening.avoidance, Screening.arousal)):
-        sums = groups.setdefault((taken_at.astimezone(timezone.utc).date(), *key), [0, 0, 0, 0])
+        sums = groups.setdefault((taken_at.astimezone(UTC).date(), *key), [0, 0, 0, 0])
         for index, value in enumerate((1, reexperiencing, avoidance, arousal)):
             sums[index] += value
     return {key: tuple(sums) for key, sums in groups.items()}

@@ -144,11 +144,13 @@ def grade_cors(headers, origin: str, report: Report) -> None:
     if allowed is None:
         report.add("cross-origin-resource-sharing", "cross-origin-resource-sharing-not-implemented", 0)
     elif allowed == origin and credentials:
-        report.add("cross-origin-resource-sharing", "cross-origin-resource-sharing-implemented-with-universal-access", -50)
+        report.add("cross-origin-resource-sharing",
+                   "cross-origin-resource-sharing-implemented-with-universal-access", -50)
     elif allowed == "*":
         report.add("cross-origin-resource-sharing", "cross-origin-resource-sharing-implemented-with-public-access", 0)
     else:
-        report.add("cross-origin-resource-sharing", "cross-origin-resource-sharing-implemented-with-restricted-access", 0)
+        report.add("cross-origin-resource-sharing",
+                   "cross-origin-resource-sharing-implemented-with-restricted-access", 0)
 
 
 def grade_redirection(http_response, https_url: str, report: Report) -> None:
@@ -193,7 +195,7 @@ def grade_hsts(headers, report: Report) -> bool:
 
 
 def grade_sri(response, report: Report) -> None:
-    if not response.mimetype == "text/html":
+    if response.mimetype != "text/html":
         report.add("subresource-integrity", "sri-not-implemented-response-not-html", 0)
         return
     scripts = re.findall(r"<script\b([^>]*)>", response.get_data(as_text=True), re.IGNORECASE)

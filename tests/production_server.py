@@ -57,7 +57,7 @@ class Gunicorn:
         self.command = gunicorn_command(self.port, *arguments)
         self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Gunicorn":
+    def __enter__(self) -> Gunicorn:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.environment, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)

@@ -11,8 +11,18 @@ import sqlalchemy as sa
 from app.extensions import db as _db
 from app.models import AccountToken, AuditEvent, Clinic, Clinician, utcnow
 from tests.accounts_support import *  # noqa: F401,F403 - fixtures
-from tests.accounts_support import (NEW_PASSWORD, actions, code_step, enrol, invite, link_from, password_step,
-                                    path_of, set_password, sign_out)
+from tests.accounts_support import (
+    NEW_PASSWORD,
+    actions,
+    code_step,
+    enrol,
+    invite,
+    link_from,
+    password_step,
+    path_of,
+    set_password,
+    sign_out,
+)
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import PASSWORD, csrf, sign_in
 
@@ -119,7 +129,8 @@ def test_a_reset_link_sets_a_new_password_and_ends_every_old_session(app, admin_
     assert sign_in(person, password=NEW_PASSWORD).status_code == 303
     assert app.test_client().get(link).status_code == 404  # once only
     late = app.test_client()
-    late_post = late.post(link, data={"password": "yet another long password", "password_confirm": "yet another long password", "csrf_token": csrf(late)})
+    late_post = late.post(link, data={"password": "yet another long password",
+                                      "password_confirm": "yet another long password", "csrf_token": csrf(late)})
     assert late_post.status_code == 404 and sign_in(late, password="yet another long password").status_code == 400
     assert actions(admin_id())[-1] == "password_reset_issued"
     assert actions(doc.id) == ["sign_in", "sign_in", "password_changed", "sign_in_failed", "sign_in", "sign_in_failed"]
@@ -247,7 +258,8 @@ def test_role_clinics_reactivation_and_two_factor_reset_are_audited(app, admin_c
     doc = make_clinician()
     assert post_action(admin_client, doc.id, "role", role="admin").status_code == 303
     assert account(doc.email).role == "admin"
-    assert post_action(admin_client, doc.id, "clinics", clinic=["hillside-clinic", "riverside-clinic"]).status_code == 303
+    both = ["hillside-clinic", "riverside-clinic"]
+    assert post_action(admin_client, doc.id, "clinics", clinic=both).status_code == 303
     assert [c.slug for c in account(doc.email).clinics] == ["hillside-clinic", "riverside-clinic"]
     assert post_action(admin_client, doc.id, "clinics", clinic=["nowhere"]).status_code == 400
     assert len(account(doc.email).clinics) == 2
@@ -265,7 +277,8 @@ def test_role_clinics_reactivation_and_two_factor_reset_are_audited(app, admin_c
                                        .where(AuditEvent.clinician_id == admin_id())).all())
     assert set(details) >= {"role_changed", "clinics_changed", "deactivated", "reactivated", "two_factor_reset"}
     assert details["role_changed"].endswith("clinician -> admin")
-    assert "doc@example.org" in details["clinics_changed"] and "was home-clinic" in details["clinics_changed"]  # clinician_support adds everyone to the home clinic
+    # clinician_support adds everyone to the home clinic
+    assert "doc@example.org" in details["clinics_changed"] and "was home-clinic" in details["clinics_changed"]
 
 
 def test_the_last_active_admin_cannot_deactivate_or_demote_themselves(admin_client, make_clinician):
@@ -359,7 +372,7 @@ def test_cli_account_commands_refuse_bad_input(app, runner, args, message):
 
 
 def test_cli_reset_and_reset_2fa(app, runner, make_clinician, clock):
-    doc = make_clinician()
+    make_clinician()
     session = app.test_client()
     assert sign_in(session).status_code == 303
     enrol(session, clock)
@@ -375,7 +388,8 @@ def test_cli_reset_and_reset_2fa(app, runner, make_clinician, clock):
 
 def test_cli_deactivation_is_audited_and_withdraws_links(app, runner, make_clinician):
     make_clinician()
-    link = re.search(r"/clinician/reset/\S+", runner.invoke(args=["clinician", "reset", "doc@example.org"]).output).group(0)
+    issued = runner.invoke(args=["clinician", "reset", "doc@example.org"])
+    link = re.search(r"/clinician/reset/\S+", issued.output).group(0)
     assert runner.invoke(args=["clinician", "deactivate", "doc@example.org"]).exit_code == 0
     assert app.test_client().get(link).status_code == 404
     assert actions()[-1] == "deactivated"

@@ -66,7 +66,8 @@ def test_stored_row_keeps_raw_answers_scores_and_nothing_identifying(client, db)
     "body, total, clusters, at_or_above",
     [
         ({"instrument": "pcptsd5", "exposure": False}, 0, {"reexperiencing": 0, "avoidance": 0, "arousal": 0}, False),
-        ({"instrument": "pcptsd5", "exposure": False, "answers": []}, 0, {"reexperiencing": 0, "avoidance": 0, "arousal": 0}, False),
+        ({"instrument": "pcptsd5", "exposure": False, "answers": []}, 0,
+         {"reexperiencing": 0, "avoidance": 0, "arousal": 0}, False),
         ({"instrument": "pcptsd5", "exposure": True, "answers": [True, False, True, False, True]}, 3,
          {"reexperiencing": 1, "avoidance": 1, "arousal": 1}, True),
     ],

@@ -5,17 +5,18 @@ import csv
 import io
 import json
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import parse_qsl
 
 import pytest
 import sqlalchemy as sa
+
 # fhir.resources ships R5 as its default and R4B beside it; R4B's Bundle is R4's.
 from fhir.resources.R4B.bundle import Bundle
 from werkzeug.datastructures import MultiDict
 
-from app.clinician.demo import seed
 from app.clinician import exports
+from app.clinician.demo import seed
 from app.clinician.exports import CSV_HEADER, csv_stream
 from app.clinician.queries import Filters, Scope, filtered, parse_filters
 from app.extensions import db as _db
@@ -121,7 +122,7 @@ def reference_csv(filters: Filters) -> bytes:
     for row in _db.session.scalars(statement):
         answers = [int(answer) for answer in row.answers]  # Yes/No as 1/0
         writer.writerow([codes.display(row.code), row.instrument, row.instrument_version,
-                         row.taken_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                         row.taken_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                          row.total, row.reexperiencing, row.avoidance, row.arousal,
                          flag(row.at_or_above_cutoff), flag(row.reviewed), flag(row.exposure),
                          *answers, *[""] * (20 - len(answers)),
@@ -139,9 +140,9 @@ def varied(app):
     (backslash, tab), non-ASCII and empty text, microseconds, a non-UTC offset and equal timestamps."""
     versions = ["PCL-5 (2013), past month", "plain", 'with "quotes"', "line\nbreak", "carriage\rreturn",
                 "back\\slash \\n", "tab\there", "Ünïcödé, ñ", ""]
-    times = [datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc),
+    times = [datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
              datetime(2026, 5, 6, 23, 30, tzinfo=timezone(timedelta(hours=-5))),  # 04:30Z the next day
-             datetime(2026, 3, 1, tzinfo=timezone.utc), datetime(2026, 3, 1, tzinfo=timezone.utc)]
+             datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)]
     rows = []
     for number in range(40):
         instrument = ("pcl5", "pcptsd5", "pcptsd5")[number % 3] if number < 36 else "itq"

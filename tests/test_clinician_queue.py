@@ -41,7 +41,8 @@ def test_triage_order_across_instruments(signed_in):
         screen_full.code, high_old.code, high_new.code, pcl5_below.code,  # at or above, by share
         screen_below.code, pcl5_low.code,  # below: 40 % before 25 %
         reviewed_high.code]
-    assert "5 of 5 on the PC-PTSD-5 comes before 40 of 80 on the PCL-5" in signed_in.get("/clinician/").get_data(as_text=True)
+    queue = signed_in.get("/clinician/").get_data(as_text=True)
+    assert "5 of 5 on the PC-PTSD-5 comes before 40 of 80 on the PCL-5" in queue
 
 
 def test_a_full_pcptsd5_comes_before_a_pcl5_below_the_cutoff(signed_in):
@@ -130,7 +131,8 @@ def test_code_search_accepts_what_people_type(signed_in, sample, typed):
     ("code=UUUU", "A result code has 12 letters and digits"),
     ("code=" + "7" * 13, "A result code has 12 letters and digits"),
 ])
-@pytest.mark.parametrize("page", ["/clinician/", "/clinician/stats", "/clinician/export.csv", "/clinician/export.fhir.json"])
+@pytest.mark.parametrize("page", ["/clinician/", "/clinician/stats", "/clinician/export.csv",
+                                  "/clinician/export.fhir.json"])
 def test_unusable_filters_are_reported_and_nothing_is_stored(signed_in, sample, page, query, message):
     before = event_count()
     response = signed_in.get(f"{page}?{query}")
@@ -218,7 +220,7 @@ def test_code_prefix_upper_bound_follows_the_code_alphabet(prefix, upper):
 
 def test_a_prefix_search_at_the_end_of_the_alphabet_finds_its_codes(signed_in):
     rows = [store() for _ in range(3)]
-    for row, code in zip(rows, ("ZZZZ00000000", "ZZZY00000000", "ZZ0000000000")):
+    for row, code in zip(rows, ("ZZZZ00000000", "ZZZY00000000", "ZZ0000000000"), strict=True):
         row.code = code
     _db.session.commit()
     assert sorted(listed(signed_in.get("/clinician/?code=zzz"))) == ["ZZZY00000000", "ZZZZ00000000"]

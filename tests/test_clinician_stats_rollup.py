@@ -74,7 +74,8 @@ def every_kind_of_write(app, signed_in, runner) -> None:
     assert_counts_exact()
     person = app.test_client()
     form_codes = [person_form_store(person, pcl5_answers(total)) for total in (5, 33, 70)]
-    api_codes = [store_pcl5(person, total) for total in (10, 40, 40, 79)] + [store_pcptsd5(person, yes) for yes in (1, 4)]
+    api_codes = ([store_pcl5(person, total) for total in (10, 40, 40, 79)]
+                 + [store_pcptsd5(person, yes) for yes in (1, 4)])
     earlier = store_pcl5(person, 50)
     retake = store_pcl5(person, 30, previous=earlier)
     assert_counts_exact()
@@ -133,7 +134,7 @@ def test_statistics_from_the_daily_counts_equal_those_from_the_results(app, admi
     monkeypatch.setattr(queries, "uses_daily_counts", lambda filters, scope: False)
     from_results = [(weekly_counts(filters, everything), instrument_summaries(filters, everything),
                      queries.backlog(filters, everything)) for filters in table]
-    for filters, counted, aggregated in zip(table, from_counts, from_results):
+    for filters, counted, aggregated in zip(table, from_counts, from_results, strict=True):
         assert counted == aggregated, filters
     # The comparison saw real figures: most combinations match something, and types are the same.
     assert sum(1 for weeks, _summaries, _backlog in from_counts if weeks) > len(table) // 2

@@ -228,9 +228,11 @@ def test_the_mdma_page_counters_underground_sessions_and_brings_the_va_up_to_dat
 
 
 @pytest.mark.parametrize("language, phrases, gone", [
-    ("en", ["2025", "brexpiprazole", "1 to 10", "only approved medicines"], ["weaker choice", "VA/DoD, APA", "weaker (APA)"]),
-    ("es", ["2025", "brexpiprazol", "1 a 10", "únicos medicamentos aprobados", "Asociación Estadounidense de Psicología",
-            "carta de respuesta completa"], ["opción más débil", "Asociación Americana", "VA/DoD, APA"]),
+    ("en", ["2025", "brexpiprazole", "1 to 10", "only approved medicines"],
+     ["weaker choice", "VA/DoD, APA", "weaker (APA)"]),
+    ("es", ["2025", "brexpiprazol", "1 a 10", "únicos medicamentos aprobados",
+            "Asociación Estadounidense de Psicología", "carta de respuesta completa"],
+     ["opción más débil", "Asociación Americana", "VA/DoD, APA"]),
 ])
 def test_the_treatments_page_has_the_2025_apa_guideline_and_the_brexpiprazole_decision(client, language, phrases, gone):
     text = Parsed(get(client, URLS["treatments"], language).get_data(as_text=True)).text
@@ -244,7 +246,8 @@ def test_the_treatments_page_has_the_2025_apa_guideline_and_the_brexpiprazole_de
 
 
 @pytest.mark.parametrize("language, phrases, gone", [
-    ("en", ["DSM-IV", "intrusion", "blaming yourself or others", "CAPS-5"], ["not a sign of weakness", "set interview"]),
+    ("en", ["DSM-IV", "intrusion", "blaming yourself or others", "CAPS-5"],
+     ["not a sign of weakness", "set interview"]),
     ("es", ["DSM-IV", "intrusión", "culparse a sí mismo o a otros", "CAPS-5", "le angustian", "cada año"],
      ["debilidad", "le hacen daño", "evento", "hecho traumático"]),
 ])

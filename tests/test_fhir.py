@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+
 # fhir.resources ships R5 as its default and R4B beside it; R4B's QuestionnaireResponse is R4's.
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 

@@ -14,14 +14,22 @@ from app.clinician import audit, exports
 from app.clinician.filter_parsing import parse_date, parse_page
 from app.errors import StreamInterrupted
 from app.models import AuditEvent, Screening
+from tests import clinician_support
 from tests.apps import app_with_tables, count_rows
-from tests.clinician_support import (PASSWORD, admin_client, cheap_hashes, clinician,  # noqa: F401  (fixtures)
-                                     fresh_user_per_request, make_clinician, sign_in, signed_in, store)
+from tests.clinician_support import PASSWORD, sign_in, store
 from tests.conftest import csrf_token_from
 
 PCL5 = {"instrument": "pcl5", "answers": [2] * 20, "store": True}
 PCPTSD5 = {"instrument": "pcptsd5", "exposure": True, "answers": [True, False, True, False, True], "store": True}
 LIMIT = 32 * 1024
+# clinician_support's fixtures these tests use, bound by name in this module where pytest finds them
+# (a star import would also bring its autouse long_retention).
+cheap_hashes = clinician_support.cheap_hashes  # autouse
+fresh_user_per_request = clinician_support.fresh_user_per_request  # autouse
+make_clinician = clinician_support.make_clinician
+admin_client = clinician_support.admin_client
+clinician = clinician_support.clinician
+signed_in = clinician_support.signed_in
 
 
 # --- 3. the Host header -------------------------------------------------------------------------------

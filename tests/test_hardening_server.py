@@ -59,7 +59,7 @@ def test_two_half_sent_requests_do_not_hold_up_anyone_else(production, redis_url
                 server.request("GET", path)
         stalled = [socket.create_connection(("127.0.0.1", server.port)) for _ in HALF_SENT]
         try:
-            for sock, part in zip(stalled, HALF_SENT.values()):
+            for sock, part in zip(stalled, HALF_SENT.values(), strict=True):
                 sock.sendall(part)
             time.sleep(0.5)  # the server has read what there is and waits for the rest
             timings = [timed_get(server, path) for path in PAGES * 2]
@@ -302,7 +302,8 @@ def test_chunked_bodies_over_the_limit_get_a_413_from_gunicorn_and_store_nothing
     form = "&".join(f"q{n}=2" for n in range(1, 21)).encode() + b"&store=yes&pad="
     with Gunicorn(production, tmp_path / "chunked.log", "--workers", "1") as server:
         # Within the limit: read whole, stored once each.
-        status, body = send_chunked(server, "/api/v1/screenings", valid + b" " * (limit - len(valid)), "application/json")
+        status, body = send_chunked(server, "/api/v1/screenings", valid + b" " * (limit - len(valid)),
+                                    "application/json")
         assert status == 201, body
         assert stored(production) == 1
         # Over it, by one byte or by much: 413, whether the JSON before the padding is valid or not.

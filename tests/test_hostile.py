@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import jsonschema_rs
 import pytest
@@ -89,8 +89,8 @@ raw_bodies = st.one_of(
     st.integers(LIMIT - 64, LIMIT + 64).map(lambda n: b'{"instrument": "pcl5", "pad": "' + b"x" * n + b'"}'),
 )
 content_types = st.sampled_from(["application/json", "application/json; charset=utf-8", "application/vnd.x+json",
-                                 "text/plain", "application/x-www-form-urlencoded", "", "application/json; charset=latin-1",
-                                 "multipart/form-data; boundary=x"])
+                                 "text/plain", "application/x-www-form-urlencoded", "",
+                                 "application/json; charset=latin-1", "multipart/form-data; boundary=x"])
 
 
 @pytest.fixture
@@ -575,7 +575,8 @@ FORMS = [(url, endpoint) for rule, endpoint in every_form_rule(create_app("testi
                      if "<instrument_id>" in rule else [rule])]
 KNOWN_FORMS = {"/screen/pcl5", "/screen/pcptsd5", "/results/<code>/delete", "/results", "/clinician/login",
                "/clinician/logout", "/clinician/results/<code>/review", "/clinician/results/<code>/unreview",
-               "/clinician/", "/clinician/clinics", "/clinician/clinics/<slug>", "/clinician/clinics/<slug>/rotate-link"}
+               "/clinician/", "/clinician/clinics", "/clinician/clinics/<slug>",
+               "/clinician/clinics/<slug>/rotate-link"}
 PERSON_FORMS = [(url, endpoint) for url, endpoint in FORMS if not endpoint.startswith(("auth.", "clinician."))]
 STAFF_FORMS = [(url, endpoint) for url, endpoint in FORMS if endpoint.startswith(("auth.", "clinician."))]
 
@@ -767,13 +768,15 @@ def fill_rule(rule: str, values: dict[str, str]) -> str:
 
 def odd_bodies(token: str | None) -> list[dict]:
     """Form, multipart (with a field sent as a file) and JSON bodies full of odd values."""
-    form = {field: value for field, value in zip(ODD_FIELDS, ODD_VALUES * 2)}
+    # Values repeated past the fields' count: each field gets one, the surplus is dropped.
+    form = {field: value for field, value in zip(ODD_FIELDS, ODD_VALUES * 2, strict=False)}
     bodies = [
         {"data": {}},
         {"data": form},
         {"data": {**form, "email": (io.BytesIO(b"doc@example.org"), "email.txt")},
          "content_type": "multipart/form-data"},
-        {"data": json.dumps({"instrument": "pcl5", "answers": [2] * 20, "note": "²"}), "content_type": "application/json"},
+        {"data": json.dumps({"instrument": "pcl5", "answers": [2] * 20, "note": "²"}),
+         "content_type": "application/json"},
         {"data": b"x=" + b"9" * (LIMIT + 10), "content_type": "application/x-www-form-urlencoded"},
     ]
     if token:

@@ -61,7 +61,8 @@ def test_two_instances_share_clinician_sessions_and_every_limit(redis_url, tmp_p
     # Plain http on loopback in this test only: production cookies are Secure. Two-factor (required in
     # production) is not what this test is about: tests/test_two_factor.py covers it.
     settings = {"FLASK_RATELIMIT_ENABLED": "true", "FLASK_RATELIMIT_STORAGE_URI": redis_url,
-                "FLASK_SESSION_COOKIE_SECURE": "false", "FLASK_REQUIRE_2FA": "false", "FLASK_RATELIMIT_SIGN_IN_ACCOUNT": "3 per minute",
+                "FLASK_SESSION_COOKIE_SECURE": "false", "FLASK_REQUIRE_2FA": "false",
+                "FLASK_RATELIMIT_SIGN_IN_ACCOUNT": "3 per minute",
                 "FLASK_RATELIMIT_CODE_LOOKUPS": "4 per minute"}
     a = bench.Server(database.url, 1, 2, tmp_path / "a.log", settings=settings)
     b = bench.Server(database.url, 1, 2, tmp_path / "b.log", secret_key=a.secret_key, settings=settings)

@@ -191,7 +191,8 @@ def test_delete_by_code(client, db):
 
 @pytest.mark.parametrize("answers, when", [(CPTSD, "gt20y"), (NONE, None)])
 def test_fhir_questionnaire_response_validates_and_has_no_loinc_code(app, client, db, answers, when):
-    code = client.post(URL, json={"instrument": "itq", "answers": answers, "store": True, "when": when}).get_json()["code"]
+    body = {"instrument": "itq", "answers": answers, "store": True, "when": when}
+    code = client.post(URL, json=body).get_json()["code"]
     download = client.get(f"/results/{code}.fhir.json")
     assert download.status_code == 200
     row = db.session.scalars(sa.select(Screening)).one()

@@ -106,15 +106,15 @@ def test_gunicorn_access_log_keeps_ordinary_paths():
 def test_even_a_careless_format_cannot_reach_the_address():
     logger_class = CONFIG["logger_class"]
     atoms = logger_class.atoms(logger_class.__new__(logger_class), FakeResponse(), [("X-Real-Ip", ADDRESS)],
-                               {"REQUEST_METHOD": "GET", "RAW_URI": "/", "PATH_INFO": "/", "SERVER_PROTOCOL": "HTTP/1.1",
-                                "REMOTE_ADDR": ADDRESS}, timedelta(0))
+                               {"REQUEST_METHOD": "GET", "RAW_URI": "/", "PATH_INFO": "/",
+                                "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": ADDRESS}, timedelta(0))
     assert ADDRESS not in str(atoms) and "h" not in atoms and "{x-real-ip}i" not in atoms
 
 
 def test_clinician_flows_log_no_password_code_or_address(tmp_path, caplog):
     """A wrong-password sign-in, a limited one, the real sign-in, a review, both exports, sign-out."""
-    from tests.test_ratelimit import add_clinician, attempt
     from tests.clinician_support import PASSWORD as RIGHT
+    from tests.test_ratelimit import add_clinician, attempt
 
     overrides = {"RATELIMIT_ENABLED": True, "RATELIMIT_SIGN_IN_ACCOUNT": "3 per minute"}
     with app_with_tables("testing", tmp_path, **overrides) as app:

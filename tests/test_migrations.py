@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from app import create_app
-from app.clinician.demo import seed
 from app.extensions import db
 from app.models import ScreeningDailyCount
 from tests.clinician_support import counts_from_results, counts_in_table
+from tests.results_helpers import row_for, store_pcl5
 
 
 @pytest.fixture
@@ -134,3 +134,13 @@ def test_the_triage_share_is_filled_in_for_the_results_already_stored(empty_app)
     assert len(rows) == 200 and {instrument for instrument, _t, _s in rows} == {"pcl5", "pcptsd5"}
     assert all(share == pytest.approx(total / maxima[instrument]) for instrument, total, share in rows)
     assert counts_in_table() == counts_from_results()  # the added column left the rollup's triggers alone
+
+
+def test_running_migrations_leaves_sqlite_foreign_keys_enforced(empty_app):
+    """env.py suspends enforcement for batch rebuilds; the pooled connection must get it back."""
+    upgrade()
+    client = empty_app.test_client()
+    first = store_pcl5(client, 50)
+    second = store_pcl5(client, 40, previous=first)
+    assert client.delete(f"/api/v1/screenings/{first}").status_code == 204
+    assert row_for(second).previous_id is None

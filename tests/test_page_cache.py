@@ -6,10 +6,9 @@ import shutil
 
 import pytest
 
-from app import create_app
+from app import create_app, page_cache
 from app.education import content
 from app.extensions import db as _db
-from app import page_cache
 from tests.results_helpers import pcl5_answers
 
 CACHED = ["/", "/about", "/screen/pcl5", "/screen/pcptsd5", "/learn", "/learn/ptsd", "/learn/treatments",

@@ -6,7 +6,6 @@ import re
 import pytest
 from flask_babel import refresh
 
-from tests.conftest import csrf_token_from
 from tests.results_helpers import pcl5_answers, store_pcl5
 
 MAX_BYTES = 30_000  # 30 KB, counted in thousands so the budget is never read generously

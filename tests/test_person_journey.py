@@ -7,10 +7,17 @@ import re
 import pytest
 
 from app.screening.instruments import INSTRUMENTS
-from tests.clinician_support import cheap_hashes, clinician, fresh_user_per_request, make_clinician, sign_in  # noqa: F401
+from tests import clinician_support
+from tests.clinician_support import sign_in
 from tests.conftest import stored_count
 from tests.results_helpers import pcl5_answers, row_for
 
+# clinician_support's fixtures these tests use, bound by name in this module where pytest finds them
+# (a star import would also bring its autouse long_retention).
+cheap_hashes = clinician_support.cheap_hashes  # autouse
+fresh_user_per_request = clinician_support.fresh_user_per_request  # autouse
+make_clinician = clinician_support.make_clinician
+clinician = clinician_support.clinician
 LANGUAGES = ["en", "es"]
 NO_COOKIES = {"en": "This site sets no cookies unless you choose a language.",
               "es": "Este sitio no guarda cookies, salvo si usted elige un idioma."}

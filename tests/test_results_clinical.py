@@ -9,7 +9,7 @@ import pytest
 from flask_babel import refresh
 
 from app.screening.scoring import score_pcl5
-from tests.results_helpers import pcl5_answers, store_pcl5, store_pcptsd5
+from tests.results_helpers import store_pcl5, store_pcptsd5
 
 # Item 16 is answers[15]; this vector totals 12 and meets the DSM-5 rule (B1, C1, D2, E2).
 RULE_MET_BELOW_CUTOFF = [2, 0, 0, 0, 0, 2, 0, 2, 2, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2]
@@ -101,8 +101,8 @@ def test_cut_offs_are_explained_with_their_sources(client, db):
     pcl5 = main(page(client, store_pcl5(client, 40)))
     assert "31 to 33" in pcl5 and "lower cut-off suits screening" in pcl5 and "ptsd.va.gov" in pcl5
     pc = main(page(client, store_pcptsd5(client, 3)))
-    for phrase in ("Prins", "Bovin", "women may need 3", "Development and Evaluation Within a Veteran Primary Care Sample",
-                   "2021;4(2):e2036733"):
+    for phrase in ("Prins", "Bovin", "women may need 3",
+                   "Development and Evaluation Within a Veteran Primary Care Sample", "2021;4(2):e2036733"):
         assert phrase in pc, phrase
 
 

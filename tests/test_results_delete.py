@@ -1,17 +1,12 @@
 """Deleting a result: confirmation page, POST with CSRF, the row really gone, later results unlinked."""
 from __future__ import annotations
 
-import re
-
 import pytest
 import sqlalchemy as sa
 
-from flask_migrate import upgrade
-
 from app.models import Screening
-from tests.conftest import csrf_token_from, stored_count
+from tests.conftest import stored_count
 from tests.results_helpers import row_for, store_pcl5, typed_sloppily
-from tests.test_migrations import empty_app  # noqa: F401  (fixture: an empty, then migrated, database)
 
 
 def test_result_page_offers_delete_and_the_confirmation_page_explains(client, db):
@@ -96,16 +91,6 @@ def test_the_series_link_unlinks_on_delete_in_the_database_itself(app, db):
     assert foreign_key["options"]["ondelete"] == "SET NULL"
     if db.engine.dialect.name == "sqlite":
         assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
-
-
-def test_running_migrations_leaves_sqlite_foreign_keys_enforced(empty_app):
-    """env.py suspends enforcement for batch rebuilds; the pooled connection must get it back."""
-    upgrade()
-    client = empty_app.test_client()
-    first = store_pcl5(client, 50)
-    second = store_pcl5(client, 40, previous=first)
-    assert client.delete(f"/api/v1/screenings/{first}").status_code == 204
-    assert row_for(second).previous_id is None
 
 
 def test_api_delete_is_204_then_404(client, db):

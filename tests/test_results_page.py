@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from tests.conftest import csrf_token_from, scripts_are_only_the_site_script, stored_count
+from tests.conftest import scripts_are_only_the_site_script, stored_count
 from tests.results_helpers import pcl5_answers, row_for, store_pcl5, store_pcptsd5, typed_sloppily
 
 STATIC_JS = Path(__file__).resolve().parent.parent / "app" / "static" / "js"
@@ -99,7 +99,8 @@ def test_content_note_comes_before_the_questions(client, instrument):
 
 
 def leave_link(html: str) -> str:
-    match = re.search(r'<div class="exit-this-page">\s*<a class="exit-this-page-button" id="leave-site" href="([^"]+)" rel="noreferrer"[^>]*>Exit this page</a>', html)
+    match = re.search(r'<div class="exit-this-page">\s*<a class="exit-this-page-button" id="leave-site" '
+                      r'href="([^"]+)" rel="noreferrer"[^>]*>Exit this page</a>', html)
     assert match, "no Exit this page link"
     return match.group(1)
 
@@ -172,7 +173,8 @@ def test_a_code_survives_the_whole_round_trip(client, db):
     assert stored_count() == 1
 
     printable = shown.get_data(as_text=True)
-    assert "data-print" in printable and re.search(r'href="/assets/result\.[0-9a-f]{12}\.css"', printable)  # @media print
+    # @media print
+    assert "data-print" in printable and re.search(r'href="/assets/result\.[0-9a-f]{12}\.css"', printable)
 
     fhir = client.get(f"/results/{typed}.fhir.json")
     assert QuestionnaireResponse.model_validate(fhir.get_json(force=True)).identifier.value == code

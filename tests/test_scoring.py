@@ -73,7 +73,8 @@ def test_pcl5_dsm5_rule_boundaries(answers, met):
 
 @pytest.mark.parametrize(
     "total, cutoff, at_or_above",
-    [(32, 33, False), (33, 33, True), (34, 33, True), (30, 31, False), (31, 31, True), (0, 0, True), (80, 80, True), (79, 80, False)],
+    [(32, 33, False), (33, 33, True), (34, 33, True), (30, 31, False), (31, 31, True), (0, 0, True), (80, 80, True),
+     (79, 80, False)],
 )
 def test_pcl5_cutoff_boundary(total, cutoff, at_or_above):
     answers = [4] * (total // 4) + ([total % 4] if total % 4 else [])
@@ -91,7 +92,8 @@ def test_pcl5_default_cutoff_is_33():
 
 @pytest.mark.parametrize(
     "answers",
-    [[0] * 19, [0] * 21, [], [5] + [0] * 19, [-1] + [0] * 19, [True] + [0] * 19, ["2"] + [0] * 19, [2.0] + [0] * 19, [None] * 20],
+    [[0] * 19, [0] * 21, [], [5] + [0] * 19, [-1] + [0] * 19, [True] + [0] * 19, ["2"] + [0] * 19, [2.0] + [0] * 19,
+     [None] * 20],
 )
 def test_pcl5_rejects_invalid_answers(answers):
     with pytest.raises(InvalidAnswers):
@@ -145,7 +147,8 @@ def test_pcptsd5_gate_no_exposure_scores_zero_even_with_cutoff_zero():
 
 @pytest.mark.parametrize(
     "exposure, answers",
-    [(False, [True] * 5), (True, []), (True, [True] * 4), (True, [True] * 6), (True, [1, 0, 1, 0, 1]), ("yes", [True] * 5), (None, [])],
+    [(False, [True] * 5), (True, []), (True, [True] * 4), (True, [True] * 6), (True, [1, 0, 1, 0, 1]),
+     ("yes", [True] * 5), (None, [])],
 )
 def test_pcptsd5_rejects_invalid(exposure, answers):
     with pytest.raises(InvalidAnswers):
@@ -172,6 +175,7 @@ def test_instrument_structure_matches_published_layout():
     assert [item.number for item in PCL5.items] == list(range(1, 21))
     assert [item.dsm5_cluster for item in PCL5.items] == list("BBBBBCCDDDDDDDEEEEEE")
     assert [PCL5.cluster_max(c) for c in ("reexperiencing", "avoidance", "arousal")] == [20, 36, 24]
-    assert [item.cluster for item in PCPTSD5.items] == ["reexperiencing", "avoidance", "arousal", "avoidance", "avoidance"]
+    assert ([item.cluster for item in PCPTSD5.items]
+            == ["reexperiencing", "avoidance", "arousal", "avoidance", "avoidance"])
     assert PCPTSD5.default_cutoff == 3
     assert "Weathers" in PCL5.credit and "Prins" in PCPTSD5.credit

@@ -92,7 +92,8 @@ def test_pcl5_stored_redirects_303_to_result(client, db):
     [
         ({"exposure": "no"}, 0, "does not apply to you"),
         ({"exposure": "no", "q1": "yes", "q2": "yes", "q3": "yes"}, 0, "does not apply to you"),  # ignored after a No
-        ({"exposure": "yes", "q1": "yes", "q2": "yes", "q3": "yes", "q4": "no", "q5": "no"}, 3, "suggest possible PTSD"),
+        ({"exposure": "yes", "q1": "yes", "q2": "yes", "q3": "yes", "q4": "no", "q5": "no"}, 3,
+         "suggest possible PTSD"),
         ({"exposure": "yes", "q1": "yes", "q2": "no", "q3": "no", "q4": "no", "q5": "no"}, 1, "do not suggest PTSD"),
     ],
 )
@@ -204,7 +205,8 @@ def test_not_found_pages_are_friendly_404s(client, db, path):
 
 
 def test_result_codes_are_accepted_in_any_case_without_dashes(client, db):
-    location = client.post("/api/v1/screenings", json={"instrument": "pcl5", "answers": [1] * 20, "store": True}).headers["Location"]
+    stored = client.post("/api/v1/screenings", json={"instrument": "pcl5", "answers": [1] * 20, "store": True})
+    location = stored.headers["Location"]
     code = location.rsplit("/", 1)[1]
     assert client.get(f"/results/{code.lower().replace('-', '')}").status_code == 200
     assert client.get(f"/results/{code.replace('-', ' ')}").status_code == 200

@@ -95,7 +95,8 @@ def test_observatory_grades_the_clinician_pages_a_plus(production):
          "content-security-policy", ("csp-implemented-with-unsafe-inline", -20)),
         ({"Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'"},
          "content-security-policy", ("csp-implemented-with-unsafe-inline-in-style-src-only", 0)),
-        ({"Content-Security-Policy": "default-src 'self'"}, "content-security-policy", ("csp-implemented-with-no-unsafe", 5)),
+        ({"Content-Security-Policy": "default-src 'self'"}, "content-security-policy",
+         ("csp-implemented-with-no-unsafe", 5)),
         ({"Content-Security-Policy": "default-src 'none'"}, "content-security-policy",
          ("csp-implemented-with-no-unsafe", 5)),  # form-action unrestricted: no top bonus
         ({"Strict-Transport-Security": "max-age=300"}, "strict-transport-security",

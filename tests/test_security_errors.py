@@ -8,7 +8,6 @@ import pytest
 from flask import abort, request
 
 from app import create_app
-from tests.conftest import csrf_token_from
 
 STATUSES = {
     400: "Something in the request was not right",

@@ -13,11 +13,19 @@ from app.auth.views import LAST_SEEN, OPEN_WITHOUT_TWO_FACTOR, SIGNED_IN_AT
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinician, RecoveryCode
 from tests.accounts_support import *  # noqa: F401,F403 - fixtures
-from tests.accounts_support import (OTPAUTH, RECOVERY_ITEM, actions, code_step, enrol, link_from,
-                                    password_step, sign_out, totp_from)
+from tests.accounts_support import (
+    OTPAUTH,
+    RECOVERY_ITEM,
+    code_step,
+    enrol,
+    link_from,
+    password_step,
+    sign_out,
+    totp_from,
+)
 from tests.apps import app_with_tables
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, csrf, sign_in
+from tests.clinician_support import PASSWORD, csrf, sign_in, store
 from tests.conftest import csrf_token_from
 
 

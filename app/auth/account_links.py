@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app, url_for
 
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..models import TOKEN_INVITE, TOKEN_RESET, AccountToken, Clinician, utcnow
 
 ENDPOINTS = {TOKEN_INVITE: "auth.invite", TOKEN_RESET: "auth.reset"}
@@ -44,10 +44,10 @@ def find(token: str, purpose: str) -> AccountToken | None:
 
 def use(row: AccountToken) -> bool:
     """Mark the link used, in one statement, so two submissions cannot both use it."""
-    used = db.session.execute(
+    used = rows_changed(
         sa.update(AccountToken).where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
         .values(used_at=utcnow()).execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return bool(used)
 
 

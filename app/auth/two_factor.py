@@ -11,7 +11,7 @@ import pyotp
 import segno
 import sqlalchemy as sa
 
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..models import Clinician, RecoveryCode, utcnow
 
 ISSUER = "PTSD screening"
@@ -62,13 +62,13 @@ def matching_step(secret: str, code: str, at: float | None = None) -> int | None
 def claim_step(clinician: Clinician, step: int) -> bool:
     """Record the step as used unless it, or a later one, was used already: one statement, so two
     requests (even on two instances) cannot both use the same code."""
-    claimed = db.session.execute(
+    claimed = rows_changed(
         sa.update(Clinician)
         .where(Clinician.id == clinician.id,
                sa.or_(Clinician.totp_last_step.is_(None), Clinician.totp_last_step < step))
         .values(totp_last_step=step)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if claimed:
         clinician.totp_last_step = step
     return bool(claimed)
@@ -94,25 +94,26 @@ def use_recovery_code(clinician: Clinician, typed: str) -> bool:
     code = normalise_code(typed)
     if len(code) != 10:
         return False
-    used = db.session.execute(
+    used = rows_changed(
         sa.update(RecoveryCode)
         .where(RecoveryCode.clinician_id == clinician.id, RecoveryCode.code_hash == _code_hash(code),
                RecoveryCode.used_at.is_(None))
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return bool(used)
 
 
 def recovery_codes_left(clinician: Clinician) -> int:
-    return db.session.scalar(sa.select(sa.func.count(RecoveryCode.id)).where(
-        RecoveryCode.clinician_id == clinician.id, RecoveryCode.used_at.is_(None)))
+    return db.session.execute(sa.select(sa.func.count(RecoveryCode.id)).where(
+        RecoveryCode.clinician_id == clinician.id, RecoveryCode.used_at.is_(None))).scalar_one()
 
 
 def verify(clinician: Clinician, typed: str) -> str | None:
     """Check a sign-in's second factor: "totp" or "recovery" for an accepted code, None otherwise."""
     if not clinician.two_factor_enabled:
         return None
+    assert clinician.totp_secret is not None  # two_factor_enabled means a confirmed secret
     code = normalise_code(typed)
     step = matching_step(clinician.totp_secret, code)
     if step is not None:

@@ -6,7 +6,7 @@ import time
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session, url_for)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -15,6 +15,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..clinician import audit
 from ..extensions import db, login_manager
 from ..models import TOKEN_INVITE, TOKEN_RESET, Clinician, utcnow
+from ..sessions import PENDING
 from . import account_links
 from . import two_factor as second_factor
 from .forms import ChangePasswordForm, CodeForm, SetPasswordForm, SignInForm
@@ -27,8 +28,6 @@ LAST_SEEN = "clinician_seen"
 SIGNED_IN_AT = "clinician_since"
 # The account's session_version at sign-in; a session whose copy is stale has been signed out.
 SESSION_VERSION = "clinician_version"
-# Between the password and the two-factor code: {"id", "version", "at", "next"}; nothing else is signed in.
-PENDING = "clinician_pending"
 PENDING_SECONDS = 5 * 60
 FLASK_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", "_remember_seconds")
 # Pages a clinician without two-factor may open while REQUIRE_2FA holds: signing in and out, set-up,

@@ -40,7 +40,8 @@ def admin_only() -> Clinician:
 
 
 def clinic_choices() -> list[SelectChoice]:
-    return [SelectChoice(clinic.slug, clinic.name) for clinic in db.session.scalars(sa.select(Clinic).order_by(Clinic.name))]
+    clinics = db.session.scalars(sa.select(Clinic).order_by(Clinic.name))
+    return [SelectChoice(clinic.slug, clinic.name) for clinic in clinics]
 
 
 def account_or_404(account_id: int) -> Clinician:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -40,8 +40,9 @@ TWO_FACTOR_ENROLLED = "two_factor_enrolled"
 TWO_FACTOR_RESET = "two_factor_reset"
 ACCOUNT_ACTIONS = (ACCOUNT_INVITED, ACCOUNT_ACTIVATED, ROLE_CHANGED, CLINICS_CHANGED, DEACTIVATED, REACTIVATED,
                    PASSWORD_RESET_ISSUED, PASSWORD_CHANGED, TWO_FACTOR_ENROLLED, TWO_FACTOR_RESET)
-ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LIMITED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, EXPORT_CSV, EXPORT_FHIR, PURGE,
-           STATS_REBUILD, CLAIM, CLINIC_CREATED, CLINIC_CHANGED, LINK_ROTATED, CLINIC_MEMBER_ADDED, *ACCOUNT_ACTIONS)
+ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LIMITED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, EXPORT_CSV, EXPORT_FHIR,
+           PURGE, STATS_REBUILD, CLAIM, CLINIC_CREATED, CLINIC_CHANGED, LINK_ROTATED, CLINIC_MEMBER_ADDED,
+           *ACCOUNT_ACTIONS)
 
 # Each action in words, in the reader's language; an action without one here shows its name.
 LABELS = {
@@ -149,8 +150,8 @@ def filtered_events(statement: sa.Select, chosen: AuditFilters) -> sa.Select:
     if chosen.clinician_id:
         statement = statement.where(AuditEvent.clinician_id == chosen.clinician_id)
     if chosen.date_from:
-        statement = statement.where(AuditEvent.at >= datetime.combine(chosen.date_from, time.min, tzinfo=timezone.utc))
+        statement = statement.where(AuditEvent.at >= datetime.combine(chosen.date_from, time.min, tzinfo=UTC))
     if chosen.date_to:
         statement = statement.where(
-            AuditEvent.at < datetime.combine(chosen.date_to + timedelta(days=1), time.min, tzinfo=timezone.utc))
+            AuditEvent.at < datetime.combine(chosen.date_to + timedelta(days=1), time.min, tzinfo=UTC))
     return statement

@@ -99,7 +99,7 @@ def trend_chart(data: list[tuple[str, int]], max_value: int, line_at: int | None
         xs = [LEFT + plot_width / 2]
     else:
         xs = [LEFT + plot_width * i / (len(data) - 1) for i in range(len(data))]
-    points = tuple((x, scale(value), label, value) for x, (label, value) in zip(xs, data))
+    points = tuple((x, scale(value), label, value) for x, (label, value) in zip(xs, data, strict=True))
     ticks = tuple(Tick(scale(v), v) for v in sorted({0, max_value // 2, max_value}))
     return Chart(WIDTH, HEIGHT, points=points, ticks=ticks,
                  line_y=scale(line_at) if line_at is not None else None)

@@ -10,8 +10,8 @@ from ..extensions import db
 from ..models import Screening, utcnow
 from ..screening import codes
 from ..screening.instruments import PCL5, PCPTSD5
-from ..screening.service import configured_cutoff
 from ..screening.scoring import score_pcl5, score_pcptsd5
+from ..screening.service import required_cutoff
 
 BATCH = 5000
 PCL5_SHARE = 0.6  # the rest take the PC-PTSD-5
@@ -22,10 +22,11 @@ SEVERITY = ((0.55, 0.12, 0.10), (0.30, 0.40, 0.12), (0.15, 0.70, 0.10))  # (weig
 
 def _severity(rng: random.Random) -> float:
     weight = rng.random()
-    for share, mean, spread in SEVERITY:
-        weight -= share
+    for component in SEVERITY:  # the component the weight falls in (the last if rounding leaves some over)
+        weight -= component[0]
         if weight <= 0:
             break
+    _share, mean, spread = component
     return min(1.0, max(0.0, rng.gauss(mean, spread)))
 
 
@@ -51,7 +52,7 @@ def demo_row(rng: random.Random, now, cutoffs: dict[str, int]) -> dict:
     severity = _severity(rng)
     if rng.random() < PCL5_SHARE:
         result = score_pcl5(pcl5_answers(rng, severity), cutoffs[PCL5.id])
-        answers = list(result.answers)
+        answers: list[int] | list[bool] = list(result.answers)
     else:
         exposure, given = pcptsd5_answers(rng, severity)
         result = score_pcptsd5(exposure, given, cutoffs[PCPTSD5.id])
@@ -76,11 +77,11 @@ def seed(count: int, random_seed: int | None = None, clinic_ids: list[int] | Non
     result is shared with one of those clinics at random, except about `unattached` of them."""
     rng = random.Random(random_seed)
     now = utcnow()
-    cutoffs = {PCL5.id: configured_cutoff(PCL5), PCPTSD5.id: configured_cutoff(PCPTSD5)}
+    cutoffs = {PCL5.id: required_cutoff(PCL5), PCPTSD5.id: required_cutoff(PCPTSD5)}
     issued: set[str] = set()
     remaining = count
     while remaining:
-        rows = []
+        rows: list[dict] = []
         while len(rows) < min(BATCH, remaining):
             row = demo_row(rng, now, cutoffs)
             if row["code"] in issued:  # 60 random bits: practically never, but codes must stay unique

@@ -5,8 +5,9 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timezone
-from typing import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -86,7 +87,7 @@ def _csv_line() -> sa.ColumnElement:
     """The whole CSV line but its line break, as PostgreSQL text."""
     code = Screening.code
     group = codes.GROUP
-    display = sa.func.substr(code, 1, group)
+    display: sa.ColumnElement = sa.func.substr(code, 1, group)
     for start in range(group + 1, codes.CODE_LENGTH + 1, group):
         display = display + "-" + sa.func.substr(code, start, group)
     # JSON text such as `[2, 1, 0]` or `[true, false]` becomes `2,1,0` or `1,0`: scores, Yes as 1.
@@ -117,7 +118,7 @@ def _csv_field(value: str) -> str:
     return buffer.getvalue()[:-3]
 
 
-def _driver_statement(connection: sa.Connection, statement: sa.Select) -> tuple[str, dict | list]:
+def _driver_statement(connection: sa.Connection, statement: sa.Select) -> tuple[str, Mapping[str, Any] | list]:
     """The statement as the driver's SQL text and parameters, bound values processed as SQLAlchemy would
     (e.g. UTCDateTime's check), for the driver to bind: psycopg's COPY merges them client-side, quoted
     as literals by libpq; sqlite3 binds them."""
@@ -142,6 +143,7 @@ def _copied_lines(connection: sa.Connection, filters: Filters, scope: Scope) -> 
     if not params:  # psycopg merges only when there are parameters; otherwise `%%` would stay doubled
         sql = sql.replace("%%", "%")
     driver = connection.connection.driver_connection
+    assert driver is not None  # a checked-out connection holds its driver's connection
     encoding = driver.info.encoding
     with driver.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT", params or None) as copy:
         rows = []
@@ -165,7 +167,7 @@ def _iso_utc(stored: str) -> str:
     """A stored SQLite timestamp not in SQLAlchemy's own UTC form (e.g. with an offset) as UTC text."""
     moment = datetime.fromisoformat(stored)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -186,7 +188,9 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
     sql, params = _driver_statement(connection, statement)
     versions: dict[str, str] = {}  # a handful of distinct versions, each quoted once
     padding = ["," * (len(ITEM_COLUMNS) - asked) for asked in range(len(ITEM_COLUMNS) + 1)]
-    cursor = connection.connection.driver_connection.cursor()
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a checked-out connection holds its driver's connection
+    cursor = driver.cursor()
     try:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(BATCH):
@@ -202,12 +206,14 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
                 answers = answers[1:-1].replace(" ", "")
                 if "e" in answers:
                     answers = answers.replace("true", "1").replace("false", "0")
+                itq = ITQ_BLANK if diagnosis is None else _itq_fields(dso_total, affective, self_concept,
+                                                                      relationships, ptsd_met, dso_met, diagnosis)
                 # codes.display as slices (a call a row costs more); the reference test compares the two.
                 lines.append(f"{code[:4]}-{code[4:8]}-{code[8:]},{instrument},{quoted},{taken_at},{total},"
                              f"{reexperiencing},{avoidance},{arousal},{FLAG_TEXT[at_or_above_cutoff]},"
                              f"{FLAG_TEXT[reviewed]},{FLAG_TEXT[exposure]},{answers}"
                              f"{padding[answers.count(',') + 1]}"
-                             f"{ITQ_BLANK if diagnosis is None else _itq_fields(dso_total, affective, self_concept, relationships, ptsd_met, dso_met, diagnosis)}"
+                             f"{itq}"
                              "\r\n")
             yield "".join(lines)
     finally:
@@ -237,13 +243,15 @@ def csv_stream(filters: Filters, scope: Scope) -> Iterator[str]:
 
 def fhir_stream(filters: Filters, scope: Scope) -> Iterator[str]:
     """A FHIR R4 Bundle (type "collection") of QuestionnaireResponses, written entry by entry."""
-    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
     yield '{"resourceType": "Bundle", "type": "collection", "timestamp": ' + json.dumps(stamp)
     # FHIR JSON forbids empty arrays, so "entry" opens with the first result, if there is one.
     separator = ', "entry": ['
     parts: list[str] = []
     for row in export_rows(filters, scope):
-        parts.append(separator + json.dumps({"resource": questionnaire_response(row)}, ensure_ascii=False))
+        # A row of EXPORT_COLUMNS carries every attribute of a Screening that questionnaire_response reads.
+        resource = questionnaire_response(cast(Screening, row))
+        parts.append(separator + json.dumps({"resource": resource}, ensure_ascii=False))
         separator = ","
         if len(parts) == CHUNK:
             yield "".join(parts)

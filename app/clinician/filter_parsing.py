@@ -1,4 +1,4 @@
-"""Strict parsing of the workspace's query values: dates only as YYYY-MM-DD in a sane range, pages only as ASCII digits."""
+"""Strict parsing of the workspace's query values: dates as YYYY-MM-DD in a sane range, pages as ASCII digits."""
 from __future__ import annotations
 
 import re

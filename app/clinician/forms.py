@@ -47,8 +47,8 @@ class ClinicForm(FlaskForm):
         from .zones import is_zone
 
         if not is_zone(field.data):
-            raise ValidationError(_l("“%(zone)s” is not a time zone name; use one such as Europe/Madrid or America/Chicago.",
-                                     zone=field.data))
+            raise ValidationError(_l("“%(zone)s” is not a time zone name; use one such as Europe/Madrid or "
+                                     "America/Chicago.", zone=field.data))
 
 
 class PostOnlyForm(FlaskForm):

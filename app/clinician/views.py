@@ -2,29 +2,50 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
 
 from ..errors import without_error_messages
 from ..extensions import db
 from ..models import AuditEvent, Clinic, Clinician, utcnow
 from ..screening import codes
 from ..screening.instruments import INSTRUMENTS, PCL5
-from ..screening.service import change_since, find_screening, result_of
 from ..screening.scoring import DSM5_RULE
+from ..screening.service import change_since, find_screening, result_of
 from . import audit
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
+from .filter_parsing import parse_page
 from .forms import ClaimForm, ReviewForm, UnreviewForm
-from .queries import (PAGE_SIZE, backlog, find_visible, instrument_summaries, parse_filters, parse_page,
-                      queue_page, retained, scope_of, series_for, weekly_counts)
+from .queries import (
+    PAGE_SIZE,
+    backlog,
+    find_visible,
+    instrument_summaries,
+    parse_filters,
+    queue_page,
+    retained,
+    scope_of,
+    series_for,
+    weekly_counts,
+)
 from .zones import clinic_zones, in_zone
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")
@@ -40,13 +61,6 @@ def require_sign_in():
 def template_helpers():
     """Code display and date-time formatting for the workspace's templates."""
     return {"display_code": codes.display, "format_datetime": format_datetime, "in_zone": in_zone}
-
-
-@bp.app_context_processor
-def layout_helpers():
-    """For the staff layout, wherever it renders (sign-in, error pages): whether an endpoint exists
-    (the Accounts link appears once the accounts pages do)."""
-    return {"has_endpoint": lambda name: name in current_app.view_functions}
 
 
 @bp.after_request
@@ -109,16 +123,19 @@ def claim():
     if not form.validate_on_submit():
         return render_queue(form, 400)
     clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == form.clinic.data))
+    assert clinic is not None  # the form accepts only the slug of one of my clinics
     row = find_screening(form.code.data)
     if row is not None and retained(row) and row.clinic_id == clinic.id:
         flash(_("Result %(code)s is already in this clinic's caseload.", code=codes.display(row.code)), "info")
         return redirect(url_for(".result", code=codes.display(row.code)), 303)
     if row is not None and retained(row) and row.clinic_id is not None and me().is_admin:
+        assert row.clinic is not None  # clinic_id is a foreign key to it
         flash(_("Result %(code)s is already shared with %(clinic)s.", code=codes.display(row.code),
                 clinic=row.clinic.name), "info")
         return redirect(url_for(".result", code=codes.display(row.code)), 303)
     if row is None or row.clinic_id is not None or not retained(row):
-        form.code.errors.append(_("No result with this code was found. Check the code with the person who gave it to you."))
+        form.code.errors.append(_("No result with this code was found. Check the code with the person who gave it "
+                                  "to you."))
         return render_queue(form, 404)
     row.clinic_id = clinic.id
     audit.record(audit.CLAIM, me(), target=codes.display(row.code), detail=clinic.slug)
@@ -143,7 +160,7 @@ def render_result(row, form: ReviewForm, status: int = 200):
     previous = earlier[-1] if earlier else None
     change = change_since(previous, result) if previous is not None and previous.instrument == row.instrument else None
     options = {option.score: option.label for option in instrument.options}
-    answers = [(item, options[int(value)], int(value)) for item, value in zip(instrument.items, row.answers)]
+    answers = [(item, options[int(value)], int(value)) for item, value in instrument.answered_items(row.answers)]
     zone = row.clinic.timezone if row.clinic else "UTC"
     return render_template("clinician/result.html", row=row, result=result, instrument=instrument,
                            code=codes.display(row.code), answers=answers, series=series, chart=chart,
@@ -209,7 +226,8 @@ def stats():
     distributions = {summary.instrument_id: summary.distribution() for summary in summaries}
     charts = {}
     for summary in summaries:
-        marker = summary.cutoff_position(current_app.config["PCL5_CUTOFF"]) if summary.instrument_id == PCL5.id else None
+        marker = (summary.cutoff_position(current_app.config["PCL5_CUTOFF"]) if summary.instrument_id == PCL5.id
+                  else None)
         charts[summary.instrument_id] = bar_chart(distributions[summary.instrument_id], marker=marker)
     return render_template(
         "clinician/stats.html", filters=filters, errors=[], instruments=INSTRUMENTS, weeks=weeks,
@@ -226,7 +244,7 @@ def _download(stream, mimetype: str, extension: str, action: str):
         return filter_errors(errors)
     audit.record(action, me(), detail=filters.describe())
     db.session.commit()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     response = Response(stream_with_context(without_error_messages(stream(filters, scope_of(me())))),
                         mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="ptsd-results-{stamp}.{extension}"'
@@ -264,5 +282,6 @@ def audit_log():
         400 if chosen.errors else 200
 
 
-from . import accounts  # noqa: E402,F401  (the admins' accounts pages, on this blueprint)
-from . import clinics  # noqa: E402,F401 - the clinic screens register their routes on bp
+# The admins' accounts pages and the clinic screens register their routes on bp, so they are
+# imported once bp exists.
+from . import accounts, clinics  # noqa: E402, F401

@@ -186,7 +186,7 @@ def parse_file(path: Path) -> Page:
         output_format="html",
     )
     rendered = md.convert(text)
-    meta: dict[str, list[str]] = md.Meta  # type: ignore[attr-defined]
+    meta: dict[str, list[str]] = md.Meta
     title, summary = _header_value(path, meta, "title"), _header_value(path, meta, "summary")
     try:
         reviewed = date.fromisoformat(_header_value(path, meta, "reviewed"))
@@ -207,7 +207,7 @@ def parse_file(path: Path) -> Page:
     body = text.split("\n\n", 1)[1] if "\n\n" in text else ""
     if re.search(r"^#\s", body, re.MULTILINE):
         raise ContentError(f"{path}: headings in the body start at '##' (the page title is the h1)")
-    headings = tuple(_flat_headings(md.toc_tokens))  # type: ignore[attr-defined]
+    headings = tuple(_flat_headings(md.toc_tokens))
     ids_by_name = {heading.name: heading.id for heading in headings}
     anchors = []
     for key, name in _split_pairs(path, "anchors", meta.get("anchors", [])):
@@ -261,7 +261,8 @@ def load_page(slug: str, language: str, root: Path | None = None) -> Page:
 
 def check_all(languages: tuple[str, ...], root: Path | None = None) -> tuple[list[str], list[str]]:
     """Every page in every language: (errors, notes). Missing translations are notes, not errors."""
-    errors, notes = [], []
+    errors: list[str] = []
+    notes: list[str] = []
     for language in languages:
         for slug in PAGES:
             path = content_path(slug, language, root)

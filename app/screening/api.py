@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 
 from ..extensions import csrf
 from . import codes
+from .change import Change
 from .instruments import INSTRUMENTS, PCPTSD5, Instrument
 from .instruments.itq import DSO_CLUSTERS, ENDORSED_AT, ITQ, WHEN_OPTIONS, WHEN_VALUES
-from .change import Change
 from .scoring import InvalidAnswers, ScreeningResult
 from .service import (
     PreviousCodeError,
@@ -85,7 +85,8 @@ def validate_payload(payload) -> tuple[Instrument | None, list[str]]:
     """The instrument named by a request body and every problem found in the body."""
     if not isinstance(payload, dict):
         return None, [_("The body must be a JSON object.")]
-    instrument = INSTRUMENTS.get(payload.get("instrument")) if isinstance(payload.get("instrument"), str) else None
+    named = payload.get("instrument")
+    instrument = INSTRUMENTS.get(named) if isinstance(named, str) else None
     if instrument is None:
         known = ", ".join(sorted(INSTRUMENTS))
         return None, [_("\"instrument\" must be one of: %(known)s.", known=known)]
@@ -109,6 +110,7 @@ def change_json(change: Change) -> dict:
     """The change since the earlier result: later minus earlier, so negative means a lower score."""
     body = {"total": change.total, "clusters": dict(change.clusters), "meaningful": change.meaningful}
     if change.dso_total is not None:
+        assert change.dso_clusters is not None  # an ITQ change carries both
         body["dso_total"] = change.dso_total
         body["dso_clusters"] = dict(change.dso_clusters)
     return body
@@ -130,6 +132,7 @@ def result_json(result: ScreeningResult, code: str | None, change: Change | None
         body["dsm5_clusters"] = dict(result.dsm5_clusters)
         body["dsm5_rule_met"] = result.dsm5_rule_met
     if result.diagnosis is not None:
+        assert result.dso_clusters is not None  # an ITQ result (it has a diagnosis) has its DSO clusters
         body["dso_total"] = result.dso_total
         body["dso_clusters"] = dict(result.dso_clusters)
         body["ptsd_criteria_met"] = result.ptsd_criteria_met
@@ -164,6 +167,7 @@ def create_screening():
             errors.append(str(error.message))
     if errors:
         return errors_response(errors)
+    assert instrument is not None  # validate_payload reports an error whenever it finds no instrument
     try:
         result = score(instrument, payload.get("answers", []), payload.get("exposure"), when=payload.get("when"))
     except InvalidAnswers as invalid:  # validate_payload should have caught it; never score partially

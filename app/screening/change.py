@@ -1,9 +1,9 @@
 """Change between two administrations of one instrument, interpreted only where thresholds are published."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 from .instruments import PCL5, PRODUCT_CLUSTERS
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from flask import current_app
@@ -30,12 +30,19 @@ def configured_cutoff(instrument: Instrument) -> int | None:
     return int(current_app.config[f"{instrument.id.upper()}_CUTOFF"])
 
 
+def required_cutoff(instrument: Instrument) -> int:
+    """The cut-off in force for an instrument scored by one (the PCL-5, the PC-PTSD-5)."""
+    cutoff = configured_cutoff(instrument)
+    assert cutoff is not None, f"{instrument.id} is scored by criteria, not by a cut-off"
+    return cutoff
+
+
 def score(instrument: Instrument, answers: Sequence, exposure: bool | None = None,
           cutoff: int | None = None, when: str | None = None) -> ScreeningResult:
     """Score typed answers with the configured cut-off unless one is given."""
     if instrument is ITQ:
         return score_itq(answers, when)
-    cutoff = configured_cutoff(instrument) if cutoff is None else cutoff
+    cutoff = required_cutoff(instrument) if cutoff is None else cutoff
     if instrument is PCL5:
         return score_pcl5(answers, cutoff)
     return score_pcptsd5(exposure, answers, cutoff)
@@ -59,6 +66,7 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
     share_previous = clinic is not None and previous is not None and previous.clinic_id is None
     for _attempt in range(3):
         if share_previous:  # again after a rollback, which undoes it
+            assert previous is not None and clinic is not None  # share_previous says both are there
             previous.clinic_id = clinic.id
         row = Screening(
             code=codes.new_code(),
@@ -96,6 +104,7 @@ def _itq_columns(result: ScreeningResult) -> dict:
     """The ITQ's own columns (self-organisation sums, criteria, pattern, time since the event)."""
     if result.diagnosis is None:
         return {}
+    assert result.dso_clusters is not None  # an ITQ result (it has a diagnosis) has its DSO clusters
     return {
         "dso_total": result.dso_total,
         "affective_dysregulation": result.dso_clusters["affective_dysregulation"],
@@ -154,6 +163,7 @@ def result_of(row: Screening) -> ScreeningResult:
     instrument_answers = row.answers
     if row.instrument == ITQ.id:
         return score_itq(instrument_answers, row.event_when)
+    assert row.cutoff is not None  # only ITQ rows (returned above) are stored without a cut-off
     if row.instrument == PCL5.id:
         return score_pcl5(instrument_answers, row.cutoff)
     return score_pcptsd5(bool(row.exposure), instrument_answers, row.cutoff)
@@ -201,8 +211,11 @@ def _stored_dso_clusters(row: Screening) -> dict[str, int] | None:
     """A stored ITQ result's self-organisation cluster sums; None for the other instruments."""
     if row.dso_total is None:
         return None
-    return {"affective_dysregulation": row.affective_dysregulation, "negative_self_concept": row.negative_self_concept,
-            "disturbed_relationships": row.disturbed_relationships}
+    affective, self_concept, relationships = (row.affective_dysregulation, row.negative_self_concept,
+                                              row.disturbed_relationships)
+    assert affective is not None and self_concept is not None and relationships is not None  # stored together
+    return {"affective_dysregulation": affective, "negative_self_concept": self_concept,
+            "disturbed_relationships": relationships}
 
 
 def earlier_in_series(row: Screening) -> list[Screening]:

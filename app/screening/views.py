@@ -7,13 +7,13 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from ..clinics.views import unknown_link
 from ..extensions import csrf
 from ..fhir import questionnaire_response
 from ..models import Screening
 from ..page_cache import cached_page
 from . import codes
 from .change import PCL5_MEANINGFUL_CHANGE, PCL5_POSSIBLE_CHANGE, Change, signed
-from ..clinics.views import unknown_link
 from .forms import YES, DeleteForm, ResultCodeForm, clinic_store_choices, form_class
 from .instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS, Instrument
 from .instruments.itq import WHEN_OPTIONS
@@ -75,11 +75,14 @@ PERSON_NAMES = {
 PERSON_SUMMARIES = {
     "pcptsd5": _l("One question about past events, then 5 yes-or-no questions. About 1 minute."),
     "pcl5": _l("20 questions, each rated from “Not at all” to “Extremely”. About 5 minutes."),
-    "itq": _l("18 questions about the past month and about how you usually feel, see yourself and get on with people. About 5 minutes."),
+    "itq": _l("18 questions about the past month and about how you usually feel, see yourself and get on with "
+              "people. About 5 minutes."),
 }
 # When a questionnaire is the better choice, where that is not obvious from its summary.
 PERSON_WHEN_TO_CHOOSE = {
-    "itq": _l("Choose this one if you went through long or repeated harm (for example abuse, violence at home, captivity) or if you are in a country that uses the World Health Organization’s ICD-11: it also looks at complex PTSD. The other two follow the American manual, DSM-5."),
+    "itq": _l("Choose this one if you went through long or repeated harm (for example abuse, violence at home, "
+              "captivity) or if you are in a country that uses the World Health Organization’s ICD-11: it also "
+              "looks at complex PTSD. The other two follow the American manual, DSM-5."),
 }
 
 
@@ -257,7 +260,7 @@ def answer_rows(result: ScreeningResult) -> list[tuple[int, str, str]]:
     """Each item's number, published wording and the answer's published label, for the page and its printout."""
     labels = {option.score: option.label for option in result.instrument.options}
     return [(item.number, item.text, labels.get(value, str(value)))
-            for item, value in zip(result.instrument.items, result.answers)]
+            for item, value in result.instrument.answered_items(result.answers)]
 
 
 def render_result(result: ScreeningResult, code: str | None, taken_at=None, change: Change | None = None,

@@ -17,8 +17,8 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.auth.passwords import hash_password
-from app.extensions import db
 from app.clinics import create_clinic
+from app.extensions import db
 from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, Screening
 from tests.results_helpers import ITQ_PATTERNS, store_itq, store_pcl5, store_pcptsd5
 

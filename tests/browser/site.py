@@ -8,9 +8,9 @@ The checks and the screenshots then cover it in both languages with no other cha
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-from typing import Callable
 
 from playwright.sync_api import Page
 
@@ -71,7 +71,8 @@ def set_up_two_factor(page: Page) -> None:
     import pyotp
 
     page.goto("/clinician/two-factor/setup")
-    uri = page.get_by_role("link", name=OPEN_IN_APP[page.evaluate("document.documentElement.lang")]).get_attribute("href")
+    language = page.evaluate("document.documentElement.lang")
+    uri = page.get_by_role("link", name=OPEN_IN_APP[language]).get_attribute("href")
     page.fill("input[name=code]", pyotp.parse_uri(uri).now())
     page.click("form.signin button[type=submit]")
     page.wait_for_selector("ol.recovery-codes")
@@ -273,7 +274,8 @@ STRUCTURE_JS = """
   let previous = 0;
   for (const h of headings) {
     const level = Number(h.tagName[1]);
-    if (level > previous + 1) problems.push(`heading level skips from h${previous} to h${level}: ${h.textContent.trim()}`);
+    if (level > previous + 1)
+      problems.push(`heading level skips from h${previous} to h${level}: ${h.textContent.trim()}`);
     previous = level;
   }
   const lang = document.documentElement.lang;

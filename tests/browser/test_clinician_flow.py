@@ -15,12 +15,14 @@ pytestmark = pytest.mark.browser
 
 TEXT = {
     "en": {"matches": "1 result matches.", "reviewed": "Marked as reviewed.", "by": f"by {CLINICIAN_EMAIL}",
-           "mark": "Mark as reviewed", "update": "Update the note", "yes": "Reviewed", "signed_out": "You are signed out.",
+           "mark": "Mark as reviewed", "update": "Update the note", "yes": "Reviewed",
+           "signed_out": "You are signed out.",
            "share": "Keep this result and share it with Riverside Clinic", "added": "was added to Riverside Clinic"},
     "es": {"matches": "1 resultado coincide.", "reviewed": "Marcado como revisado.", "by": f"por {CLINICIAN_EMAIL}",
            "mark": "Marcar como revisado", "update": "Actualizar la nota", "yes": "Revisado",
            "signed_out": "Ha cerrado la sesión.",
-           "share": "Guardar este resultado y compartirlo con Riverside Clinic", "added": "se añadió a Riverside Clinic"},
+           "share": "Guardar este resultado y compartirlo con Riverside Clinic",
+           "added": "se añadió a Riverside Clinic"},
 }
 
 

@@ -133,7 +133,8 @@ def test_pcptsd5_with_the_keyboard_alone_and_visible_focus(page):
         assert tab(page)["name"] == f"q{number}"
         for key in presses:
             tab(page, key)
-    assert [page.locator(f"input[name='q{n}'][value='yes']").is_checked() for n in range(1, 6)] == [True, False, True, True, True]
+    checked = [page.locator(f"input[name='q{n}'][value='yes']").is_checked() for n in range(1, 6)]
+    assert checked == [True, False, True, True, True]
     store = tab(page)  # "Keep this result?" comes first, before the optional comparison
     assert (store["name"], store["value"]) == ("store", "no")  # Tab lands on the checked choice
     tab(page, "ArrowDown")
@@ -262,7 +263,8 @@ def itq_answers_by_label(page: Page, answers: list[int]) -> None:
 
 
 @pytest.mark.parametrize("language, pattern, retake", [
-    ("en", "Your answers match the pattern that this questionnaire uses for complex PTSD", "retake the ITQ and compare"),
+    ("en", "Your answers match the pattern that this questionnaire uses for complex PTSD",
+     "retake the ITQ and compare"),
     ("es", "Sus respuestas coinciden con el patrón que este cuestionario usa para el TEPT complejo",
      "volver a responder el ITQ y comparar"),
 ])

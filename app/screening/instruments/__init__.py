@@ -1,8 +1,9 @@
 """The instruments: shared definitions, the registry, and one module per instrument with its items and rules."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any
 
 REEXPERIENCING = "reexperiencing"
 AVOIDANCE = "avoidance"
@@ -68,6 +69,12 @@ class Instrument:
             return self.total_max
         return len(self.items) * max(option.score for option in self.options)
 
+    def answered_items(self, answers: Sequence) -> list[tuple[Item, Any]]:
+        """Each item with its answer: none when the gate question was answered No, else one per item."""
+        if not answers and self.gate:  # the PC-PTSD-5 without a traumatic event asks no questions
+            return []
+        return list(zip(self.items, answers, strict=True))
+
     def cluster_items(self, cluster: str) -> tuple[Item, ...]:
         """Items of one product cluster, in the instrument's order."""
         return tuple(item for item in self.items if item.cluster == cluster)
@@ -129,9 +136,9 @@ def cluster_sums(instrument: Instrument, answers: Sequence[int]) -> dict[str, in
 
 
 # The instrument modules import the definitions above from this package, so they come after them.
+from .itq import ITQ  # noqa: E402
 from .pcl5 import PCL5  # noqa: E402
 from .pcptsd5 import PCPTSD5  # noqa: E402
-from .itq import ITQ  # noqa: E402
 
 INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5, ITQ.id: ITQ}
 

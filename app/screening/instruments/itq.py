@@ -1,15 +1,15 @@
 """ITQ (Cloitre et al. 2018): ICD-11 PTSD and complex PTSD, its 18 items and its diagnostic rules."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import MappingProxyType
-from typing import Sequence
 
 from . import (
     AROUSAL,
     AVOIDANCE,
     REEXPERIENCING,
-    InvalidAnswers,
     Instrument,
+    InvalidAnswers,
     Item,
     Option,
     ScreeningResult,

@@ -1,15 +1,15 @@
 """PCL-5 (Weathers et al. 2013): its 20 items, the DSM-5 clusters and its scoring."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import MappingProxyType
-from typing import Sequence
 
 from . import (
     AROUSAL,
     AVOIDANCE,
     REEXPERIENCING,
-    InvalidAnswers,
     Instrument,
+    InvalidAnswers,
     Item,
     Option,
     ScreeningResult,
@@ -17,6 +17,7 @@ from . import (
     cluster_sums,
 )
 
+DEFAULT_CUTOFF = 33  # the instrument's default (PCL5_CUTOFF configures it); also score_pcl5's default
 # An item rated "Moderately" (2) or higher counts as a symptom endorsed (Weathers et al. 2013).
 PCL5_ENDORSED_AT = 2
 # Provisional DSM-5 rule: endorsed items needed in each DSM-5 cluster.
@@ -96,11 +97,11 @@ PCL5 = Instrument(
         "Schnurr, P. P. (2013). The PTSD Checklist for DSM-5 (PCL-5). National Center for PTSD."
     ),
     source_url="https://www.ptsd.va.gov/professional/assessment/adult-sr/ptsd-checklist.asp",
-    default_cutoff=33,
+    default_cutoff=DEFAULT_CUTOFF,
 )
 
 
-def score_pcl5(answers: Sequence[int], cutoff: int = PCL5.default_cutoff) -> ScreeningResult:
+def score_pcl5(answers: Sequence[int], cutoff: int = DEFAULT_CUTOFF) -> ScreeningResult:
     """Score 20 PCL-5 ratings (0–4): total, clusters, DSM-5 sums and the provisional rule."""
     check_cutoff(PCL5, cutoff)
     answers = tuple(answers)
@@ -117,8 +118,10 @@ def score_pcl5(answers: Sequence[int], cutoff: int = PCL5.default_cutoff) -> Scr
     dsm5_endorsed = {letter: 0 for letter in DSM5_RULE}
     for item in PCL5.items:
         value = answers[item.number - 1]
-        dsm5_sums[item.dsm5_cluster] += value
-        dsm5_endorsed[item.dsm5_cluster] += value >= PCL5_ENDORSED_AT
+        cluster = item.dsm5_cluster
+        assert cluster is not None  # every PCL-5 item belongs to a DSM-5 cluster
+        dsm5_sums[cluster] += value
+        dsm5_endorsed[cluster] += value >= PCL5_ENDORSED_AT
     total = sum(answers)
     return ScreeningResult(
         instrument=PCL5,

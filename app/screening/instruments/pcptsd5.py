@@ -1,15 +1,15 @@
 """PC-PTSD-5 (Prins et al. 2016): the exposure gate, its five yes/no items and its scoring."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import MappingProxyType
-from typing import Sequence
 
 from . import (
     AROUSAL,
     AVOIDANCE,
     REEXPERIENCING,
-    InvalidAnswers,
     Instrument,
+    InvalidAnswers,
     Item,
     Option,
     ScreeningResult,
@@ -17,6 +17,7 @@ from . import (
     cluster_sums,
 )
 
+DEFAULT_CUTOFF = 3  # the instrument's default (PCPTSD5_CUTOFF configures it); also score_pcptsd5's default
 PCPTSD5 = Instrument(
     id="pcptsd5",
     version="PC-PTSD-5 (2016)",
@@ -50,12 +51,12 @@ PCPTSD5 = Instrument(
         "31(10), 1206\u20131211. National Center for PTSD."
     ),
     source_url="https://www.ptsd.va.gov/professional/assessment/screens/pc-ptsd.asp",
-    default_cutoff=3,
+    default_cutoff=DEFAULT_CUTOFF,
 )
 
 
 def score_pcptsd5(
-    exposure: bool, answers: Sequence[bool] = (), cutoff: int = PCPTSD5.default_cutoff
+    exposure: bool | None, answers: Sequence[bool] = (), cutoff: int = DEFAULT_CUTOFF
 ) -> ScreeningResult:
     """Score the PC-PTSD-5: no exposure scores 0 and ends the screen; otherwise count the Yes answers."""
     check_cutoff(PCPTSD5, cutoff)
