@@ -88,7 +88,7 @@ PERSON_WHEN_TO_CHOOSE = {
 
 def instrument_name(instrument: Instrument, short_on_phones: bool = False) -> Markup:
     """"Full checklist (PCL-5)": the abbreviation never breaks across lines; in the menu it is hidden
-    from sight on a phone (screen readers still hear the whole name), so the menu fits one row."""
+    from sight (screen readers still hear the whole name), so the menu fits one row."""
     plain = PERSON_NAMES.get(instrument.id)
     if plain is None:
         return Markup.escape(instrument.name)
