@@ -113,7 +113,7 @@ def test_spanish_screening_keeps_english_items_marked_and_says_why(client, path)
     assert len(items) == (20 if path.endswith("pcl5") else 6)  # items (+ the PC-PTSD-5 gate)
     assert '<p class="stem" lang="en">' in page and '<p class="instructions" lang="en">' in page
     # The interface around the items is Spanish, including the consent question, unmarked.
-    assert "Ver mi resultado" in page and '<span class="qtext">¿Guardar este resultado?</span>' in page
+    assert "Ver mi resultado" in page and '<legend>¿Guardar este resultado?</legend>' in page
 
 
 @pytest.mark.parametrize("path", ["/screen/pcl5", "/screen/pcptsd5"])

@@ -164,11 +164,11 @@ def _header_value(path: Path, meta: dict[str, list[str]], key: str) -> str:
     return value
 
 
-SLUG_WORDS = 4
+SLUG_WORDS = 3
 
 
 def short_slug(value: str, separator: str) -> str:
-    """A heading's id from its first four words ("Las sesiones clandestinas o…" → las-sesiones-clandestinas-o):
+    """A heading's id from its first three words ("Las sesiones clandestinas o…" → las-sesiones-clandestinas):
     each id is written twice, in the heading and in "On this page", and long ones cost page weight."""
     return separator.join(slugify(value, separator).split(separator)[:SLUG_WORDS])
 
