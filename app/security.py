@@ -160,6 +160,13 @@ def refuse_unusable_form_fields():
         abort(400)
 
 
+def refuse_nul_in_path():
+    """before_request: no route takes a NUL character in its path, and PostgreSQL refuses one in a text
+    parameter with an error (a clinic's link or slug holding one was a 500): such a path is not found."""
+    if request.view_args and any(isinstance(value, str) and "\x00" in value for value in request.view_args.values()):
+        abort(404)
+
+
 class BoundedUnsizedBody:
     """WSGI middleware: a body sent without Content-Length (Transfer-Encoding: chunked) is read up to
     MAX_CONTENT_LENGTH + 1 bytes; more is a 413, as for a declared length. (Werkzeug would stop reading at
@@ -280,6 +287,7 @@ def init_security(app: Flask) -> None:
     app.before_request(refuse_cross_site_requests)
     app.before_request(pages_take_only_forms)
     app.before_request(refuse_unusable_form_fields)
+    app.before_request(refuse_nul_in_path)
     app.after_request(add_security_headers)
     app.after_request(relative_redirects)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
