@@ -20,6 +20,17 @@ class Option:
     score: int
 
 
+
+# The PCL-5's and the ITQ's published answer scale: the same five labels, scored 0–4.
+NOT_AT_ALL_TO_EXTREMELY: tuple[Option, ...] = (
+    Option("0", "Not at all", 0),
+    Option("1", "A little bit", 1),
+    Option("2", "Moderately", 2),
+    Option("3", "Quite a bit", 3),
+    Option("4", "Extremely", 4),
+)
+
+
 @dataclass(frozen=True)
 class Item:
     """One question, numbered as in the published instrument."""

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from . import (
     AROUSAL,
     AVOIDANCE,
+    NOT_AT_ALL_TO_EXTREMELY,
     REEXPERIENCING,
     Instrument,
     InvalidAnswers,
@@ -107,13 +108,7 @@ ITQ = Instrument(
         Item(18, "Affected any other important parts of your life such as parenting, or school or college "
                  "work, or other important activities?", DSO_IMPAIRMENT, section=DSO_IMPAIRMENT),
     ),
-    options=(
-        Option("0", "Not at all", 0),
-        Option("1", "A little bit", 1),
-        Option("2", "Moderately", 2),
-        Option("3", "Quite a bit", 3),
-        Option("4", "Extremely", 4),
-    ),
+    options=NOT_AT_ALL_TO_EXTREMELY,
     credit=(
         "ITQ: Cloitre, M., Shevlin, M., Brewin, C. R., Bisson, J. I., Roberts, N. P., Maercker, A., "
         "Karatzias, T., & Hyland, P. (2018). The International Trauma Questionnaire: development of a "

@@ -7,11 +7,11 @@ from types import MappingProxyType
 from . import (
     AROUSAL,
     AVOIDANCE,
+    NOT_AT_ALL_TO_EXTREMELY,
     REEXPERIENCING,
     Instrument,
     InvalidAnswers,
     Item,
-    Option,
     ScreeningResult,
     check_cutoff,
     cluster_sums,
@@ -85,13 +85,7 @@ PCL5 = Instrument(
             start=1,
         )
     ),
-    options=(
-        Option("0", "Not at all", 0),
-        Option("1", "A little bit", 1),
-        Option("2", "Moderately", 2),
-        Option("3", "Quite a bit", 3),
-        Option("4", "Extremely", 4),
-    ),
+    options=NOT_AT_ALL_TO_EXTREMELY,
     credit=(
         "PCL-5: Weathers, F. W., Litz, B. T., Keane, T. M., Palmieri, P. A., Marx, B. P., & "
         "Schnurr, P. P. (2013). The PTSD Checklist for DSM-5 (PCL-5). National Center for PTSD."
