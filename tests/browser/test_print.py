@@ -80,17 +80,19 @@ def test_pcptsd5_result_prints_on_one_page(client, db, live_url, tmp_path):
     assert page_count(print_to_pdf(f"{live_url}/results/{code}", str(tmp_path / "r.pdf"))) == 1
 
 
-def pdf_in_paper_size(url: str, paper: str, path: str, language: str) -> bytes:
-    """Print `url` on `paper` (Letter or A4) as Chromium's print dialog would, through Playwright."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page(extra_http_headers={"Accept-Language": language})
-            page.goto(url)
-            page.pdf(path=path, format=paper)
-        finally:
-            browser.close()
+def pdf_in_paper_size(browser, url: str, paper: str, path: str, language: str) -> bytes:
+    """Print `url` on `paper` (Letter or A4) as Chromium's print dialog would, in the session's browser.
+
+    The session's one Playwright is reused: a second sync Playwright started while it runs would find
+    its event loop already running and refuse.
+    """
+    context = browser.new_context(extra_http_headers={"Accept-Language": language})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.pdf(path=path, format=paper)
+    finally:
+        context.close()
     with open(path, "rb") as pdf:
         return pdf.read()
 
@@ -98,13 +100,13 @@ def pdf_in_paper_size(url: str, paper: str, path: str, language: str) -> bytes:
 @pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("paper", ["Letter", "A4"])
 def test_pcl5_with_item_answers_and_a_series_prints_on_one_page_of_letter_and_a4(
-        client, db, live_url, tmp_path, paper, language):
+        client, db, live_url, playwright_browser, tmp_path, paper, language):
     """The longest PCL-5 printout: all twenty answers, a change headline and a series of three."""
     code = store_pcl5(client, 61)
     for total in (47, 30):
         code = store_pcl5(client, total, previous=code)
     path = str(tmp_path / f"{paper}.pdf")
-    pdf = pdf_in_paper_size(f"{live_url}/results/{code}", paper, path, language)
+    pdf = pdf_in_paper_size(playwright_browser, f"{live_url}/results/{code}", paper, path, language)
     assert page_count(pdf) == 1, f"{paper} {language}"
     if PDFTOTEXT:
         text = subprocess.run([PDFTOTEXT, "-layout", path, "-"], capture_output=True, text=True, check=True).stdout
