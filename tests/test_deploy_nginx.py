@@ -405,6 +405,10 @@ def test_a_body_over_32_kb_is_refused_before_gunicorn(stack, chunked):
     for name in SECURITY_HEADERS:
         assert name in headers, name
     assert stack.gunicorn_log.read_text().count("POST /api/v1/screenings") == before
+    assert text.decode().strip() == "The request is too large."
+    status, _, text = stack.request("POST", "/api/v1/screenings", body, {
+        "Content-Type": "application/json", "Accept-Language": "es-MX,es;q=0.9,en;q=0.5"})
+    assert status == 413 and text.decode().strip() == "La solicitud es demasiado grande."
     # A real submission still goes through.
     status, _, _ = stack.request("POST", "/api/v1/screenings", b'{"instrument": "pcl5", "answers": ' +
                                  str([1] * 20).encode() + b"}", {"Content-Type": "application/json"})
