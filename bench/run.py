@@ -43,8 +43,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # The app's own gunicorn.conf.py (its access log and logger class) for the app and the ceiling alike:
 # gunicorn reads it from the working directory only, and the ceiling runs from bench/.
-GUNICORN_ARGS = ["-c", str(ROOT / "gunicorn.conf.py"), "--workers", "2", "--worker-class", "sync",
-                 "--log-level", "warning"]
+GUNICORN_ARGS = ["-c", str(ROOT / "gunicorn.conf.py"), "--workers", "2", "--log-level", "warning"]
+# The shipped gunicorn.conf.py runs threaded workers (gthread, 8 threads); --worker-class sync measures
+# one request per worker at a time, as the first rounds of this benchmark did.
+WORKER_CLASS_ARGS = {"gthread": [], "sync": ["--worker-class", "sync"]}
+WORKER_CLASS = "gthread"  # set from --worker-class
+
+
+def server_args() -> list[str]:
+    return [*GUNICORN_ARGS, *WORKER_CLASS_ARGS[WORKER_CLASS]]
 # issue 8: ≤ 30 KB over the wire in ≤ 3 requests; counted in thousands, as tests/test_page_weight.py does
 PAGE_BYTES_TARGET, PAGE_REQUESTS_TARGET = 30_000, 3
 CLINICIAN_EMAIL, CLINICIAN_PASSWORD = "bench@example.org", "bench-password-" + "x" * 8
@@ -90,7 +97,7 @@ class Server:
 
     def __init__(self, target: str, env: dict, cwd: Path, extra: tuple[str, ...] = ()):
         self.port = free_port()
-        self.command = [str(BIN / "gunicorn"), *GUNICORN_ARGS, *extra, "--bind", f"127.0.0.1:{self.port}", target]
+        self.command = [str(BIN / "gunicorn"), *server_args(), *extra, "--bind", f"127.0.0.1:{self.port}", target]
         self.process = subprocess.Popen(self.command, cwd=cwd, env=env, start_new_session=True)
         wait_for(self.port)
 
@@ -301,7 +308,9 @@ def person_facing(seconds: int, connections: int, rounds: int, workdir: Path,
     env = app_environment(sqlite_url)
     subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
-    with Server("hello:app", dict(os.environ), ROOT / "bench") as hello:
+    # gunicorn.conf.py imports the app's access-log module and checks its rate-limit settings, for the ceiling too.
+    with Server("hello:app", {**os.environ, "PYTHONPATH": str(ROOT), "FLASK_RATELIMIT_ENABLED": "false"},
+                ROOT / "bench") as hello:
         wrk("warm-up", hello.port, "/", 2, connections)
         paired = Paired(hello.port, seconds, connections, rounds)
         results = []
@@ -618,9 +627,10 @@ def report(results: list[Measurement], weights: dict, clinician: list, exports: 
         f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}; load average at the end {os.getloadavg()[0]:.1f} (the machine was shared)",
         f"- Command: `{command}`",
-        f"- Server: `gunicorn {' '.join(GUNICORN_ARGS).replace(str(ROOT) + '/', '')}` for the app and the ceiling "
-        "alike — the same config file (the app's access log through its logger class), so the ratio compares like "
-        "with like; APP_ENV=production; load from `wrk` on the same machine",
+        f"- Server: `gunicorn {' '.join(server_args()).replace(str(ROOT) + '/', '')}` ({WORKER_CLASS} workers"
+        f"{', 8 threads each, as gunicorn.conf.py ships' if WORKER_CLASS == 'gthread' else ''}) for the app and the "
+        "ceiling alike — the same config file (the app's access log through its logger class), so the ratio "
+        "compares like with like; APP_ENV=production; load from `wrk` on the same machine",
     ]
     lines += targets(results, weights, clinician, exports)
     if results:
@@ -679,6 +689,8 @@ def main() -> None:
     parser.add_argument("--clinician-connections", type=int, default=2,
                         help="one per worker: the median is then the page's own time, not a queue's")
     parser.add_argument("--parts", default="person,clinician", help="person, clinician or both")
+    parser.add_argument("--worker-class", choices=sorted(WORKER_CLASS_ARGS), default="gthread",
+                        help="gthread: the shipped configuration; sync: one request per worker at a time")
     parser.add_argument("--sizes", default="10000,100000,1000000", help="seeded results, ascending")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgresql-sizes", help="sizes for PostgreSQL if not --sizes (seeding is the slow part)")
@@ -691,6 +703,8 @@ def main() -> None:
     parser.add_argument("--workdir", help="keeps the seeded SQLite database between runs (default: a temporary one)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"))
     args = parser.parse_args()
+    global WORKER_CLASS
+    WORKER_CLASS = args.worker_class
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     parts = set(args.parts.split(","))
