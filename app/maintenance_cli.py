@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
+from .clinician import audit
 from .extensions import db
 
 assets_cli = AppGroup("assets", help="The hashed style and script bundles, for a web server to serve.")
@@ -102,7 +103,11 @@ def backup(path: Path) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    click.echo(f"Backed up the database to {path} ({path.stat().st_size:,} bytes).")
+    size = path.stat().st_size
+    # After the copy, so the backup never records itself; the file's name only, not the server's layout.
+    audit.record(audit.BACKUP, detail=f"{path.name}, {size:,} bytes")
+    db.session.commit()
+    click.echo(f"Backed up the database to {path} ({size:,} bytes).")
 
 
 @click.command("restore")
@@ -142,6 +147,12 @@ def restore(path: Path, force: bool) -> None:
               "--single-transaction", "--exit-on-error", *arguments, str(path)], environment)
     else:
         raise click.ClickException(f"No restore for {url.get_backend_name()} databases.")
+    try:
+        audit.record(audit.RESTORE, detail=f"from {path.name}" + (", replacing data" if filled else ""))
+        db.session.commit()
+    except sa.exc.SQLAlchemyError:  # a backup from a release whose audit table differs: upgrade first
+        db.session.rollback()
+        click.echo("No audit row written: upgrade the database, as below.")
     click.echo(f"Restored the database from {path}. Run `flask --app wsgi db upgrade` if the backup "
                "is from an older release.")
 

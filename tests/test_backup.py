@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db
-from app.models import Screening
+from app.models import AuditEvent, Screening
 from app.screening import codes
 from tests.apps import app_with_tables
-from tests.conftest import using_postgres
+from tests.conftest import run_outside_contexts, using_postgres
 from tests.results_helpers import pcl5_answers
 
 
@@ -133,3 +133,28 @@ def test_backup_of_an_in_memory_database_says_why_not(app, runner, tmp_path):
     result = runner.invoke(args=["backup", str(tmp_path / "x.backup")])
     assert result.exit_code == 1 and "in memory" in result.output
     assert not list(tmp_path.iterdir())
+
+
+def test_backup_and_restore_are_audited_and_a_backup_never_holds_its_own_row(tmp_path):
+    backup_file = tmp_path / "nightly.backup"
+    with app_with_tables("testing", tmp_path) as app:
+        stored = app.test_client().post("/api/v1/screenings",
+                                        json={"instrument": "pcl5", "answers": pcl5_answers(40), "store": True})
+        assert stored.status_code == 201
+        result = app.test_cli_runner().invoke(args=["backup", str(backup_file)])
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            [event] = db.session.scalars(sa.select(AuditEvent))
+            assert event.action == "backup" and event.clinician_id is None
+            assert event.detail == f"nightly.backup, {backup_file.stat().st_size:,} bytes"  # not the server's paths
+
+        with fresh_database(tmp_path) as url:
+            restored = run_outside_contexts(create_app("testing", {"SQLALCHEMY_DATABASE_URI": url}))
+            result = restored.test_cli_runner().invoke(args=["restore", str(backup_file)])
+            assert result.exit_code == 0, result.output
+            with restored.app_context():
+                events = list(db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)))
+                assert [(e.action, e.detail) for e in events] == [("restore", "from nightly.backup")]
+                assert db.session.scalar(sa.select(sa.func.count()).select_from(Screening)) == 1
+                db.session.remove()
+                db.engine.dispose()

@@ -22,6 +22,8 @@ EXPORT_CSV = "export_csv"
 EXPORT_FHIR = "export_fhir"
 PURGE = "purge"
 STATS_REBUILD = "stats_rebuild"
+BACKUP = "backup"  # `flask backup`: a copy of every result left the database
+RESTORE = "restore"  # `flask restore`: the database was replaced by a backup
 CLAIM = "claim"  # a result added to a clinic by its whole code
 CLINIC_CREATED = "clinic_created"
 CLINIC_CHANGED = "clinic_changed"
@@ -41,8 +43,8 @@ TWO_FACTOR_RESET = "two_factor_reset"
 ACCOUNT_ACTIONS = (ACCOUNT_INVITED, ACCOUNT_ACTIVATED, ROLE_CHANGED, CLINICS_CHANGED, DEACTIVATED, REACTIVATED,
                    PASSWORD_RESET_ISSUED, PASSWORD_CHANGED, TWO_FACTOR_ENROLLED, TWO_FACTOR_RESET)
 ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LIMITED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, EXPORT_CSV, EXPORT_FHIR,
-           PURGE, STATS_REBUILD, CLAIM, CLINIC_CREATED, CLINIC_CHANGED, LINK_ROTATED, CLINIC_MEMBER_ADDED,
-           *ACCOUNT_ACTIONS)
+           PURGE, STATS_REBUILD, BACKUP, RESTORE, CLAIM, CLINIC_CREATED, CLINIC_CHANGED, LINK_ROTATED,
+           CLINIC_MEMBER_ADDED, *ACCOUNT_ACTIONS)
 
 # Each action in words, in the reader's language; an action without one here shows its name.
 LABELS = {
@@ -57,6 +59,8 @@ LABELS = {
     EXPORT_FHIR: _l("Downloaded FHIR"),
     PURGE: _l("Deleted expired results"),
     STATS_REBUILD: _l("Rebuilt the statistics counts"),
+    BACKUP: _l("Backed up the database"),
+    RESTORE: _l("Restored the database from a backup"),
     CLAIM: _l("Added a result by its code"),
     CLINIC_CREATED: _l("Created a clinic"),
     CLINIC_CHANGED: _l("Changed a clinic's settings"),
