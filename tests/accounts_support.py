@@ -13,6 +13,7 @@ from app.auth import two_factor
 from app.extensions import db as _db
 from app.models import AuditEvent
 from tests.clinician_support import PASSWORD, csrf
+from tests.conftest import in_app_context
 
 NEW_PASSWORD = "a new and rather long passphrase"
 LINK = re.compile(r'value="((?:https?://[^/"]+)?/clinician/(?:invite|reset)/[^"]+)"')
@@ -51,6 +52,7 @@ def totp_from(page: str) -> pyotp.TOTP:
     return pyotp.parse_uri(html.unescape(match.group(1)))
 
 
+@in_app_context
 def actions(clinician_id=None) -> list[str]:
     statement = sa.select(AuditEvent.action).order_by(AuditEvent.id)
     if clinician_id is not None:

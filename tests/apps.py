@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 from app import create_app
 from app.extensions import db
+from tests.conftest import create_tables, drop_tables, run_outside_contexts
 
 PRODUCTION_KEY = "k" * 64
 
@@ -19,24 +20,18 @@ def test_database_url(tmp_path) -> str:
 def app_with_tables(config_name: str, tmp_path, **overrides):
     """An app of the given configuration on the test database with fresh tables.
 
-    No app context stays pushed: requests then get their own, as in a server (a shared `g` would,
-    for one, keep Flask-WTF from putting a new CSRF token in a new client's session).
+    No app context stays pushed, as with the `app` fixture: requests get their own, as in a server.
     """
     settings = {"SQLALCHEMY_DATABASE_URI": test_database_url(tmp_path)}
     if config_name == "production":
         settings["SECRET_KEY"] = PRODUCTION_KEY
     settings.update(overrides)
-    app = create_app(config_name, settings)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
+    app = run_outside_contexts(create_app(config_name, settings))
+    create_tables(app)
     try:
         yield app
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+        drop_tables(app)
 
 
 def count_rows(app) -> int:

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
-from flask import g, request_started
 
 from app.auth import passwords
 from app.auth.passwords import hash_password
@@ -15,7 +14,7 @@ from app.extensions import db as _db
 from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, Screening, ScreeningDailyCount
 from app.screening.instruments import INSTRUMENTS
 from app.screening.service import add_screening, score
-from tests.conftest import csrf_token_from
+from tests.conftest import csrf_token_from, in_app_context
 
 PASSWORD = "correct horse battery staple"
 
@@ -33,43 +32,37 @@ def long_retention(app):
     app.config["RETENTION_DAYS"] = 100 * 365
 
 
-@pytest.fixture(autouse=True)
-def fresh_user_per_request(app):
-    """The app fixture holds one app context for the whole test, so `g` (where Flask-Login caches the
-    user and Flask-WTF the CSRF token) would outlive a request and leak between two clients; in
-    production every request has its own. Empty it as each request starts."""
-
-    def forget(sender, **extra):
-        for name in list(g):
-            g.pop(name)
-
-    request_started.connect(forget, app)
-    yield
-    request_started.disconnect(forget, app)
-
-
 HOME_CLINIC = "Home Clinic"
 HOME = object()  # store()'s default: the home clinic, which the `clinician` fixture belongs to
 
 
+def loaded(row):
+    """The row with its columns read back after a commit, so they stay readable once its context ends."""
+    _db.session.refresh(row)
+    return row
+
+
+@in_app_context
 def clinic_named(name: str = HOME_CLINIC, timezone: str = "UTC") -> Clinic:
     """The clinic of that name, created on first use."""
     clinic = _db.session.scalar(sa.select(Clinic).where(Clinic.name == name))
     if clinic is None:
         clinic = create_clinic(name, timezone)
         _db.session.commit()
+        loaded(clinic)
     return clinic
 
 
 @pytest.fixture
 def make_clinician(app):
+    @in_app_context
     def make(email="doc@example.org", role=ROLE_CLINICIAN, active=True, password=PASSWORD,
              clinics=(HOME_CLINIC,)) -> Clinician:
         clinician = Clinician(email=email, password_hash=hash_password(password), role=role, active=active)
         clinician.clinics = [clinic_named(name) for name in clinics]
         _db.session.add(clinician)
         _db.session.commit()
-        return clinician
+        return loaded(clinician)
 
     return make
 
@@ -101,6 +94,7 @@ def admin_client(app, make_clinician):
     return client
 
 
+@in_app_context
 def store(instrument="pcl5", answers=None, exposure=None, taken_at=None, when=None, clinic=HOME, **columns):
     """Store a result through the screening service, shared with the home clinic unless another (or
     None: no clinic) is given; optionally back-date it or set review columns."""
@@ -119,7 +113,7 @@ def store(instrument="pcl5", answers=None, exposure=None, taken_at=None, when=No
     for name, value in columns.items():
         setattr(row, name, value)
     _db.session.commit()
-    return row
+    return loaded(row)
 
 
 def csrf(client, url="/clinician/login") -> str:
@@ -131,6 +125,7 @@ def utc(*parts) -> datetime:
     return datetime(*parts, tzinfo=UTC)
 
 
+@in_app_context
 def counts_in_table() -> dict[tuple, tuple]:
     """screening_daily_counts as {(day, instrument, total, at or above, reviewed): (results, sums…)}."""
     _db.session.expire_all()
@@ -139,6 +134,7 @@ def counts_in_table() -> dict[tuple, tuple]:
             for row in _db.session.scalars(sa.select(ScreeningDailyCount))}
 
 
+@in_app_context
 def counts_from_results() -> dict[tuple, tuple]:
     """The same groups computed here, in Python, from every stored result."""
     groups: dict[tuple, list[int]] = {}

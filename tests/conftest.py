@@ -1,11 +1,15 @@
 """Shared fixtures: a fresh app and database per test, the test client and the CLI runner."""
 from __future__ import annotations
 
+import functools
 import os
 import re
+from contextvars import ContextVar
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from app import create_app
 from app.extensions import db as _db
@@ -14,17 +18,78 @@ from app.models import Screening
 CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture
-def app():
-    """An app on the test database (TEST_DATABASE_URL, else in-memory SQLite) with empty tables."""
-    app = create_app("testing")
+APP_UNDER_TEST: ContextVar[Flask] = ContextVar("APP_UNDER_TEST")
+INSIDE_A_CONTEXT = ("{} inside a pushed app context: Flask would run it in that context, sharing `g` (the signed-in "
+                    "user, the CSRF token, the locale) with the test and other requests, which production never does. "
+                    "Close the `with app.app_context():` block first.")
+
+
+class ClientOutsideContexts(FlaskClient):
+    """The test client, refusing to send a request from inside a pushed app context."""
+
+    def open(self, *args, **kwargs):
+        assert not has_app_context(), INSIDE_A_CONTEXT.format("A request")
+        return super().open(*args, **kwargs)
+
+
+class RunnerOutsideContexts(FlaskCliRunner):
+    """The CLI runner, refusing to run a command from inside a pushed app context."""
+
+    def invoke(self, *args, **kwargs):
+        assert not has_app_context(), INSIDE_A_CONTEXT.format("A command")
+        return super().invoke(*args, **kwargs)
+
+
+def run_outside_contexts(app: Flask) -> Flask:
+    """Make the app's test clients and CLI runners refuse to run inside a pushed app context."""
+    app.test_client_class = ClientOutsideContexts
+    app.test_cli_runner_class = RunnerOutsideContexts
+    return app
+
+
+def create_tables(app: Flask) -> None:
     with app.app_context():
         _db.drop_all()
         _db.create_all()
-        yield app
+
+
+def drop_tables(app: Flask) -> None:
+    with app.app_context():
         _db.session.remove()
         _db.drop_all()
         _db.engine.dispose()  # each test's app has its own pool; close it rather than leak connections
+
+
+@pytest.fixture
+def app():
+    """An app on the test database (TEST_DATABASE_URL, else in-memory SQLite) with empty tables.
+
+    No app context stays pushed: every request and CLI command gets its own, as under gunicorn, and a
+    test opens one (`with app.app_context():`) only around the set-up and assertions that read the
+    database, so nothing a request leaves on `g` (the signed-in user, the locale) reaches the next.
+    """
+    app = run_outside_contexts(create_app("testing"))
+    create_tables(app)
+    token = APP_UNDER_TEST.set(app)
+    try:
+        yield app
+    finally:
+        APP_UNDER_TEST.reset(token)
+        drop_tables(app)
+
+
+def in_app_context(helper):
+    """Run a set-up or checking helper in the test app's context: the caller's if one is pushed, else
+    its own for just that call (rows it returns have their columns loaded, readable afterwards)."""
+
+    @functools.wraps(helper)
+    def run(*args, **kwargs):
+        if has_app_context():
+            return helper(*args, **kwargs)
+        with APP_UNDER_TEST.get().app_context():
+            return helper(*args, **kwargs)
+
+    return run
 
 
 @pytest.fixture
@@ -72,6 +137,14 @@ def scripts_are_only_the_site_script(html: str) -> bool:
     return len(tags) == 1 and bool(SITE_SCRIPT.fullmatch(tags[0])) and "</script>" in html
 
 
+@in_app_context
+def reloaded(row):
+    """`row` as the database holds it now (None once deleted), read in the test app's context; its
+    columns stay readable afterwards (it is detached: no lazy relationships)."""
+    return _db.session.get(type(row), row.id, populate_existing=True)
+
+
+@in_app_context
 def stored_count() -> int:
     """How many screenings are stored."""
     return _db.session.scalar(sa.select(sa.func.count()).select_from(Screening))

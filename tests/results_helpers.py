@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Screening
 from app.screening import codes
+from tests.conftest import in_app_context
 
 
 def pcl5_answers(total: int) -> list[int]:
@@ -49,6 +50,7 @@ def store_itq(client, answers: list[int], previous: str | None = None, when: str
     return response.get_json()["code"]
 
 
+@in_app_context
 def row_for(code: str) -> Screening | None:
     """The stored row for a displayed code, read fresh from the database."""
     db.session.expire_all()

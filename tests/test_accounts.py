@@ -24,21 +24,31 @@ from tests.accounts_support import (
     sign_out,
 )
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, csrf, sign_in
+from tests.clinician_support import PASSWORD, csrf, loaded, sign_in
+from tests.conftest import in_app_context
 
 
+@in_app_context
 def make_clinic(name="Riverside Clinic", slug="riverside-clinic") -> Clinic:
     import secrets
 
     clinic = Clinic(name=name, slug=slug, link_token=secrets.token_urlsafe(16))
     _db.session.add(clinic)
     _db.session.commit()
-    return clinic
+    return loaded(clinic)
 
 
+@in_app_context
 def account(email) -> Clinician:
+    """The account as stored now; outside a `with app.app_context()` block its columns stay readable but
+    its relationships (clinics) do not: read those inside a block."""
     _db.session.expire_all()
     return _db.session.scalar(sa.select(Clinician).where(Clinician.email == email))
+
+
+@in_app_context
+def count(column) -> int:
+    return _db.session.scalar(sa.select(sa.func.count(column)))
 
 
 def admin_id() -> int:
@@ -53,8 +63,9 @@ def test_the_whole_path_from_invitation_to_deactivation(app, admin_client, clock
     assert response.status_code == 200
     link = link_from(response.get_data(as_text=True))
     assert re.fullmatch(r"/clinician/invite/[A-Za-z0-9_-]{43}", link)  # 256 random bits
-    invited = account("new.person@example.org")
-    assert not invited.active and [c.slug for c in invited.clinics] == ["riverside-clinic"]
+    with app.app_context():
+        invited = account("new.person@example.org")
+        assert not invited.active and [c.slug for c in invited.clinics] == ["riverside-clinic"]
 
     person = app.test_client()
     page = person.get(link)
@@ -139,11 +150,12 @@ def test_a_reset_link_sets_a_new_password_and_ends_every_old_session(app, admin_
 def test_only_a_hash_of_the_link_is_stored_and_it_expires_after_72_hours(app, admin_client):
     link = link_from(invite(admin_client).get_data(as_text=True))
     token = link.rsplit("/", 1)[1]
-    [row] = _db.session.scalars(sa.select(AccountToken)).all()
-    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest() and token not in row.token_hash
-    assert timedelta(hours=71, minutes=59) < row.expires_at - row.created_at <= timedelta(hours=72)
-    row.expires_at = utcnow() - timedelta(seconds=1)
-    _db.session.commit()
+    with app.app_context():
+        [row] = _db.session.scalars(sa.select(AccountToken)).all()
+        assert row.token_hash == hashlib.sha256(token.encode()).hexdigest() and token not in row.token_hash
+        assert timedelta(hours=71, minutes=59) < row.expires_at - row.created_at <= timedelta(hours=72)
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        _db.session.commit()
     assert app.test_client().get(link).status_code == 404
 
 
@@ -151,9 +163,10 @@ def test_used_expired_and_unknown_links_get_one_calm_page(app, admin_client):
     used = link_from(invite(admin_client, "a@example.org").get_data(as_text=True))
     assert set_password(app.test_client(), used).status_code == 303
     expired = link_from(invite(admin_client, "b@example.org").get_data(as_text=True))
-    _db.session.execute(sa.update(AccountToken).where(AccountToken.used_at.is_(None))
-                        .values(expires_at=utcnow() - timedelta(hours=1)))
-    _db.session.commit()
+    with app.app_context():
+        _db.session.execute(sa.update(AccountToken).where(AccountToken.used_at.is_(None))
+                            .values(expires_at=utcnow() - timedelta(hours=1)))
+        _db.session.commit()
     bodies = set()
     for link in (used, expired, "/clinician/invite/unknown-token", "/clinician/reset/" + "x" * 43,
                  used.replace("/invite/", "/reset/")):
@@ -198,12 +211,12 @@ def test_a_bad_password_on_the_link_changes_nothing(app, admin_client, password,
     ({"email": "doc@example.org", "role": "clinician"}, 409),
 ], ids=["bad-email", "no-email", "bad-role", "unknown-clinic", "exists"])
 def test_bad_invitations_store_nothing(admin_client, clinician, data, status):
-    before = _db.session.scalar(sa.select(sa.func.count(Clinician.id)))
+    before = count(Clinician.id)
     response = admin_client.post("/clinician/accounts/invite",
                                  data={**data, "csrf_token": csrf(admin_client, "/clinician/accounts")})
     assert response.status_code == status and "No invitation was made" in response.get_data(as_text=True)
-    assert _db.session.scalar(sa.select(sa.func.count(Clinician.id))) == before
-    assert _db.session.scalar(sa.select(sa.func.count(AccountToken.id))) == 0
+    assert count(Clinician.id) == before
+    assert count(AccountToken.id) == 0
     assert "account_invited" not in actions()
 
 
@@ -232,11 +245,13 @@ def test_an_unknown_or_huge_account_id_is_not_found(admin_client):
         assert post_action(admin_client, account_id, "deactivate").status_code == 404
 
 
-def test_the_list_shows_each_account(admin_client, make_clinician):
+def test_the_list_shows_each_account(app, admin_client, make_clinician):
     make_clinic()
     doc = make_clinician()
-    doc.clinics = [_db.session.scalar(sa.select(Clinic).where(Clinic.slug == "riverside-clinic"))]
-    _db.session.commit()
+    with app.app_context():
+        doc = _db.session.get(Clinician, doc.id)
+        doc.clinics = [_db.session.scalar(sa.select(Clinic).where(Clinic.slug == "riverside-clinic"))]
+        _db.session.commit()
     invite(admin_client, "invited@example.org")
     page = admin_client.get("/clinician/accounts").get_data(as_text=True)
     row = re.search(r"<tr>\s*<td><a[^>]*>doc@example.org</a></td>(.*?)</tr>", page, re.S).group(1)
@@ -260,9 +275,11 @@ def test_role_clinics_reactivation_and_two_factor_reset_are_audited(app, admin_c
     assert account(doc.email).role == "admin"
     both = ["hillside-clinic", "riverside-clinic"]
     assert post_action(admin_client, doc.id, "clinics", clinic=both).status_code == 303
-    assert [c.slug for c in account(doc.email).clinics] == ["hillside-clinic", "riverside-clinic"]
+    with app.app_context():
+        assert [c.slug for c in account(doc.email).clinics] == ["hillside-clinic", "riverside-clinic"]
     assert post_action(admin_client, doc.id, "clinics", clinic=["nowhere"]).status_code == 400
-    assert len(account(doc.email).clinics) == 2
+    with app.app_context():
+        assert len(account(doc.email).clinics) == 2
     assert post_action(admin_client, doc.id, "deactivate").status_code == 303
     assert post_action(admin_client, doc.id, "reactivate").status_code == 303
     assert account(doc.email).active
@@ -273,8 +290,9 @@ def test_role_clinics_reactivation_and_two_factor_reset_are_audited(app, admin_c
     assert post_action(admin_client, doc.id, "two-factor-reset").status_code == 303
     assert not account(doc.email).two_factor_enabled
     assert person.get("/clinician/").status_code == 302  # its sessions ended with the old factor
-    details = dict(_db.session.execute(sa.select(AuditEvent.action, AuditEvent.detail)
-                                       .where(AuditEvent.clinician_id == admin_id())).all())
+    with app.app_context():
+        details = dict(_db.session.execute(sa.select(AuditEvent.action, AuditEvent.detail)
+                                           .where(AuditEvent.clinician_id == admin_id())).all())
     assert set(details) >= {"role_changed", "clinics_changed", "deactivated", "reactivated", "two_factor_reset"}
     assert details["role_changed"].endswith("clinician -> admin")
     # clinician_support adds everyone to the home clinic
@@ -310,7 +328,7 @@ def test_a_deactivated_account_gets_no_reset_link_and_an_old_one_stops(app, admi
     post_action(admin_client, doc.id, "deactivate")
     assert app.test_client().get(link).status_code == 404
     assert post_action(admin_client, doc.id, "reset").status_code == 409
-    assert _db.session.scalar(sa.select(sa.func.count(AccountToken.id))) == 0
+    assert count(AccountToken.id) == 0
 
 
 def test_changing_ones_own_password_needs_the_current_one_and_ends_other_sessions(app, signed_in, clinician):
@@ -351,8 +369,9 @@ def test_cli_invite_prints_a_working_link(app, runner):
     result = runner.invoke(args=["clinician", "invite", "Lead@Example.org", "--admin", "--clinic", "riverside-clinic"])
     assert result.exit_code == 0, result.output
     link = re.search(r"https://screening\.example\.org/clinician/invite/\S+", result.output).group(0)
-    lead = account("lead@example.org")
-    assert lead.is_admin and not lead.active and [c.slug for c in lead.clinics] == ["riverside-clinic"]
+    with app.app_context():
+        lead = account("lead@example.org")
+        assert lead.is_admin and not lead.active and [c.slug for c in lead.clinics] == ["riverside-clinic"]
     assert "lead@example.org\tadmin\tinvited" in runner.invoke(args=["clinician", "list"]).output
     assert set_password(app.test_client(), path_of(link)).status_code == 303
     assert account("lead@example.org").active
@@ -368,7 +387,7 @@ def test_cli_invite_prints_a_working_link(app, runner):
 def test_cli_account_commands_refuse_bad_input(app, runner, args, message):
     result = runner.invoke(args=args)
     assert result.exit_code != 0 and message in result.output
-    assert _db.session.scalar(sa.select(sa.func.count(Clinician.id))) == 0 and actions() == []
+    assert count(Clinician.id) == 0 and actions() == []
 
 
 def test_cli_reset_and_reset_2fa(app, runner, make_clinician, clock):

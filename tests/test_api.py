@@ -48,16 +48,17 @@ def test_pcl5_stored_replies_201_with_location_that_shows_it(client, db):
     assert "80" in page.get_data(as_text=True)
 
 
-def test_stored_row_keeps_raw_answers_scores_and_nothing_identifying(client, db):
+def test_stored_row_keeps_raw_answers_scores_and_nothing_identifying(app, client, db):
     from app.models import Screening
 
     post(client, {"instrument": "pcl5", "answers": list(range(5)) * 4, "store": True},)
-    row = db.session.scalars(db.select(Screening)).one()
-    assert row.answers == list(range(5)) * 4
-    assert (row.total, row.reexperiencing, row.avoidance, row.arousal) == (40, 10, 16, 14)
-    assert (row.dsm5_b, row.dsm5_c, row.dsm5_d, row.dsm5_e, row.dsm5_rule_met) == (10, 1, 15, 14, False)
-    assert row.cutoff == 33 and row.at_or_above_cutoff is True
-    assert row.taken_at.tzinfo is not None
+    with app.app_context():
+        row = db.session.scalars(db.select(Screening)).one()
+        assert row.answers == list(range(5)) * 4
+        assert (row.total, row.reexperiencing, row.avoidance, row.arousal) == (40, 10, 16, 14)
+        assert (row.dsm5_b, row.dsm5_c, row.dsm5_d, row.dsm5_e, row.dsm5_rule_met) == (10, 1, 15, 14, False)
+        assert row.cutoff == 33 and row.at_or_above_cutoff is True
+        assert row.taken_at.tzinfo is not None
     columns = set(Screening.__table__.columns.keys())
     assert not columns & {"ip", "ip_address", "user_agent", "session_id", "cookie", "remote_addr"}
 

@@ -14,10 +14,12 @@ from app.extensions import db as _db
 from app.models import AuditEvent, Clinician
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import PASSWORD, csrf, sign_in
+from tests.conftest import create_tables, drop_tables, in_app_context, reloaded
 
 FAILURE_MESSAGE = "The email or password is not right, or the account is not active."
 
 
+@in_app_context
 def events(action=None) -> list[AuditEvent]:
     statement = sa.select(AuditEvent).order_by(AuditEvent.id)
     if action:
@@ -132,9 +134,10 @@ def test_sessions_end_after_thirty_idle_minutes(signed_in, idle_minutes, still_s
             assert time.time() - session[LAST_SEEN] < 5
 
 
-def test_deactivation_ends_a_session_in_progress(signed_in, clinician):
-    clinician.active = False
-    _db.session.commit()
+def test_deactivation_ends_a_session_in_progress(app, signed_in, clinician):
+    with app.app_context():
+        _db.session.get(Clinician, clinician.id).active = False
+        _db.session.commit()
     response = signed_in.get("/clinician/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/clinician/login")
 
@@ -143,26 +146,27 @@ def test_a_weaker_hash_is_upgraded_at_sign_in(client, clinician, monkeypatch):
     old_hash = clinician.password_hash
     monkeypatch.setattr(passwords, "hasher", PasswordHasher(time_cost=2, memory_cost=16, parallelism=1))
     assert sign_in(client).status_code == 303
-    _db.session.refresh(clinician)
+    clinician = reloaded(clinician)
     assert clinician.password_hash != old_hash and "t=2" in clinician.password_hash
 
 
 def test_production_session_cookie_is_secure_httponly_and_lax(monkeypatch):
     monkeypatch.delenv("TEST_DATABASE_URL", raising=False)
     app = create_app("production", {"SECRET_KEY": "k" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    with app.app_context():
-        _db.create_all()
-        _db.session.add(Clinician(email="doc@example.org", password_hash=passwords.hash_password(PASSWORD)))
-        _db.session.commit()
-        client = app.test_client()
+    create_tables(app)
+    try:
+        with app.app_context():
+            _db.session.add(Clinician(email="doc@example.org", password_hash=passwords.hash_password(PASSWORD)))
+            _db.session.commit()
+        client = app.test_client()  # its requests get their own contexts, as in a server
         token = csrf(client)
         response = client.post("/clinician/login", data={"email": "doc@example.org", "password": PASSWORD,
                                                          "csrf_token": token})
         assert response.status_code == 303
         cookie = response.headers["Set-Cookie"]
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-        _db.session.remove()
-        _db.drop_all()
+    finally:
+        drop_tables(app)
 
 
 def session_cookie(client) -> str:
@@ -175,8 +179,7 @@ def test_sign_out_also_ends_a_copy_of_the_session_cookie(app, signed_in, clinici
     copied = session_cookie(signed_in)
     version = clinician.session_version
     assert signed_in.post("/clinician/logout", data={"csrf_token": csrf(signed_in, "/clinician/")}).status_code == 303
-    _db.session.refresh(clinician)
-    assert clinician.session_version == version + 1
+    assert reloaded(clinician).session_version == version + 1
     replay = app.test_client()
     replay.set_cookie("session", copied)
     response = replay.get("/clinician/")
@@ -195,7 +198,7 @@ def test_a_session_from_before_the_version_existed_ends_once(app, signed_in, cli
 def test_cli_deactivation_ends_sessions_through_the_version(app, signed_in, clinician, runner):
     copied = session_cookie(signed_in)
     assert runner.invoke(args=["clinician", "deactivate", clinician.email]).exit_code == 0
-    _db.session.refresh(clinician)
+    clinician = reloaded(clinician)
     assert clinician.session_version == 1 and not clinician.active
     replay = app.test_client()
     replay.set_cookie("session", copied)

@@ -5,8 +5,10 @@ import pytest
 
 from app import create_app
 from app.extensions import db as _db
+from app.models import Clinician
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import csrf, sign_in, store
+from tests.conftest import reloaded
 
 
 def workspace_routes() -> list[tuple[str, str]]:
@@ -37,14 +39,15 @@ def open_route(client, rule: str, method: str, code: str):
 
 @pytest.mark.parametrize("who", ["anonymous", "deactivated", "idle"])
 @pytest.mark.parametrize("rule, method", ROUTES)
-def test_every_workspace_route_redirects_to_sign_in(client, make_clinician, rule, method, who):
+def test_every_workspace_route_redirects_to_sign_in(app, client, make_clinician, rule, method, who):
     row = store()
     if who != "anonymous":
         clinician = make_clinician()
         assert sign_in(client).status_code == 303
         if who == "deactivated":
-            clinician.active = False
-            _db.session.commit()
+            with app.app_context():
+                _db.session.get(Clinician, clinician.id).active = False
+                _db.session.commit()
         else:
             with client.session_transaction("/clinician/") as session:  # the workspace keeps the session
                 session["clinician_seen"] = 0
@@ -54,8 +57,7 @@ def test_every_workspace_route_redirects_to_sign_in(client, make_clinician, rule
     body = response.get_data(as_text=True)
     assert response.mimetype == "text/html" and "Redirecting" in body  # Werkzeug's stub, nothing else
     assert "PCL-5" not in body and "Signed in as" not in body
-    _db.session.refresh(row)
-    assert row.reviewed is False
+    assert reloaded(row).reviewed is False
 
 
 def test_the_audit_log_is_for_admins_only(signed_in, admin_client):

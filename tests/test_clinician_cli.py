@@ -14,9 +14,10 @@ from app.screening import codes
 from app.screening.service import result_of
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import PASSWORD, sign_in, store
-from tests.conftest import stored_count
+from tests.conftest import in_app_context, stored_count
 
 
+@in_app_context
 def accounts() -> list[Clinician]:
     return list(_db.session.scalars(sa.select(Clinician).order_by(Clinician.email)))
 
@@ -78,11 +79,13 @@ def test_purge_deletes_results_older_than_the_retention_period(app, runner):
     old, middle, recent = (store(taken_at=now - timedelta(days=days)) for days in (400, 200, 10))
     result = runner.invoke(args=["purge"])
     assert result.exit_code == 0 and "Deleted 1 results older than 365 days." in result.output
-    assert set(_db.session.scalars(sa.select(Screening.code))) == {middle.code, recent.code}
+    with app.app_context():
+        assert set(_db.session.scalars(sa.select(Screening.code))) == {middle.code, recent.code}
     assert runner.invoke(args=["purge", "--older-than", "30"]).exit_code == 0
-    assert list(_db.session.scalars(sa.select(Screening.code))) == [recent.code]
-    details = list(_db.session.scalars(sa.select(AuditEvent.detail).where(AuditEvent.action == "purge")
-                                       .order_by(AuditEvent.id)))
+    with app.app_context():
+        assert list(_db.session.scalars(sa.select(Screening.code))) == [recent.code]
+        details = list(_db.session.scalars(sa.select(AuditEvent.detail).where(AuditEvent.action == "purge")
+                                           .order_by(AuditEvent.id)))
     assert details[0].startswith("1 results taken before") and details[1].endswith("(30 days)")
     app.config["RETENTION_DAYS"] = 5
     assert "older than 5 days" in runner.invoke(args=["purge"]).output and stored_count() == 0
@@ -95,10 +98,11 @@ def test_purge_refuses_a_meaningless_age(runner, days):
     assert stored_count() == 1
 
 
-def test_seed_demo_adds_plausible_results_scored_by_the_scoring_core(runner):
+def test_seed_demo_adds_plausible_results_scored_by_the_scoring_core(app, runner):
     result = runner.invoke(args=["seed-demo", "--count", "600", "--seed", "3"])
     assert result.exit_code == 0 and "Added 600 demo results." in result.output
-    rows = list(_db.session.scalars(sa.select(Screening)))
+    with app.app_context():
+        rows = list(_db.session.scalars(sa.select(Screening)))
     assert len(rows) == 600 and len({row.code for row in rows}) == 600
     assert all(codes.normalise(row.code) == row.code for row in rows)
     now = utcnow()
@@ -121,8 +125,7 @@ def test_seed_demo_adds_plausible_results_scored_by_the_scoring_core(runner):
 def test_seed_demo_refuses_production(monkeypatch):
     monkeypatch.delenv("TEST_DATABASE_URL", raising=False)
     app = create_app("production", {"SECRET_KEY": "k" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    with app.app_context():  # this module's fixtures hold the testing app's context; this one goes on top
-        result = app.test_cli_runner().invoke(args=["seed-demo", "--count", "5"])
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--count", "5"])  # the command pushes its app's context
     assert result.exit_code != 0 and "refuses to run in production" in result.output
 
 

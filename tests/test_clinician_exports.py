@@ -88,15 +88,17 @@ def test_fhir_bundle_validates_with_fhir_resources(signed_in, sample, query, exp
 
 @pytest.mark.parametrize("url, action", [("/clinician/export.csv?instrument=pcl5&cutoff=yes", "export_csv"),
                                          ("/clinician/export.fhir.json?reviewed=no", "export_fhir")])
-def test_each_export_is_audited_with_its_filters(signed_in, clinician, sample, url, action):
+def test_each_export_is_audited_with_its_filters(app, signed_in, clinician, sample, url, action):
     signed_in.get(url).get_data()
-    [event] = _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action.like("export%"))).all()
-    assert (event.action, event.clinician_id) == (action, clinician.id)
-    assert event.detail == url.split("?")[1].replace("&", " ")
+    with app.app_context():
+        [event] = _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action.like("export%"))).all()
+        assert (event.action, event.clinician_id) == (action, clinician.id)
+        assert event.detail == url.split("?")[1].replace("&", " ")
 
 
 def test_a_large_export_streams_in_chunks_and_keeps_every_row(app, signed_in, monkeypatch):
-    seed(1234, random_seed=7, clinic_ids=[clinic_named().id], unattached=0)
+    with app.app_context():
+        seed(1234, random_seed=7, clinic_ids=[clinic_named().id], unattached=0)
     monkeypatch.setattr(exports, "BATCH", 100)  # fetched and written 100 rows at a time
     with app.test_request_context():
         chunks = list(csv_stream(Filters(), Scope(None)))
@@ -104,7 +106,8 @@ def test_a_large_export_streams_in_chunks_and_keeps_every_row(app, signed_in, mo
     rows = list(csv.reader(io.StringIO("".join(chunks))))
     assert len(rows) == 1235 and len({row[0] for row in rows[1:]}) == 1234
     document = json.loads(signed_in.get("/clinician/export.fhir.json").get_data(as_text=True))
-    assert len(document["entry"]) == 1234 == _db.session.scalar(sa.select(sa.func.count(Screening.id)))
+    with app.app_context():
+        assert len(document["entry"]) == 1234 == _db.session.scalar(sa.select(sa.func.count(Screening.id)))
     Bundle.model_validate(document)
 
 
@@ -144,22 +147,24 @@ def varied(app):
              datetime(2026, 5, 6, 23, 30, tzinfo=timezone(timedelta(hours=-5))),  # 04:30Z the next day
              datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)]
     rows = []
-    for number in range(40):
-        instrument = ("pcl5", "pcptsd5", "pcptsd5")[number % 3] if number < 36 else "itq"
-        if instrument == "itq":
-            row = store("itq", answers=[(number * item) % 5 for item in range(18)])
-        elif instrument == "pcl5":
-            row = store(answers=[(number + item) % 5 for item in range(20)])
-        elif number % 2:
-            row = store("pcptsd5", answers=[(number >> item) & 1 == 1 for item in range(5)])
-        else:
-            row = store("pcptsd5", answers=[], exposure=False)
-        row.instrument_version = versions[number % len(versions)]
-        row.taken_at = times[number % len(times)] + timedelta(days=number // len(times) % 3)
-        row.reviewed = number % 4 == 0
-        rows.append(row)
-    _db.session.commit()
-    _db.session.expire_all()  # read back what the database holds
+    with app.app_context():  # store() works in this context: its rows stay in this session to be changed
+        for number in range(40):
+            instrument = ("pcl5", "pcptsd5", "pcptsd5")[number % 3] if number < 36 else "itq"
+            if instrument == "itq":
+                row = store("itq", answers=[(number * item) % 5 for item in range(18)])
+            elif instrument == "pcl5":
+                row = store(answers=[(number + item) % 5 for item in range(20)])
+            elif number % 2:
+                row = store("pcptsd5", answers=[(number >> item) & 1 == 1 for item in range(5)])
+            else:
+                row = store("pcptsd5", answers=[], exposure=False)
+            row.instrument_version = versions[number % len(versions)]
+            row.taken_at = times[number % len(times)] + timedelta(days=number // len(times) % 3)
+            row.reviewed = number % 4 == 0
+            rows.append(row)
+        _db.session.commit()
+        for row in rows:
+            _db.session.refresh(row)  # read back what the database holds
     return rows
 
 
@@ -171,7 +176,8 @@ def test_csv_is_byte_for_byte_what_csv_writer_writes(app, signed_in, varied, que
     with app.test_request_context():  # the filters' error messages are translated
         filters, errors = parse_filters(MultiDict(parse_qsl(query)))
     assert not errors
-    expected = reference_csv(filters)
+    with app.app_context():
+        expected = reference_csv(filters)
     assert expected.count(b"\r\n") > 1 or query.startswith("code")  # the filter leaves something to compare
     assert signed_in.get(f"/clinician/export.csv?{query}").get_data() == expected
 
@@ -181,7 +187,8 @@ def test_csv_chunks_join_to_the_reference_whatever_the_batch(app, varied, monkey
     with app.test_request_context():
         chunks = list(csv_stream(Filters(), Scope(None)))
     assert len(chunks) == 1 + math.ceil(len(varied) / 5)
-    assert "".join(chunks).encode() == reference_csv(Filters())
+    with app.app_context():
+        assert "".join(chunks).encode() == reference_csv(Filters())
 
 
 def test_a_csv_download_given_up_halfway_leaves_the_session_usable(app, varied, monkeypatch):

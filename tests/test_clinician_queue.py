@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from app.clinician import queries
 from app.clinician.demo import seed
 from app.extensions import db as _db
-from app.models import AuditEvent
+from app.models import AuditEvent, Screening
 from app.screening import codes
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import clinic_named, csrf, store, utc
-from tests.conftest import stored_count
+from tests.conftest import in_app_context, reloaded, stored_count
 
 LINK = re.compile(r'href="/clinician/results/([0-9A-Z-]{14})"')
 
@@ -24,6 +24,7 @@ def listed(response) -> list[str]:
     return [code.replace("-", "") for code in LINK.findall(response.get_data(as_text=True))]
 
 
+@in_app_context
 def event_count() -> int:
     return _db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
 
@@ -52,8 +53,9 @@ def test_a_full_pcptsd5_comes_before_a_pcl5_below_the_cutoff(signed_in):
     assert listed(signed_in.get("/clinician/?reviewed=no")) == [screen.code, pcl5.code]
 
 
-def test_fifty_a_page_with_links_that_keep_the_filters(signed_in):
-    seed(120, random_seed=1, clinic_ids=[clinic_named().id], unattached=0)
+def test_fifty_a_page_with_links_that_keep_the_filters(app, signed_in):
+    with app.app_context():
+        seed(120, random_seed=1, clinic_ids=[clinic_named().id], unattached=0)
     first = signed_in.get("/clinician/")
     assert len(listed(first)) == 50 and "Page 1 of 3" in first.get_data(as_text=True)
     assert len(listed(signed_in.get("/clinician/?page=3"))) == 20
@@ -64,9 +66,10 @@ def test_fifty_a_page_with_links_that_keep_the_filters(signed_in):
     assert "page=2&amp;instrument=pcl5" in body or "instrument=pcl5&amp;page=2" in body
 
 
-def test_a_large_queue_counts_up_to_a_cap_and_still_pages_to_the_end(signed_in, monkeypatch):
+def test_a_large_queue_counts_up_to_a_cap_and_still_pages_to_the_end(app, signed_in, monkeypatch):
     monkeypatch.setattr(queries, "COUNT_CAP", 60)
-    seed(120, random_seed=2, clinic_ids=[clinic_named().id], unattached=0)
+    with app.app_context():
+        seed(120, random_seed=2, clinic_ids=[clinic_named().id], unattached=0)
     first = signed_in.get("/clinician/").get_data(as_text=True)
     assert "More than 60 results match." in first and "Page 1<" in first and "page=2" in first
     assert "of 3" not in first
@@ -153,25 +156,27 @@ def test_export_and_statistics_links_carry_the_filters(signed_in, sample):
         assert f"/clinician/{endpoint}?instrument=pcl5&amp;cutoff=yes" in body
 
 
-def test_mark_reviewed_with_a_note_then_change_it_then_undo(signed_in, clinician):
+def test_mark_reviewed_with_a_note_then_change_it_then_undo(app, signed_in, clinician):
     row = store(answers=[4] * 20)
     url = f"/clinician/results/{codes.display(row.code)}"
     response = signed_in.post(url + "/review", data={"note": "  Called back, booked an assessment. ",
                                                      "csrf_token": csrf(signed_in, url)})
     assert response.status_code == 303 and response.headers["Location"] == url
-    _db.session.refresh(row)
+    row = reloaded(row)
     assert row.reviewed and row.reviewed_by_id == clinician.id and row.reviewed_at is not None
     assert row.review_note == "Called back, booked an assessment."
     page = signed_in.get(url).get_data(as_text=True)
     assert "Called back, booked an assessment." in page and "Reviewed" in page and "doc@example.org" in page
     signed_in.post(url + "/review", data={"note": "", "csrf_token": csrf(signed_in, url)})
-    _db.session.refresh(row)
+    row = reloaded(row)
     assert row.reviewed and row.review_note is None
     assert signed_in.post(url + "/unreview", data={"csrf_token": csrf(signed_in, url)}).status_code == 303
-    _db.session.refresh(row)
+    row = reloaded(row)
     assert not row.reviewed and row.reviewed_at is None and row.reviewed_by_id is None
-    actions = list(_db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.target == codes.display(row.code))
-                                       .order_by(AuditEvent.id)))
+    with app.app_context():
+        actions = list(_db.session.scalars(sa.select(AuditEvent.action)
+                                           .where(AuditEvent.target == codes.display(row.code))
+                                           .order_by(AuditEvent.id)))
     assert [a for a in actions if a != "view_result"] == ["review", "review", "unreview"]
 
 
@@ -195,7 +200,7 @@ def test_bad_review_posts_store_nothing(signed_in, action, data):
     before = event_count()
     response = signed_in.post(f"{url}/{action}", data=data)
     assert response.status_code == 400
-    _db.session.refresh(row)
+    row = reloaded(row)
     assert row.reviewed is (action == "unreview") and row.review_note is None and row.reviewed_by_id is None
     assert event_count() == before
     if action == "review" and "note" in data and len(data["note"]) > 500:
@@ -218,10 +223,11 @@ def test_code_prefix_upper_bound_follows_the_code_alphabet(prefix, upper):
     assert _next_prefix(prefix) == upper
 
 
-def test_a_prefix_search_at_the_end_of_the_alphabet_finds_its_codes(signed_in):
+def test_a_prefix_search_at_the_end_of_the_alphabet_finds_its_codes(app, signed_in):
     rows = [store() for _ in range(3)]
-    for row, code in zip(rows, ("ZZZZ00000000", "ZZZY00000000", "ZZ0000000000"), strict=True):
-        row.code = code
-    _db.session.commit()
+    with app.app_context():
+        for row, code in zip(rows, ("ZZZZ00000000", "ZZZY00000000", "ZZ0000000000"), strict=True):
+            _db.session.get(Screening, row.id).code = code
+        _db.session.commit()
     assert sorted(listed(signed_in.get("/clinician/?code=zzz"))) == ["ZZZY00000000", "ZZZZ00000000"]
     assert len(listed(signed_in.get("/clinician/?code=ZZ"))) == 3

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.clinician.charts import bar_chart, nice_ceiling, trend_chart
 from app.clinician.queries import Scope, series_for
 from app.extensions import db as _db
-from app.models import AuditEvent
+from app.models import AuditEvent, Screening
 from app.screening import codes
 from app.screening.instruments import PCL5, PCPTSD5
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
@@ -18,7 +18,7 @@ from tests.clinician_support import store, utc
 PCL5_ANSWERS = [0, 1, 2, 3, 4] * 4
 
 
-def test_every_pcl5_item_with_its_wording_and_answer_and_the_dsm5_rule(signed_in, clinician):
+def test_every_pcl5_item_with_its_wording_and_answer_and_the_dsm5_rule(app, signed_in, clinician):
     row = store(answers=PCL5_ANSWERS)
     response = signed_in.get(f"/clinician/results/{row.code.lower()}")
     body = response.get_data(as_text=True)
@@ -33,8 +33,9 @@ def test_every_pcl5_item_with_its_wording_and_answer_and_the_dsm5_rule(signed_in
     assert "DSM-5 clusters and the provisional symptom rule" in body
     assert ("Provisional DSM-5 rule met" in body) is row.dsm5_rule_met
     assert f"{row.total} out of 80" in body
-    [event] = _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "view_result")).all()
-    assert (event.clinician_id, event.target) == (clinician.id, codes.display(row.code))
+    with app.app_context():
+        [event] = _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "view_result")).all()
+        assert (event.clinician_id, event.target) == (clinician.id, codes.display(row.code))
 
 
 @pytest.mark.parametrize("exposure, answers, expected", [
@@ -51,9 +52,11 @@ def test_pcptsd5_shows_the_gate_and_each_answer(signed_in, exposure, answers, ex
     assert "DSM-5 clusters" not in body
 
 
-def test_a_single_result_gets_no_one_dot_chart_and_no_change(signed_in):
+def test_a_single_result_gets_no_one_dot_chart_and_no_change(app, signed_in):
     row = store(answers=PCL5_ANSWERS)
-    assert series_for(row, Scope(None)) == [row]
+    with app.app_context():
+        current = _db.session.get(Screening, row.id)
+        assert series_for(current, Scope(None)) == [current]
     body = signed_in.get(f"/clinician/results/{row.code}").get_data(as_text=True)
     assert '<svg class="chart"' not in body and "Trend" not in body
     assert "None: this is the first result in its series." in body
@@ -69,14 +72,17 @@ def test_the_detail_reads_in_the_order_of_the_work(signed_in):
     assert order == sorted(order)
 
 
-def test_a_series_of_retakes_is_shown_whole_from_any_of_its_results(signed_in):
+def test_a_series_of_retakes_is_shown_whole_from_any_of_its_results(app, signed_in):
     first = store(answers=[4] * 20, taken_at=utc(2026, 1, 5))
     second = store(answers=[3] * 20, taken_at=utc(2026, 2, 5), previous_id=first.id)
     third = store(answers=[1] * 20, taken_at=utc(2026, 3, 5), previous_id=second.id)
     unrelated = store(answers=[2] * 20)
-    for row in (first, second, third):
-        assert series_for(row, Scope(None)) == [first, second, third]
-    assert series_for(unrelated, Scope(None)) == [unrelated]
+    with app.app_context():  # the rows in this context's session, where one row is one object
+        series = [_db.session.get(Screening, row.id) for row in (first, second, third)]
+        for row in series:
+            assert series_for(row, Scope(None)) == series
+        alone = _db.session.get(Screening, unrelated.id)
+        assert series_for(alone, Scope(None)) == [alone]
     body = signed_in.get(f"/clinician/results/{second.code}").get_data(as_text=True)
     svg = body[body.index('<svg class="chart"'):body.index("</svg>", body.index('<svg class="chart"'))]
     assert svg.count("<circle") == 3 and "<polyline" in svg

@@ -21,7 +21,8 @@ from tests.clinician_support import store, utc
 ])
 def test_weeks_start_on_monday_utc(app, taken_at, monday):
     store(taken_at=taken_at)
-    assert weekly_counts(Filters(), Scope(None)) == [(monday, 1)]
+    with app.app_context():
+        assert weekly_counts(Filters(), Scope(None)) == [(monday, 1)]
 
 
 def test_results_per_week_fill_empty_weeks_and_follow_filters(app):
@@ -29,10 +30,11 @@ def test_results_per_week_fill_empty_weeks_and_follow_filters(app):
         store(taken_at=when)
     store("pcptsd5", taken_at=utc(2026, 1, 13))
     store(taken_at=utc(2026, 1, 27))
-    assert weekly_counts(Filters(), Scope(None)) == [
-        (date(2026, 1, 5), 2), (date(2026, 1, 12), 1), (date(2026, 1, 19), 0), (date(2026, 1, 26), 1)]
-    assert weekly_counts(Filters(instrument="pcptsd5"), Scope(None)) == [(date(2026, 1, 12), 1)]
-    assert weekly_counts(Filters(instrument="pcptsd5", date_to=date(2026, 1, 12)), Scope(None)) == []
+    with app.app_context():
+        assert weekly_counts(Filters(), Scope(None)) == [
+            (date(2026, 1, 5), 2), (date(2026, 1, 12), 1), (date(2026, 1, 19), 0), (date(2026, 1, 26), 1)]
+        assert weekly_counts(Filters(instrument="pcptsd5"), Scope(None)) == [(date(2026, 1, 12), 1)]
+        assert weekly_counts(Filters(instrument="pcptsd5", date_to=date(2026, 1, 12)), Scope(None)) == []
 
 
 def test_distribution_of_totals_in_bands(app):
@@ -41,7 +43,8 @@ def test_distribution_of_totals_in_bands(app):
     for yes in (0, 3, 5):
         store("pcptsd5", answers=[True] * yes + [False] * (5 - yes))
     store("pcptsd5", answers=[], exposure=False)
-    pcl5_summary, pcptsd5_summary, _itq = instrument_summaries(Filters(), Scope(None))
+    with app.app_context():
+        pcl5_summary, pcptsd5_summary, _itq = instrument_summaries(Filters(), Scope(None))
     pcl5 = pcl5_summary.distribution()
     assert len(pcl5) == 16 and pcl5[0] == ("0–4", 2) and pcl5[1] == ("5–9", 1) and pcl5[-1] == ("75–80", 2)
     assert sum(count for _band, count in pcl5) == 5
@@ -52,7 +55,8 @@ def test_share_at_or_above_and_mean_cluster_profile(app):
     rows = [store(answers=[4] * 20), store(answers=[1] * 20), store(answers=[2] * 20),
             store("pcptsd5", answers=[True, True, True, False, False]),
             store("itq", answers=[3] * 18), store("itq", answers=[1] * 18)]
-    pcl5, pcptsd5, itq = instrument_summaries(Filters(), Scope(None))
+    with app.app_context():
+        pcl5, pcptsd5, itq = instrument_summaries(Filters(), Scope(None))
     # The ITQ's "at or above" is "meets the PTSD or complex PTSD criteria"; its totals run 0–24.
     assert (itq.count, itq.at_or_above, itq.totals) == (2, 1, {18: 1, 6: 1})
     assert len(itq.distribution()) == 25
@@ -62,24 +66,27 @@ def test_share_at_or_above_and_mean_cluster_profile(app):
         assert pcl5.cluster_means[cluster] == pytest.approx(sum(getattr(r, cluster) for r in rows[:3]) / 3)
     assert (pcptsd5.count, pcptsd5.at_or_above, pcptsd5.share) == (1, 1, 1.0)
     assert pcptsd5.cluster_means == {"reexperiencing": 1.0, "avoidance": 1.0, "arousal": 1.0}
-    [only] = instrument_summaries(Filters(cutoff="no"), Scope(None))[:1]
+    with app.app_context():
+        [only] = instrument_summaries(Filters(cutoff="no"), Scope(None))[:1]
+        empty = instrument_summaries(Filters(instrument="pcptsd5", reviewed="yes"), Scope(None))
     assert (only.count, only.at_or_above) == (1, 0)
-    empty = instrument_summaries(Filters(instrument="pcptsd5", reviewed="yes"), Scope(None))
     assert [(s.instrument_id, s.count, s.share) for s in empty] == [("pcptsd5", 0, None)]
 
 
 def page_statements(client, url: str) -> list[str]:
     """The SQL that one request sends, in order."""
     statements = []
+    with client.application.app_context():
+        engine = _db.engine
 
     def capture(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    sa.event.listen(_db.engine, "before_cursor_execute", capture)
+    sa.event.listen(engine, "before_cursor_execute", capture)
     try:
         response = client.get(url)
     finally:
-        sa.event.remove(_db.engine, "before_cursor_execute", capture)
+        sa.event.remove(engine, "before_cursor_execute", capture)
     assert response.status_code == 200
     return statements
 

@@ -32,13 +32,13 @@ def far_from_utc(app):
             cursor.execute("SET TIME ZONE 'Pacific/Kiritimati'")
         dbapi_connection.commit()
 
-    _db.session.remove()
-    sa.event.listen(_db.engine, "connect", set_zone)
-    _db.engine.dispose()
+    with app.app_context():
+        engine = _db.engine
+    sa.event.listen(engine, "connect", set_zone)
+    engine.dispose()  # connections opened so far (creating the tables) lack the setting
     yield
-    _db.session.remove()
-    sa.event.remove(_db.engine, "connect", set_zone)
-    _db.engine.dispose()
+    sa.event.remove(engine, "connect", set_zone)
+    engine.dispose()
 
 
 def assert_counts_exact() -> None:
@@ -70,7 +70,8 @@ def unreview(client, code: str) -> None:
 
 def every_kind_of_write(app, signed_in, runner) -> None:
     """Seeded bulk inserts, then each way the app or the database changes results."""
-    seed(400, random_seed=8)
+    with app.app_context():
+        seed(400, random_seed=8)
     assert_counts_exact()
     person = app.test_client()
     form_codes = [person_form_store(person, pcl5_answers(total)) for total in (5, 33, 70)]
@@ -91,13 +92,14 @@ def every_kind_of_write(app, signed_in, runner) -> None:
     assert person.delete(f"/api/v1/screenings/{earlier}").status_code == 204
     assert_counts_exact()
     # A result moved to another day (and back across a UTC midnight), and a bulk UPDATE of many rows.
-    moved = _db.session.scalar(sa.select(Screening).order_by(Screening.id).limit(1))
-    moved.taken_at = utc(2026, 1, 4, 23, 59, 59)
-    _db.session.commit()
-    moved.taken_at, moved.reviewed = utc(2026, 1, 5), not moved.reviewed
-    _db.session.commit()
-    _db.session.execute(sa.update(Screening).where(Screening.total < 3).values(reviewed=True))
-    _db.session.commit()
+    with app.app_context():
+        moved = _db.session.scalar(sa.select(Screening).order_by(Screening.id).limit(1))
+        moved.taken_at = utc(2026, 1, 4, 23, 59, 59)
+        _db.session.commit()
+        moved.taken_at, moved.reviewed = utc(2026, 1, 5), not moved.reviewed
+        _db.session.commit()
+        _db.session.execute(sa.update(Screening).where(Screening.total < 3).values(reviewed=True))
+        _db.session.commit()
     assert_counts_exact()
     assert runner.invoke(args=["purge", "--older-than", "300"]).exit_code == 0
     assert_counts_exact()
@@ -106,9 +108,10 @@ def every_kind_of_write(app, signed_in, runner) -> None:
 def test_every_write_keeps_the_daily_counts_exact(app, admin_client, runner):
     every_kind_of_write(app, admin_client, runner)
     assert 0 not in {value[0] for value in counts_in_table().values()}  # emptied groups are deleted
-    for row in _db.session.scalars(sa.select(Screening)):
-        _db.session.delete(row)
-    _db.session.commit()
+    with app.app_context():
+        for row in _db.session.scalars(sa.select(Screening)):
+            _db.session.delete(row)
+        _db.session.commit()
     assert counts_in_table() == {}
 
 
@@ -129,11 +132,12 @@ def test_statistics_from_the_daily_counts_equal_those_from_the_results(app, admi
     table = filter_table()
     everything = Scope(None)
     assert all(queries.uses_daily_counts(filters, everything) for filters in table)
-    from_counts = [(weekly_counts(filters, everything), instrument_summaries(filters, everything),
-                    queries.backlog(filters, everything)) for filters in table]
-    monkeypatch.setattr(queries, "uses_daily_counts", lambda filters, scope: False)
-    from_results = [(weekly_counts(filters, everything), instrument_summaries(filters, everything),
-                     queries.backlog(filters, everything)) for filters in table]
+    with app.app_context():
+        from_counts = [(weekly_counts(filters, everything), instrument_summaries(filters, everything),
+                        queries.backlog(filters, everything)) for filters in table]
+        monkeypatch.setattr(queries, "uses_daily_counts", lambda filters, scope: False)
+        from_results = [(weekly_counts(filters, everything), instrument_summaries(filters, everything),
+                         queries.backlog(filters, everything)) for filters in table]
     for filters, counted, aggregated in zip(table, from_counts, from_results, strict=True):
         assert counted == aggregated, filters
     # The comparison saw real figures: most combinations match something, and types are the same.
@@ -149,34 +153,38 @@ def test_statistics_from_the_daily_counts_equal_those_from_the_results(app, admi
 def test_a_code_search_counts_the_results_themselves(app):
     row = store(answers=[4] * 20)
     store(answers=[1] * 20)
-    _db.session.execute(sa.delete(ScreeningDailyCount))  # the counts cannot be what answers this
-    _db.session.commit()
     filters = Filters(code=row.code)
-    assert not queries.uses_daily_counts(filters, Scope(None))
-    [pcl5, pcptsd5, _itq] = instrument_summaries(filters, Scope(None))
-    assert (pcl5.count, pcl5.totals, pcptsd5.count) == (1, {80: 1}, 0)
-    assert len(weekly_counts(filters, Scope(None))) == 1
+    with app.app_context():
+        _db.session.execute(sa.delete(ScreeningDailyCount))  # the counts cannot be what answers this
+        _db.session.commit()
+        assert not queries.uses_daily_counts(filters, Scope(None))
+        [pcl5, pcptsd5, _itq] = instrument_summaries(filters, Scope(None))
+        assert (pcl5.count, pcl5.totals, pcptsd5.count) == (1, {80: 1}, 0)
+        assert len(weekly_counts(filters, Scope(None))) == 1
 
 
 def test_stats_rebuild_recomputes_the_counts_and_is_audited(app, runner):
-    seed(50, random_seed=3)
+    with app.app_context():
+        seed(50, random_seed=3)
     store(answers=[4] * 20)
     expected = counts_from_results()
     # Damage it as a restore with triggers off or a hand edit could: a lost group, a wrong one, a stray one.
-    first = _db.session.scalars(sa.select(ScreeningDailyCount).order_by(ScreeningDailyCount.day)).first()
-    _db.session.delete(first)
-    _db.session.execute(sa.update(ScreeningDailyCount).where(ScreeningDailyCount.instrument == "pcl5")
-                        .values(results=ScreeningDailyCount.results + 7))
-    _db.session.add(ScreeningDailyCount(day=date(2001, 1, 1), instrument="pcl5", total=3, at_or_above_cutoff=False,
-                                        reviewed=False, results=1, reexperiencing_sum=1, avoidance_sum=1,
-                                        arousal_sum=1))
-    _db.session.commit()
+    with app.app_context():
+        first = _db.session.scalars(sa.select(ScreeningDailyCount).order_by(ScreeningDailyCount.day)).first()
+        _db.session.delete(first)
+        _db.session.execute(sa.update(ScreeningDailyCount).where(ScreeningDailyCount.instrument == "pcl5")
+                            .values(results=ScreeningDailyCount.results + 7))
+        _db.session.add(ScreeningDailyCount(day=date(2001, 1, 1), instrument="pcl5", total=3,
+                                            at_or_above_cutoff=False, reviewed=False, results=1,
+                                            reexperiencing_sum=1, avoidance_sum=1, arousal_sum=1))
+        _db.session.commit()
     assert counts_in_table() != expected
     result = runner.invoke(args=["stats", "rebuild"])
     assert result.exit_code == 0, result.output
     assert counts_in_table() == expected
     assert f"Rebuilt {len(expected)} daily groups from 51 results." in result.output
-    [event] = _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "stats_rebuild"))
-    assert event.detail == f"{len(expected)} daily groups from 51 results" and event.clinician_id is None
+    with app.app_context():
+        [event] = _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "stats_rebuild"))
+        assert event.detail == f"{len(expected)} daily groups from 51 results" and event.clinician_id is None
     store(answers=[0] * 20)  # the triggers carry on from the rebuilt counts
     assert_counts_exact()

@@ -17,7 +17,7 @@ from app.models import AuditEvent, Clinic, Screening, utcnow
 from app.screening import codes
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import PASSWORD, clinic_named, csrf, sign_in, store, utc
-from tests.conftest import CSRF_INPUT, stored_count
+from tests.conftest import CSRF_INPUT, in_app_context, reloaded, stored_count
 
 BASE = "https://check.example.org"
 QUEUE_LINK = re.compile(r'href="/clinician/results/([0-9A-Z-]{14})"')
@@ -26,6 +26,18 @@ QUEUE_LINK = re.compile(r'href="/clinician/results/([0-9A-Z-]{14})"')
 @pytest.fixture(autouse=True)
 def public_base_url(app):
     app.config["PUBLIC_BASE_URL"] = BASE
+
+
+@in_app_context
+def scalar(statement):
+    """The statement's one value, read in the test app's context."""
+    return _db.session.scalar(statement)
+
+
+@in_app_context
+def scalars(statement) -> list:
+    """The statement's values (rows with their columns loaded), read in the test app's context."""
+    return list(_db.session.scalars(statement))
 
 
 def listed(client, query: str = "") -> set[str]:
@@ -94,8 +106,8 @@ def test_the_whole_path_from_the_command_line_to_one_clinics_caseload(app, runne
     form = person.get(start)
     assert "Keep this result and share it with Riverside Clinic" in form.get_data(as_text=True)
     code = take_pcl5_through(person, start)
-    assert _db.session.scalar(sa.select(Screening.clinic_id).where(Screening.code == code)) == \
-        _db.session.scalar(sa.select(Clinic.id).where(Clinic.slug == riverside))
+    assert scalar(sa.select(Screening.clinic_id).where(Screening.code == code)) == \
+        scalar(sa.select(Clinic.id).where(Clinic.slug == riverside))
 
     river = app.test_client()
     assert sign_in(river, "river@example.org").status_code == 303
@@ -118,7 +130,7 @@ def test_the_whole_path_from_the_command_line_to_one_clinics_caseload(app, runne
     unknown = other.post("/clinician/", data={"code": "ZZZZ-ZZZZ-ZZZZ", "csrf_token": csrf(other, "/clinician/")})
     assert unknown.status_code == 404 and claim.get_data(as_text=True).count("No result with this code") == \
         unknown.get_data(as_text=True).count("No result with this code")
-    assert _db.session.scalar(sa.select(Screening.clinic_id).where(Screening.code == code)) is not None
+    assert scalar(sa.select(Screening.clinic_id).where(Screening.code == code)) is not None
 
 
 def test_a_result_without_a_clinic_is_seen_only_once_added_by_its_whole_code(app, signed_in, admin_client, clinician):
@@ -136,13 +148,13 @@ def test_a_result_without_a_clinic_is_seen_only_once_added_by_its_whole_code(app
     assert listed(admin_client, f"?code={code}") == {code}
     # A beginning is not enough to add it.
     refused = signed_in.post("/clinician/", data={"code": code[:8], "csrf_token": csrf(signed_in, "/clinician/")})
-    assert refused.status_code == 404 and _db.session.scalar(sa.select(sa.func.count(AuditEvent.id))
-                                                             .where(AuditEvent.action == audit.CLAIM)) == 0
+    assert refused.status_code == 404 and scalar(sa.select(sa.func.count(AuditEvent.id))
+                                                 .where(AuditEvent.action == audit.CLAIM)) == 0
     added = signed_in.post("/clinician/", data={"code": codes.display(code).lower(),
                                                 "csrf_token": csrf(signed_in, "/clinician/")})
     assert added.status_code == 303 and added.headers["Location"].endswith(f"/clinician/results/{codes.display(code)}")
     assert listed(signed_in) == {mine.code, code}
-    [event] = _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == audit.CLAIM))
+    [event] = scalars(sa.select(AuditEvent).where(AuditEvent.action == audit.CLAIM))
     assert (event.clinician_id, event.target, event.detail) == (clinician.id, codes.display(code), "home-clinic")
     # Adding it again is harmless; another clinic now gets "not found".
     again = signed_in.post("/clinician/", data={"code": code, "csrf_token": csrf(signed_in, "/clinician/")})
@@ -156,8 +168,7 @@ def test_adding_needs_a_clinic_of_mine_and_a_csrf_token(app, signed_in, make_cli
     wrong = signed_in.post("/clinician/", data={"code": row.code, "clinic": foreign.slug,
                                                 "csrf_token": csrf(signed_in, "/clinician/")})
     assert wrong.status_code == 400
-    _db.session.expire_all()
-    assert _db.session.get(Screening, row.id).clinic_id is None
+    assert reloaded(row).clinic_id is None
 
 
 def test_a_clinician_of_several_clinics_chooses_one_and_an_admin_any(app, client, make_clinician, admin_client):
@@ -168,14 +179,14 @@ def test_a_clinician_of_several_clinics_chooses_one_and_an_admin_any(app, client
     row = store(clinic=None)
     assert client.post("/clinician/", data={"code": row.code, "clinic": "other-clinic",
                                             "csrf_token": csrf(client, "/clinician/")}).status_code == 303
-    _db.session.expire_all()
-    assert _db.session.get(Screening, row.id).clinic.slug == "other-clinic"
+    with app.app_context():
+        assert _db.session.get(Screening, row.id).clinic.slug == "other-clinic"
     elsewhere = store(clinic=None)
     clinic_named("Far Clinic")
     assert admin_client.post("/clinician/", data={"code": elsewhere.code, "clinic": "far-clinic",
                                                   "csrf_token": csrf(admin_client, "/clinician/")}).status_code == 303
-    _db.session.expire_all()
-    assert _db.session.get(Screening, elsewhere.id).clinic.slug == "far-clinic"
+    with app.app_context():
+        assert _db.session.get(Screening, elsewhere.id).clinic.slug == "far-clinic"
 
 
 def test_the_queue_detail_stats_and_exports_of_a_clinician_hold_only_their_clinics(app, signed_in, admin_client):
@@ -220,14 +231,12 @@ def test_a_retake_through_the_clinic_link_shares_the_earlier_result_and_says_so_
     page = person.get(start).get_data(as_text=True)
     assert f"Your earlier result (code {codes.display(earlier.code)}) will be shared with Home Clinic as well" in page
     code = take_pcl5_through(person, start, answers=[2] * 20)
-    _db.session.expire_all()
-    assert _db.session.get(Screening, earlier.id).clinic_id == clinic.id
+    assert reloaded(earlier).clinic_id == clinic.id
     assert listed(signed_in) == {earlier.code, code}
     # Not kept: nothing stored, and the earlier result stays where it was.
     loose = store(answers=[4] * 20, clinic=None)
     take_pcl5_through(person, f"/screen/pcl5?clinic={clinic.link_token}&previous={loose.code}", store_it="no")
-    _db.session.expire_all()
-    assert _db.session.get(Screening, loose.id).clinic_id is None
+    assert reloaded(loose).clinic_id is None
 
 
 def test_an_unknown_or_rotated_link_is_a_calm_404_to_the_start_page(app, runner, admin_client):
@@ -242,9 +251,8 @@ def test_an_unknown_or_rotated_link_is_a_calm_404_to_the_start_page(app, runner,
         body = response.get_data(as_text=True)
         assert response.status_code == 404 and "This clinic link does not work any more" in body
         assert 'href="/"' in body and "Set-Cookie" not in response.headers
-    _db.session.expire_all()
-    assert app.test_client().get(f"/c/{_db.session.get(Clinic, clinic.id).link_token}").status_code == 200
-    assert _db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.action == audit.LINK_ROTATED))
+    assert app.test_client().get(f"/c/{reloaded(clinic).link_token}").status_code == 200
+    assert scalar(sa.select(AuditEvent.action).where(AuditEvent.action == audit.LINK_ROTATED))
 
 
 def test_the_cli_rotates_a_link_and_lists_clinics_and_checks_time_zones(app, runner):
@@ -255,7 +263,7 @@ def test_the_cli_rotates_a_link_and_lists_clinics_and_checks_time_zones(app, run
     assert app.test_client().get(f"/c/{token}").status_code == 404
     bad = runner.invoke(args=["clinic", "create", "Mars Clinic", "--timezone", "Mars/Olympus"])
     assert bad.exit_code != 0 and "not an IANA time zone" in bad.output
-    assert _db.session.scalar(sa.select(sa.func.count(Clinic.id))) == 1
+    assert scalar(sa.select(sa.func.count(Clinic.id))) == 1
     listing = runner.invoke(args=["clinic", "list"]).output
     assert "clinica-rio\tClínica Río\tEurope/Madrid" in listing
     cli_clinician(runner, "a@example.org")
@@ -280,7 +288,7 @@ def test_the_api_shares_with_a_clinic_by_its_token_and_refuses_an_unknown_one(ap
     assert client.post("/api/v1/screenings", json={**body, "clinic": 7}).status_code == 400 and stored_count() == 0
     created = client.post("/api/v1/screenings", json={**body, "clinic": clinic.link_token})
     assert created.status_code == 201
-    assert _db.session.scalar(sa.select(Screening.clinic_id)) == clinic.id
+    assert scalar(sa.select(Screening.clinic_id)) == clinic.id
 
 
 def test_the_poster_and_settings_are_open_to_the_clinics_own_clinicians_and_admins(app, signed_in, client,
@@ -303,9 +311,7 @@ def test_the_poster_and_settings_are_open_to_the_clinics_own_clinicians_and_admi
     bad = admin_client.post(f"/clinician/clinics/{home.slug}", data={
         "name": "X", "timezone": "Nowhere/Else", "csrf_token": csrf(admin_client, "/clinician/")})
     assert bad.status_code == 400 and "is not a time zone name" in bad.get_data(as_text=True)
-    _db.session.expire_all()
-    assert (_db.session.get(Clinic, home.id).name, _db.session.get(Clinic, home.id).timezone) == \
-        ("Home Clinic North", "Asia/Tokyo")
+    assert (reloaded(home).name, reloaded(home).timezone) == ("Home Clinic North", "Asia/Tokyo")
     created = admin_client.post("/clinician/clinics", data={"name": "New Clinic", "timezone": "UTC",
                                                              "csrf_token": csrf(admin_client, "/clinician/")})
     assert created.status_code == 303 and created.headers["Location"].endswith("/clinician/clinics/new-clinic")

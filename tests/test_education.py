@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask import render_template_string
-from flask_babel import gettext, refresh
+from flask_babel import gettext
 
 from app.education import content
 from app.education.content import PAGES, ContentError, load_page, parse_file
@@ -60,17 +60,11 @@ class Parsed(HTMLParser):
 
 
 def in_language(app, language: str, path: str = "/"):
-    """A request context for a reader of `language`.
-
-    The `app` fixture keeps one app context for the whole test and Flask-Babel caches the locale
-    on `g`, so the cache is cleared first or the previous request's language would stick.
-    """
-    refresh()
+    """A request context for a reader of `language`."""
     return app.test_request_context(path, headers={"Accept-Language": language})
 
 
 def get(client, url: str, language: str):
-    refresh()  # see in_language()
     return client.get(url, headers={"Accept-Language": language})
 
 

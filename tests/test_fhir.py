@@ -20,8 +20,8 @@ BODIES = [
 @pytest.mark.parametrize("body", BODIES, ids=["pcl5", "pcptsd5", "pcptsd5-no-exposure"])
 def test_questionnaire_response_validates_and_carries_answers_and_scores(app, client, db, body):
     client.post("/api/v1/screenings", json=body)
-    row = db.session.scalars(sa.select(Screening)).one()
     with app.test_request_context():
+        row = db.session.scalars(sa.select(Screening)).one()
         resource = questionnaire_response(row)
     parsed = QuestionnaireResponse.model_validate(resource)
     assert parsed.status == "completed"

@@ -13,11 +13,11 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from app.clinician import audit, exports
 from app.clinician.filter_parsing import parse_date, parse_page
 from app.errors import StreamInterrupted
-from app.models import AuditEvent, Screening
+from app.models import AuditEvent
 from tests import clinician_support
 from tests.apps import app_with_tables, count_rows
 from tests.clinician_support import PASSWORD, sign_in, store
-from tests.conftest import csrf_token_from
+from tests.conftest import csrf_token_from, in_app_context, reloaded
 
 PCL5 = {"instrument": "pcl5", "answers": [2] * 20, "store": True}
 PCPTSD5 = {"instrument": "pcptsd5", "exposure": True, "answers": [True, False, True, False, True], "store": True}
@@ -25,7 +25,6 @@ LIMIT = 32 * 1024
 # clinician_support's fixtures these tests use, bound by name in this module where pytest finds them
 # (a star import would also bring its autouse long_retention).
 cheap_hashes = clinician_support.cheap_hashes  # autouse
-fresh_user_per_request = clinician_support.fresh_user_per_request  # autouse
 make_clinician = clinician_support.make_clinician
 admin_client = clinician_support.admin_client
 clinician = clinician_support.clinician
@@ -178,7 +177,9 @@ def test_page_numbers_are_ascii_digits_or_the_first_page(raw, page):
     assert parse_page(raw) == page
 
 
+@in_app_context
 def audit_actions(db) -> list[str]:
+    """The audit trail's actions, oldest first, read in the test app's context."""
     db.session.expire_all()
     return list(db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)))
 
@@ -246,8 +247,7 @@ def test_a_review_note_sent_as_a_file_is_a_400_and_stores_nothing(db, signed_in)
     response = signed_in.post(page + "/review", data={"csrf_token": token, "note": file_field("a note")},
                               content_type="multipart/form-data")
     assert response.status_code == 400
-    db.session.expire_all()
-    assert db.session.get(Screening, row.id).reviewed is False
+    assert reloaded(row).reviewed is False
     assert audit_actions(db) == before
     # The same form as text is accepted: the file was the only problem.
     assert signed_in.post(page + "/review", data={"csrf_token": token, "note": "a note"},
@@ -264,8 +264,7 @@ def test_a_nul_character_in_a_form_field_is_a_400_and_stores_nothing(db, signed_
     for data in ({"csrf_token": token, "note": "called\x00back"}, {"csrf_token": token, "note\x00": "x"}):
         response = signed_in.post(page + "/review", data=data, content_type=content_type)
         assert response.status_code == 400
-    db.session.expire_all()
-    assert db.session.get(Screening, row.id).reviewed is False and audit_actions(db) == before
+    assert reloaded(row).reviewed is False and audit_actions(db) == before
 
 
 def test_answers_sent_as_files_store_nothing(app, client):

@@ -505,7 +505,8 @@ def _accounts_state(app, client):
             Clinician.session_version).order_by(Clinician.id)).all()
         counts = [db.session.scalar(sa.select(sa.func.count()).select_from(table))
                   for table in (AccountToken, RecoveryCode, clinician_clinics)]
-        return [tuple(row) for row in accounts], counts, audited(app), signed_in(client)
+    # signed_in() makes a request, which gets its own context: after the block, never inside it.
+    return [tuple(row) for row in accounts], counts, audited(app), signed_in(client)
 
 
 def _target_url(rule: str, **options) -> Callable[[object, str], str]:

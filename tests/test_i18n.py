@@ -11,7 +11,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
-from flask_babel import ngettext, refresh
+from flask_babel import ngettext
 
 from tests.conftest import stored_count
 
@@ -22,8 +22,7 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}  # as `make tr
 
 
 def get(client, url: str, language: str | None = None, **kwargs):
-    """GET as a reader whose browser asks for `language` (the app fixture's context caches the locale)."""
-    refresh()
+    """GET as a reader whose browser asks for `language`."""
     headers = {"Accept-Language": language} if language else {}
     return client.get(url, headers=headers, **kwargs)
 
@@ -123,9 +122,7 @@ def test_english_screening_has_no_language_note(client, path):
 
 
 def test_spanish_validation_errors_name_the_question(client):
-    refresh()
     assert client.get("/screen/pcl5").status_code == 200
-    refresh()
     answers = {f"q{n}": "2" for n in range(1, 21) if n != 7}
     response = client.post("/screen/pcl5", data={"store": "yes", **answers},
                            headers={"Accept-Language": "es"})
@@ -137,9 +134,7 @@ def test_spanish_validation_errors_name_the_question(client):
 
 
 def test_spanish_result_page_and_crisis_lines(client):
-    refresh()
     assert client.get("/screen/pcl5").status_code == 200
-    refresh()
     answers = {f"q{n}": "2" for n in range(1, 21)}
     page = client.post("/screen/pcl5", data={"store": "no", **answers},
                        headers={"Accept-Language": "es"}).get_data(as_text=True)
@@ -166,7 +161,6 @@ def test_spanish_error_page(client):
      "El código anterior no parece un código de resultado: tiene 12 letras y números, como 7KQ2-M9XD-4TPA."),
 ])
 def test_api_errors_in_spanish(client, body, message):
-    refresh()
     response = client.post("/api/v1/screenings", json=body, headers={"Accept-Language": "es"})
     assert response.status_code == 400 and stored_count() == 0
     assert message in response.get_json()["errors"]
@@ -263,5 +257,4 @@ def test_committed_mo_matches_the_po():
 def test_spanish_plurals_use_the_right_form(app, count, expected):
     """Spanish has three forms in CLDR: one, whole millions ("1 000 000 de ..."), and the rest."""
     with app.test_request_context("/", headers={"Accept-Language": "es"}):
-        refresh()
         assert ngettext("%(num)s result matches.", "%(num)s results match.", count) == expected

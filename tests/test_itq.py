@@ -76,15 +76,16 @@ def test_form_result_says_what_the_pattern_suggests_never_a_diagnosis(client, db
     assert stored_count() == 0
 
 
-def test_form_stores_with_consent_and_the_stored_result_rescored_from_its_answers(client, db, form_token):
+def test_form_stores_with_consent_and_the_stored_result_rescored_from_its_answers(app, client, db, form_token):
     token = form_token("/screen/itq")
     response = client.post("/screen/itq", data=itq_form(token, CPTSD, store="yes", when="5to10y"))
     assert response.status_code == 303
-    row = db.session.scalars(sa.select(Screening)).one()
-    assert (row.instrument, row.answers, row.total, row.dso_total) == ("itq", CPTSD, 18, 18)
-    assert (row.ptsd_criteria_met, row.dso_criteria_met, row.diagnosis, row.at_or_above_cutoff) == (
-        True, True, "cptsd", True)
-    assert (row.cutoff, row.event_when, row.affective_dysregulation) == (None, "5to10y", 6)
+    with app.app_context():
+        row = db.session.scalars(sa.select(Screening)).one()
+        assert (row.instrument, row.answers, row.total, row.dso_total) == ("itq", CPTSD, 18, 18)
+        assert (row.ptsd_criteria_met, row.dso_criteria_met, row.diagnosis, row.at_or_above_cutoff) == (
+            True, True, "cptsd", True)
+        assert (row.cutoff, row.event_when, row.affective_dysregulation) == (None, "5to10y", 6)
     page = text_of(client.get(response.headers["Location"]))
     assert "complex PTSD" in page and "5 to 10 years ago" in page
 
@@ -97,10 +98,11 @@ def test_invalid_form_stores_nothing(client, db, form_token, extra):
     assert stored_count() == 0
 
 
-def test_when_may_be_left_out(client, db, form_token):
+def test_when_may_be_left_out(app, client, db, form_token):
     token = form_token("/screen/itq")
     assert client.post("/screen/itq", data=itq_form(token, PTSD, store="yes")).status_code == 303
-    assert db.session.scalars(sa.select(Screening)).one().event_when is None
+    with app.app_context():
+        assert db.session.scalars(sa.select(Screening)).one().event_when is None
 
 
 @pytest.mark.parametrize("answers, diagnosis, ptsd, dso", [
@@ -119,12 +121,13 @@ def test_api_reply_keeps_the_common_fields_and_adds_the_itq_ones(client, db, ans
     assert stored_count() == 0
 
 
-def test_api_stores_with_when_and_returns_its_location(client, db):
+def test_api_stores_with_when_and_returns_its_location(app, client, db):
     response = client.post(URL, json={"instrument": "itq", "answers": PTSD, "store": True, "when": "lt6m"})
     assert response.status_code == 201
     assert response.get_json()["when"] == "lt6m"
     assert client.get(response.headers["Location"]).status_code == 200
-    assert db.session.scalars(sa.select(Screening)).one().diagnosis == "ptsd"
+    with app.app_context():
+        assert db.session.scalars(sa.select(Screening)).one().diagnosis == "ptsd"
 
 
 @pytest.mark.parametrize("body", [
@@ -195,8 +198,8 @@ def test_fhir_questionnaire_response_validates_and_has_no_loinc_code(app, client
     code = client.post(URL, json=body).get_json()["code"]
     download = client.get(f"/results/{code}.fhir.json")
     assert download.status_code == 200
-    row = db.session.scalars(sa.select(Screening)).one()
     with app.test_request_context():
+        row = db.session.scalars(sa.select(Screening)).one()
         resource = questionnaire_response(row)
     QuestionnaireResponse.model_validate(resource)
     assert "loinc" not in download.get_data(as_text=True).lower()

@@ -14,17 +14,23 @@ from tests.results_helpers import row_for, store_pcl5
 
 @pytest.fixture
 def empty_app(tmp_path, monkeypatch):
-    """An app on an empty database: a fresh SQLite file, or the PostgreSQL test database wiped."""
+    """An app on an empty database: a fresh SQLite file, or the PostgreSQL test database wiped.
+
+    No app context stays pushed, as with the `app` fixture: a test opens one around its migrations and
+    checks, and its requests and commands get their own.
+    """
     import os
 
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'empty.sqlite'}"
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         wipe(db.engine)
+    try:
         yield app
-        db.session.remove()  # end the requests' transaction, which would block the DROPs
-        wipe(db.engine)
-        db.engine.dispose()
+    finally:
+        with app.app_context():
+            wipe(db.engine)
+            db.engine.dispose()
 
 
 def wipe(engine) -> None:
@@ -35,15 +41,17 @@ def wipe(engine) -> None:
 
 
 def test_upgrade_builds_the_models_schema_and_check_finds_no_drift(empty_app):
-    upgrade()
-    inspector = sa.inspect(db.engine)
-    assert set(db.metadata.tables) <= set(inspector.get_table_names())
+    with empty_app.app_context():
+        upgrade()
+        inspector = sa.inspect(db.engine)
+        assert set(db.metadata.tables) <= set(inspector.get_table_names())
     result = empty_app.test_cli_runner().invoke(args=["db", "check"])
     assert result.exit_code == 0, result.output
 
 
 def test_check_would_fail_on_drift(empty_app):
-    upgrade()
+    with empty_app.app_context():
+        upgrade()
     drift = sa.Table("drift_probe", db.metadata, sa.Column("id", sa.Integer, primary_key=True))
     try:
         result = empty_app.test_cli_runner().invoke(args=["db", "check"])
@@ -53,14 +61,16 @@ def test_check_would_fail_on_drift(empty_app):
 
 
 def test_upgrade_then_downgrade_to_base_leaves_no_tables(empty_app):
-    upgrade()
-    downgrade(revision="base")
-    remaining = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+    with empty_app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        remaining = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
     assert remaining == set()
 
 
 def test_stored_screening_round_trips_on_the_migrated_schema(empty_app):
-    upgrade()
+    with empty_app.app_context():
+        upgrade()
     client = empty_app.test_client()
     response = client.post("/api/v1/screenings", json={"instrument": "pcl5", "answers": [4] * 20, "store": True})
     assert response.status_code == 201
@@ -80,23 +90,24 @@ def triggers(engine) -> dict[str, str]:
 
 
 def test_migrated_and_created_databases_have_the_same_triggers(empty_app):
-    upgrade()
-    migrated = triggers(db.engine)
-    assert len(migrated) == 3 and all("screening_daily_counts" in name for name in migrated)
-    downgrade(revision="0c655936f98c")
-    assert triggers(db.engine) == {}
-    downgrade(revision="base")
-    db.create_all()
-    try:
-        assert triggers(db.engine) == migrated
-    finally:
-        db.session.remove()
-        db.drop_all()
-    assert triggers(db.engine) == {}
-    if db.engine.dialect.name == "postgresql":  # drop_all removes the functions too
-        with db.engine.connect() as connection:
-            assert connection.scalar(sa.text(
-                "SELECT count(*) FROM pg_proc WHERE proname LIKE 'screening_daily_counts%'")) == 0
+    with empty_app.app_context():
+        upgrade()
+        migrated = triggers(db.engine)
+        assert len(migrated) == 3 and all("screening_daily_counts" in name for name in migrated)
+        downgrade(revision="0c655936f98c")
+        assert triggers(db.engine) == {}
+        downgrade(revision="base")
+        db.create_all()
+        try:
+            assert triggers(db.engine) == migrated
+        finally:
+            db.session.remove()
+            db.drop_all()
+        assert triggers(db.engine) == {}
+        if db.engine.dialect.name == "postgresql":  # drop_all removes the functions too
+            with db.engine.connect() as connection:
+                assert connection.scalar(sa.text(
+                    "SELECT count(*) FROM pg_proc WHERE proname LIKE 'screening_daily_counts%'")) == 0
 
 
 def seed_old_schema(count: int) -> None:
@@ -114,33 +125,38 @@ def seed_old_schema(count: int) -> None:
 
 
 def test_the_migration_counts_the_results_already_stored(empty_app):
-    upgrade(revision="0c655936f98c")
-    seed_old_schema(300)
-    upgrade()
-    assert len(counts_from_results()) > 100 and counts_in_table() == counts_from_results()
+    with empty_app.app_context():
+        upgrade(revision="0c655936f98c")
+        seed_old_schema(300)
+        upgrade()
+        assert len(counts_from_results()) > 100 and counts_in_table() == counts_from_results()
     client = empty_app.test_client()  # and the migrated triggers carry on from there
     assert client.post("/api/v1/screenings", json={"instrument": "pcl5", "answers": [4] * 20, "store": True}
                        ).status_code == 201
-    assert counts_in_table() == counts_from_results()
-    assert db.session.scalar(sa.select(sa.func.sum(ScreeningDailyCount.results))) == 301
+    with empty_app.app_context():
+        assert counts_in_table() == counts_from_results()
+        assert db.session.scalar(sa.select(sa.func.sum(ScreeningDailyCount.results))) == 301
 
 
 def test_the_triage_share_is_filled_in_for_the_results_already_stored(empty_app):
-    upgrade(revision="5a9adbbf2ffc")
-    seed_old_schema(200)
-    upgrade()
-    rows = db.session.execute(sa.text("SELECT instrument, total, share FROM screenings")).all()
-    maxima = {"pcl5": 80, "pcptsd5": 5}
-    assert len(rows) == 200 and {instrument for instrument, _t, _s in rows} == {"pcl5", "pcptsd5"}
-    assert all(share == pytest.approx(total / maxima[instrument]) for instrument, total, share in rows)
-    assert counts_in_table() == counts_from_results()  # the added column left the rollup's triggers alone
+    with empty_app.app_context():
+        upgrade(revision="5a9adbbf2ffc")
+        seed_old_schema(200)
+        upgrade()
+        rows = db.session.execute(sa.text("SELECT instrument, total, share FROM screenings")).all()
+        maxima = {"pcl5": 80, "pcptsd5": 5}
+        assert len(rows) == 200 and {instrument for instrument, _t, _s in rows} == {"pcl5", "pcptsd5"}
+        assert all(share == pytest.approx(total / maxima[instrument]) for instrument, total, share in rows)
+        assert counts_in_table() == counts_from_results()  # the added column left the rollup's triggers alone
 
 
 def test_running_migrations_leaves_sqlite_foreign_keys_enforced(empty_app):
     """env.py suspends enforcement for batch rebuilds; the pooled connection must get it back."""
-    upgrade()
+    with empty_app.app_context():
+        upgrade()
     client = empty_app.test_client()
     first = store_pcl5(client, 50)
     second = store_pcl5(client, 40, previous=first)
     assert client.delete(f"/api/v1/screenings/{first}").status_code == 204
-    assert row_for(second).previous_id is None
+    with empty_app.app_context():
+        assert row_for(second).previous_id is None

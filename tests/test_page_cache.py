@@ -8,7 +8,7 @@ import pytest
 
 from app import create_app, page_cache
 from app.education import content
-from app.extensions import db as _db
+from tests.conftest import create_tables, drop_tables, run_outside_contexts
 from tests.results_helpers import pcl5_answers
 
 CACHED = ["/", "/about", "/screen/pcl5", "/screen/pcptsd5", "/learn", "/learn/ptsd", "/learn/treatments",
@@ -17,23 +17,17 @@ CACHED = ["/", "/about", "/screen/pcl5", "/screen/pcptsd5", "/learn", "/learn/pt
 
 @pytest.fixture
 def fresh_app():
-    """An app whose requests each get their own app context, as under gunicorn (the shared `app`
-    fixture keeps one context for a whole test, so `g` and the locale would outlive a request)."""
+    """Apps of the testing configuration with their own settings (a test compares two side by side)."""
     def make(**overrides):
-        app = create_app("testing", overrides)
-        with app.app_context():
-            _db.drop_all()
-            _db.create_all()
+        app = run_outside_contexts(create_app("testing", overrides))
+        create_tables(app)
         made.append(app)
         return app
 
     made: list = []
     yield make
     for app in made:
-        with app.app_context():
-            _db.session.remove()
-            _db.drop_all()
-            _db.engine.dispose()
+        drop_tables(app)
 
 
 def cached_pages(app) -> dict:

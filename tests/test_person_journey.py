@@ -15,7 +15,6 @@ from tests.results_helpers import pcl5_answers, row_for
 # clinician_support's fixtures these tests use, bound by name in this module where pytest finds them
 # (a star import would also bring its autouse long_retention).
 cheap_hashes = clinician_support.cheap_hashes  # autouse
-fresh_user_per_request = clinician_support.fresh_user_per_request  # autouse
 make_clinician = clinician_support.make_clinician
 clinician = clinician_support.clinician
 LANGUAGES = ["en", "es"]

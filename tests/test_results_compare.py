@@ -44,15 +44,16 @@ def test_api_cluster_changes_are_later_minus_earlier(client, db):
                                "meaningful": False}
 
 
-def test_api_stored_comparison_links_the_series(client, db):
+def test_api_stored_comparison_links_the_series(app, client, db):
     first = store_pcl5(client, 50)
     second = store_pcl5(client, 38, previous=typed_sloppily(first))
     third = store_pcl5(client, 20, previous=second)
     assert row_for(second).previous_id == row_for(first).id
     assert row_for(third).previous_id == row_for(second).id
     assert row_for(first).previous_id is None
-    assert [row.code for row in earlier_in_series(row_for(third))] == [row_for(first).code, row_for(second).code]
-    assert earlier_in_series(row_for(first)) == []
+    with app.app_context():  # the series query runs in the app: its session and its retention setting
+        assert [row.code for row in earlier_in_series(row_for(third))] == [row_for(first).code, row_for(second).code]
+        assert earlier_in_series(row_for(first)) == []
 
 
 @pytest.mark.parametrize("previous", [None, "absent"])

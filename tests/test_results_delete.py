@@ -23,7 +23,7 @@ def test_result_page_offers_delete_and_the_confirmation_page_explains(client, db
     assert stored_count() == 1  # looking at the confirmation deletes nothing
 
 
-def test_post_from_this_site_deletes_the_row_and_the_code_then_404s_like_a_stranger(client, db):
+def test_post_from_this_site_deletes_the_row_and_the_code_then_404s_like_a_stranger(app, client, db):
     code = store_pcl5(client, 40)
     never = "0000-0000-0000"
     before = {path: client.get(path) for path in (f"/results/{never}", f"/results/{never}.fhir.json")}
@@ -32,7 +32,8 @@ def test_post_from_this_site_deletes_the_row_and_the_code_then_404s_like_a_stran
     assert response.status_code == 303 and response.headers["Location"] == "/results/deleted"
     assert "has been deleted" in client.get("/results/deleted").get_data(as_text=True)
     assert stored_count() == 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Screening)) == 0  # gone, not flagged
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Screening)) == 0  # gone, not flagged
     for path, stranger in before.items():
         after = client.get(path.replace(never, code))
         assert (after.status_code, stranger.status_code) == (404, 404)
@@ -84,13 +85,14 @@ def test_deleting_a_middle_result_breaks_the_series_there(client, db):
 
 def test_the_series_link_unlinks_on_delete_in_the_database_itself(app, db):
     """The schema says ON DELETE SET NULL, and SQLite connections enforce foreign keys as PostgreSQL does."""
-    (foreign_key,) = [fk for fk in sa.inspect(db.engine).get_foreign_keys("screenings")
-                      if fk["constrained_columns"] == ["previous_id"]]
-    assert foreign_key["name"] == "fk_screenings_previous_id_screenings"
-    assert (foreign_key["constrained_columns"], foreign_key["referred_columns"]) == (["previous_id"], ["id"])
-    assert foreign_key["options"]["ondelete"] == "SET NULL"
-    if db.engine.dialect.name == "sqlite":
-        assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+    with app.app_context():
+        (foreign_key,) = [fk for fk in sa.inspect(db.engine).get_foreign_keys("screenings")
+                          if fk["constrained_columns"] == ["previous_id"]]
+        assert foreign_key["name"] == "fk_screenings_previous_id_screenings"
+        assert (foreign_key["constrained_columns"], foreign_key["referred_columns"]) == (["previous_id"], ["id"])
+        assert foreign_key["options"]["ondelete"] == "SET NULL"
+        if db.engine.dialect.name == "sqlite":
+            assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
 
 
 def test_api_delete_is_204_then_404(client, db):

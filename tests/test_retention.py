@@ -13,12 +13,14 @@ from app.extensions import db
 from app.models import AuditEvent, Screening, utcnow
 from app.screening import codes
 from tests.apps import app_with_tables
+from tests.conftest import in_app_context
 from tests.results_helpers import pcl5_answers, store_pcl5
 
 ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1/screenings"
 
 
+@in_app_context
 def age(code: str, days: float) -> None:
     """Write the result's date straight into the database, as if it were stored `days` ago."""
     db.session.execute(sa.update(Screening).where(Screening.code == codes.normalise(code))
@@ -26,6 +28,7 @@ def age(code: str, days: float) -> None:
     db.session.commit()
 
 
+@in_app_context
 def stored_codes() -> set[str]:
     db.session.expire_all()
     return {codes.display(code) for code in db.session.scalars(sa.select(Screening.code))}
@@ -62,7 +65,7 @@ def test_a_retake_no_longer_shows_an_expired_earlier_result(client, db):
     assert "/screen/pcl5?previous=" in after.get_data(as_text=True)  # still offers a retake of itself
 
 
-def test_the_purge_command_deletes_in_batches_and_audits(client, db, runner, monkeypatch):
+def test_the_purge_command_deletes_in_batches_and_audits(app, client, db, runner, monkeypatch):
     monkeypatch.setattr(retention, "BATCH_SIZE", 3)
     monkeypatch.setattr(retention, "PAUSE_BETWEEN_BATCHES_SECONDS", 0)
     expired = [store_pcl5(client, n) for n in range(7)]
@@ -73,7 +76,8 @@ def test_the_purge_command_deletes_in_batches_and_audits(client, db, runner, mon
     assert result.exit_code == 0, result.output
     assert "Deleted 7 results" in result.output
     assert stored_codes() == {kept}
-    detail = db.session.scalar(sa.select(AuditEvent.detail).where(AuditEvent.action == "purge"))
+    with app.app_context():
+        detail = db.session.scalar(sa.select(AuditEvent.detail).where(AuditEvent.action == "purge"))
     assert detail.startswith("7 results taken before") and detail.endswith("(365 days)")
 
 
@@ -93,21 +97,23 @@ def test_the_server_purges_in_the_background_at_most_once_an_interval(tmp_path, 
         purge = app.extensions["retention_purge"]
         purge.thread.join(10)
         first_thread = purge.thread
-        with app.app_context():
+        with app.app_context():  # this app is not the `app` fixture's: the helpers run in its context
             age(expired, 366)
-            assert client.get(f"/results/{kept}").status_code == 200
-            assert purge.thread is first_thread  # within the hour: no second run
+        assert client.get(f"/results/{kept}").status_code == 200
+        assert purge.thread is first_thread  # within the hour: no second run
+        with app.app_context():
             assert stored_codes() == {expired, kept}
-            purge.next_run = 0  # an hour later
-            assert client.get("/").status_code == 200
-            assert purge.thread is not first_thread
-            purge.thread.join(10)
+        purge.next_run = 0  # an hour later
+        assert client.get("/").status_code == 200
+        assert purge.thread is not first_thread
+        purge.thread.join(10)
+        with app.app_context():
             assert stored_codes() == {kept}
             details = list(db.session.scalars(sa.select(AuditEvent.detail).where(AuditEvent.action == "purge")))
-            # The empty first run wrote nothing; the one that deleted says so, and that it ran by itself.
-            assert len(details) == 1
-            assert details[0].startswith("1 results taken before")
-            assert details[0].endswith("deleted automatically by the server")
+        # The empty first run wrote nothing; the one that deleted says so, and that it ran by itself.
+        assert len(details) == 1
+        assert details[0].startswith("1 results taken before")
+        assert details[0].endswith("deleted automatically by the server")
 
 
 def test_a_failing_background_purge_reaches_no_one(tmp_path, monkeypatch, caplog):

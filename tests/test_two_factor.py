@@ -26,26 +26,28 @@ from tests.accounts_support import (
 from tests.apps import app_with_tables
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import PASSWORD, csrf, sign_in, store
-from tests.conftest import csrf_token_from
+from tests.conftest import create_tables, csrf_token_from, drop_tables
 
 
-def test_the_setup_page_shows_a_qr_code_the_secret_and_an_otpauth_link(signed_in, clinician):
+def test_the_setup_page_shows_a_qr_code_the_secret_and_an_otpauth_link(app, signed_in, clinician):
     response = signed_in.get("/clinician/two-factor/setup")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert '<svg role="img" aria-label="QR code for your authenticator app" class="qr"' in page
     totp = totp_from(page)
-    secret = _db.session.get(Clinician, clinician.id).totp_secret
+    with app.app_context():
+        secret = _db.session.get(Clinician, clinician.id).totp_secret
     assert totp.secret == secret and len(secret) == 32  # 160 bits
     assert " ".join(secret[i:i + 4] for i in range(0, 32, 4)) in page
     assert "Open in your authenticator app" in page and OTPAUTH.search(page).group(1).startswith(
         "otpauth://totp/PTSD%20screening:doc%40example.org?secret=")
     # A reload keeps the secret (the app may have scanned it already); nothing is on yet.
     assert totp_from(signed_in.get("/clinician/two-factor/setup").get_data(as_text=True)).secret == secret
-    assert not _db.session.get(Clinician, clinician.id).two_factor_enabled
+    with app.app_context():
+        assert not _db.session.get(Clinician, clinician.id).two_factor_enabled
 
 
-def test_a_wrong_code_does_not_turn_two_factor_on(signed_in, clinician, clock):
+def test_a_wrong_code_does_not_turn_two_factor_on(app, signed_in, clinician, clock):
     page = signed_in.get("/clinician/two-factor/setup").get_data(as_text=True)
     totp = totp_from(page)
     wrong = f"{(int(totp.at(clock.value)) + 1) % 1_000_000:06d}"
@@ -53,15 +55,16 @@ def test_a_wrong_code_does_not_turn_two_factor_on(signed_in, clinician, clock):
         response = signed_in.post("/clinician/two-factor/setup", data={
             "code": code, "csrf_token": csrf(signed_in, "/clinician/two-factor/setup")})
         assert response.status_code == 400
-    _db.session.expire_all()
-    assert not _db.session.get(Clinician, clinician.id).two_factor_enabled
-    assert _db.session.scalar(sa.select(sa.func.count(RecoveryCode.id))) == 0
+    with app.app_context():
+        assert not _db.session.get(Clinician, clinician.id).two_factor_enabled
+        assert _db.session.scalar(sa.select(sa.func.count(RecoveryCode.id))) == 0
 
 
-def test_recovery_codes_are_shown_once_as_a_list_and_only_hashes_kept(signed_in, clinician, clock):
+def test_recovery_codes_are_shown_once_as_a_list_and_only_hashes_kept(app, signed_in, clinician, clock):
     _totp, codes = enrol(signed_in, clock)
     assert len(codes) == 10
-    stored = _db.session.scalars(sa.select(RecoveryCode.code_hash)).all()
+    with app.app_context():
+        stored = _db.session.scalars(sa.select(RecoveryCode.code_hash)).all()
     assert len(stored) == 10 and not any(code.replace("-", "") in "".join(stored) for code in codes)
     page = signed_in.get("/clinician/two-factor/setup").get_data(as_text=True)
     assert "Two-factor sign-in is on" in page and not RECOVERY_ITEM.search(page)
@@ -105,8 +108,9 @@ def test_a_deactivated_account_cannot_finish_the_code_step(app, client, clinicia
     totp, _ = enrol(client, clock)
     sign_out(client)
     password_step(client, clinician.email)
-    _db.session.get(Clinician, clinician.id).active = False
-    _db.session.commit()
+    with app.app_context():
+        _db.session.get(Clinician, clinician.id).active = False
+        _db.session.commit()
     clock.advance(30)
     assert code_step_without_page(client, totp.at(clock.value)).headers["Location"] == "/clinician/login"
 
@@ -281,13 +285,10 @@ def test_the_production_session_cookie_has_the_host_prefix(monkeypatch):
     monkeypatch.delenv("TEST_DATABASE_URL", raising=False)
     app = create_app("production", {"SECRET_KEY": "k" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["REQUIRE_2FA"] is True
-    with app.app_context():
-        _db.create_all()
-        from app.auth.passwords import hash_password
-
-        _db.session.add(Clinician(email="doc@example.org", password_hash=hash_password(PASSWORD)))
-        _db.session.commit()
-        client = app.test_client()
+    create_tables(app)
+    try:
+        add_doctor(app)
+        client = app.test_client()  # its requests get their own contexts, as in a server
         page = client.get("/clinician/login", base_url="https://localhost")
         token = csrf_token_from(page.get_data(as_text=True))
         response = client.post("/clinician/login", base_url="https://localhost",
@@ -299,8 +300,8 @@ def test_the_production_session_cookie_has_the_host_prefix(monkeypatch):
         # Production requires two-factor: the workspace sends this clinician to set it up.
         assert client.get("/clinician/", base_url="https://localhost").headers["Location"] == \
             "/clinician/two-factor/setup"
-        _db.session.remove()
-        _db.drop_all()
+    finally:
+        drop_tables(app)
 
 
 # --- Invitation e-mail through a local SMTP server ------------------------------------------------

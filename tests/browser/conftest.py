@@ -20,6 +20,7 @@ from app.auth.passwords import hash_password
 from app.clinics import create_clinic
 from app.extensions import db
 from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, Screening
+from tests.conftest import create_tables, drop_tables, run_outside_contexts
 from tests.results_helpers import ITQ_PATTERNS, store_itq, store_pcl5, store_pcptsd5
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -74,48 +75,44 @@ def live_server(tmp_path_factory):
         database = tmp_path_factory.mktemp("browser") / "browser.sqlite"
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
     overrides["PUBLIC_BASE_URL"] = "https://check.example.org"  # the clinic's link and poster
-    app = create_app("testing", overrides)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
+    app = run_outside_contexts(create_app("testing", overrides))
+    create_tables(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     live = LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
     client = app.test_client()
+    # Stored over HTTP, each request in its own context as under gunicorn; a context only for the SQL.
+    first = store_pcl5(client, 40)
+    live.codes = {
+        "pcl5": first,
+        "pcl5_retake": store_pcl5(client, 22, previous=first),  # 18 lower: a meaningful change
+        "pcptsd5": store_pcptsd5(client, 3),
+        "to_delete": store_pcl5(client, 12),
+    }
+    # A series of three for the clinician's trend chart, and a few more for the queue.
+    live.codes["trend_1"] = store_pcl5(client, 52)
+    live.codes["trend_2"] = store_pcl5(client, 41, previous=live.codes["trend_1"])
+    live.codes["trend"] = store_pcl5(client, 29, previous=live.codes["trend_2"])
+    store_pcptsd5(client, 1)
+    store_pcl5(client, 8)
+    for name, answers in ITQ_PATTERNS.items():
+        live.codes[name] = store_itq(client, answers, when="1to5y" if name == "itq_cptsd" else None)
+    live.codes["itq_retake"] = store_itq(client, ITQ_PATTERNS["itq_ptsd"], previous=live.codes["itq_cptsd"])
+    # Everything so far is Riverside Clinic's caseload (the clinician belongs to it); one result
+    # kept without a clinic stays out of the queue until someone adds it by its code.
     with app.app_context():
-        first = store_pcl5(client, 40)
-        live.codes = {
-            "pcl5": first,
-            "pcl5_retake": store_pcl5(client, 22, previous=first),  # 18 lower: a meaningful change
-            "pcptsd5": store_pcptsd5(client, 3),
-            "to_delete": store_pcl5(client, 12),
-        }
-        # A series of three for the clinician's trend chart, and a few more for the queue.
-        live.codes["trend_1"] = store_pcl5(client, 52)
-        live.codes["trend_2"] = store_pcl5(client, 41, previous=live.codes["trend_1"])
-        live.codes["trend"] = store_pcl5(client, 29, previous=live.codes["trend_2"])
-        store_pcptsd5(client, 1)
-        store_pcl5(client, 8)
-        for name, answers in ITQ_PATTERNS.items():
-            live.codes[name] = store_itq(client, answers, when="1to5y" if name == "itq_cptsd" else None)
-        live.codes["itq_retake"] = store_itq(client, ITQ_PATTERNS["itq_ptsd"], previous=live.codes["itq_cptsd"])
-        # Everything so far is Riverside Clinic's caseload (the clinician belongs to it); one result
-        # kept without a clinic stays out of the queue until someone adds it by its code.
         clinic = create_clinic("Riverside Clinic", "America/Chicago")
         db.session.flush()
         db.session.execute(sa.update(Screening).values(clinic_id=clinic.id))
         db.session.commit()
-        live.codes["unattached"] = store_pcl5(client, 60)
         live.codes["clinic_token"], live.codes["clinic_slug"] = clinic.link_token, clinic.slug
+    live.codes["unattached"] = store_pcl5(client, 60)
     yield live
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    drop_tables(app)
 
 
 class Isolated:
