@@ -203,13 +203,15 @@ def clinician_accounts(live_server):
     return {"clinician": CLINICIAN_EMAIL, "admin": ADMIN_EMAIL}
 
 
-def sign_in_through_the_form(page, email: str) -> None:
-    """Sign `page`'s context in as a real clinician would: the login form, its CSRF token, its button."""
+def sign_in_through_the_form(page, email: str, lands_on: str = "**/clinician/",
+                             password: str = CLINICIAN_PASSWORD) -> None:
+    """Sign `page`'s context in as a real clinician would: the login form, its CSRF token, its button;
+    then wait for the page it lands on (the queue, or the code's page for a two-factor account)."""
     page.goto("/clinician/login")
     page.fill("input[name=email]", email)
-    page.fill("input[name=password]", CLINICIAN_PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("form.signin button[type=submit]")
-    page.wait_for_url("**/clinician/")
+    page.wait_for_url(lands_on)
 
 
 @pytest.fixture
@@ -252,14 +254,7 @@ def two_factor_account(live_server):
 def password_step_done(two_factor_account):
     """Take `page` through the password step of a two-factor account, to the code's page."""
 
-    def run(page):
-        page.goto("/clinician/login")
-        page.fill("input[name=email]", two_factor_account)
-        page.fill("input[name=password]", CLINICIAN_PASSWORD)
-        page.click("form.signin button[type=submit]")
-        page.wait_for_url("**/clinician/two-factor")
-
-    return run
+    return lambda page: sign_in_through_the_form(page, two_factor_account, lands_on="**/clinician/two-factor")
 
 
 @pytest.fixture
@@ -272,10 +267,6 @@ def fresh_account_signed_in(live_server):
         with live_server.app.app_context():
             db.session.add(Clinician(email=email, password_hash=hash_password(CLINICIAN_PASSWORD)))
             db.session.commit()
-        page.goto("/clinician/login")
-        page.fill("input[name=email]", email)
-        page.fill("input[name=password]", CLINICIAN_PASSWORD)
-        page.click("form.signin button[type=submit]")
-        page.wait_for_url("**/clinician/")
+        sign_in_through_the_form(page, email)
 
     return run

@@ -12,6 +12,8 @@ from playwright.sync_api import expect
 
 from app.auth import two_factor
 
+from .conftest import sign_in_through_the_form
+
 pytestmark = pytest.mark.browser
 NEW_PASSWORD = "four unrelated words here"
 
@@ -32,11 +34,7 @@ def clock(monkeypatch):
 
 
 def sign_in(page, email, password, code=None):
-    page.goto("/clinician/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("form.signin button[type=submit]")
-    page.wait_for_url("**/clinician/two-factor")
+    sign_in_through_the_form(page, email, lands_on="**/clinician/two-factor", password=password)
     if code is not None:
         page.fill("input[name=code]", code)
         page.click("form.signin button[type=submit]")
