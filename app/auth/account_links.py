@@ -20,8 +20,7 @@ def _hash(token: str) -> str:
 
 def issue(clinician: Clinician, purpose: str) -> str:
     """A new link's token for the account; any link issued before for it stops working (one live link)."""
-    db.session.execute(sa.delete(AccountToken).where(AccountToken.clinician_id == clinician.id,
-                                                     AccountToken.used_at.is_(None)))
+    withdraw(clinician)
     token = secrets.token_urlsafe(32)
     hours = int(current_app.config["ACCOUNT_LINK_HOURS"])
     db.session.add(AccountToken(clinician_id=clinician.id, purpose=purpose, token_hash=_hash(token),
