@@ -7,13 +7,13 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from ..extensions import db
-from ..models import Clinician, Screening, ScreeningDailyCount, utcnow
+from ..models import Clinician, Screening, ScreeningDailyCount
+from ..retention import expiry_cutoff
 from ..screening import codes
 from ..screening.instruments import INSTRUMENTS, PCL5, PRODUCT_CLUSTERS
 from ..screening.service import earlier_in_series, find_screening, later_in_series
@@ -125,7 +125,7 @@ class Scope:
         return self.clinic_ids is None
 
     def allows(self, row: Screening) -> bool:
-        """Whether this reader may see a result (its age is checked by `retained`)."""
+        """Whether this reader may see a result (its age is checked by the query that found it)."""
         return self.clinic_ids is None or row.clinic_id in self.clinic_ids  # None: everything
 
 
@@ -134,16 +134,6 @@ def scope_of(clinician: Clinician) -> Scope:
     if clinician.is_admin:
         return Scope(None)
     return Scope(tuple(sorted(clinic.id for clinic in clinician.clinics)))
-
-
-def retention_start() -> datetime:
-    """The oldest moment a result may be from and still be shown, counted or exported (RETENTION_DAYS):
-    the one criterion the clinician side reads by, whether or not the purge has run yet."""
-    return utcnow() - timedelta(days=int(current_app.config["RETENTION_DAYS"]))
-
-
-def retained(row: Screening) -> bool:
-    return row.taken_at >= retention_start()
 
 
 class unindexed(FunctionElement):
@@ -177,7 +167,7 @@ def scoped(statement: sa.Select, scope: Scope, in_triage_order: bool = False) ->
     its clinic_id (a fiftieth of the rows at 50 clinics), never a date index: SQLite took the taken_at
     index for the retention bound and read every clinic's rows (statistics 180 ms instead of ~20)."""
     keep_off_dates = in_triage_order or not scope.everything
-    statement = statement.where(_taken_at(keep_off_dates) >= retention_start())
+    statement = statement.where(_taken_at(keep_off_dates) >= expiry_cutoff())
     if scope.everything:
         return statement
     if not scope.clinic_ids:
@@ -280,18 +270,19 @@ def queue_page(filters: Filters, number: int, scope: Scope) -> Page:
 
 
 def find_visible(typed_code: str, scope: Scope) -> Screening | None:
-    """A result this reader may see, by its code; another clinic's, an expired and an unknown code alike None."""
+    """A result this reader may see, by its code; another clinic's, an expired and an unknown code alike
+    None (find_screening already leaves out expired results)."""
     row = find_screening(typed_code)
-    if row is None or not scope.allows(row) or not retained(row):
+    if row is None or not scope.allows(row):
         return None
     return row
 
 
 def series_for(row: Screening, scope: Scope) -> list[Screening]:
     """A result with the retakes linked to it before and after, oldest first: only those this reader
-    may see (a series never shows another clinic's result)."""
+    may see (a series never shows another clinic's result; expired ones are not in a series)."""
     return [item for item in (*earlier_in_series(row), row, *later_in_series(row))
-            if item is row or (scope.allows(item) and retained(item))]
+            if item is row or scope.allows(item)]
 
 
 # --- statistics: every figure below is one SQL aggregate query --------------------------------
@@ -320,7 +311,7 @@ def filtered_daily_counts(statement: sa.Select, filters: Filters) -> sa.Select:
     days, so they select days. The code filter has no counterpart there (see `uses_daily_counts`).
     Only whole days after the retention boundary count: the boundary day's results, some expired and
     some not, are left out rather than an expired one counted."""
-    statement = statement.where(ScreeningDailyCount.day > retention_start().date())
+    statement = statement.where(ScreeningDailyCount.day > expiry_cutoff().date())
     if filters.instrument:
         statement = statement.where(ScreeningDailyCount.instrument == filters.instrument)
     if filters.date_from:

@@ -41,7 +41,6 @@ from .queries import (
     instrument_summaries,
     parse_filters,
     queue_page,
-    retained,
     scope_of,
     series_for,
     weekly_counts,
@@ -125,15 +124,15 @@ def claim():
     clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == form.clinic.data))
     assert clinic is not None  # the form accepts only the slug of one of my clinics
     row = find_screening(form.code.data)
-    if row is not None and retained(row) and row.clinic_id == clinic.id:
+    if row is not None and row.clinic_id == clinic.id:  # find_screening leaves out expired results
         flash(_("Result %(code)s is already in this clinic's caseload.", code=codes.display(row.code)), "info")
         return redirect(url_for(".result", code=codes.display(row.code)), 303)
-    if row is not None and retained(row) and row.clinic_id is not None and me().is_admin:
+    if row is not None and row.clinic_id is not None and me().is_admin:
         assert row.clinic is not None  # clinic_id is a foreign key to it
         flash(_("Result %(code)s is already shared with %(clinic)s.", code=codes.display(row.code),
                 clinic=row.clinic.name), "info")
         return redirect(url_for(".result", code=codes.display(row.code)), 303)
-    if row is None or row.clinic_id is not None or not retained(row):
+    if row is None or row.clinic_id is not None:
         form.code.errors.append(_("No result with this code was found. Check the code with the person who gave it "
                                   "to you."))
         return render_queue(form, 404)
