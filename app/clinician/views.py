@@ -45,7 +45,7 @@ from .queries import (
     series_for,
     weekly_counts,
 )
-from .zones import clinic_zones, in_zone
+from .zones import clinic_names_and_zones, in_zone
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")
 
@@ -103,9 +103,9 @@ def render_queue(claim: ClaimForm, status: int = 200):
     if errors:
         return filter_errors(errors)
     page = queue_page(filters, parse_page(request.args.get("page")), scope_of(me()))
+    clinic_names, zones = clinic_names_and_zones()
     return render_template("clinician/queue.html", filters=filters, errors=[], page=page, instruments=INSTRUMENTS,
-                           page_size=PAGE_SIZE, claim=claim, zones=clinic_zones(),
-                           clinic_names=dict(db.session.execute(sa.select(Clinic.id, Clinic.name)).all())), status
+                           page_size=PAGE_SIZE, claim=claim, zones=zones, clinic_names=clinic_names), status
 
 
 @bp.get("/")

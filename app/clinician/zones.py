@@ -45,8 +45,11 @@ def in_zone(moment: datetime | None, zone: str | None) -> str:
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
-def clinic_zones() -> dict[int | None, str]:
-    """clinic id → its time zone (a result without a clinic: UTC); a few dozen rows at most."""
+def clinic_names_and_zones() -> tuple[dict[int, str], dict[int | None, str]]:
+    """clinic id → its name, and clinic id → its time zone (a result without a clinic: UTC), in one
+    query; a few dozen rows at most."""
+    names: dict[int, str] = {}
     zones: dict[int | None, str] = {None: "UTC"}
-    zones.update(db.session.execute(sa.select(Clinic.id, Clinic.timezone)).all())
-    return zones
+    for clinic_id, name, zone in db.session.execute(sa.select(Clinic.id, Clinic.name, Clinic.timezone)):
+        names[clinic_id], zones[clinic_id] = name, zone
+    return names, zones
