@@ -70,12 +70,12 @@ def create(email: str, admin: bool, clinic_slug: str | None) -> None:
 @clinician_cli.command("list")
 def list_clinicians() -> None:
     """Every account: email, role, active or not, created."""
+    from .accounts import status_of  # here, not at the top: the accounts pages load the workspace views
+
     rows = db.session.scalars(sa.select(Clinician).order_by(Clinician.email)).all()
     if not rows:
         click.echo("No clinician accounts yet.")
     for row in rows:
-        from .accounts import status_of
-
         state = status_of(row)  # active, invited (no password chosen yet) or deactivated
         click.echo(f"{row.email}\t{row.role}\t{state}\t{row.created_at:%Y-%m-%d}")
 
