@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
+from flask_babel import gettext as _
 
 from ..errors import error_response
 from ..screening.instruments import INSTRUMENTS
@@ -26,8 +27,7 @@ def landing(token: str):
 
 
 def unknown_link():
-    from flask_babel import gettext as _
-
+    """The calm 404 for an unknown or rotated clinic link, kept out of caches like the landing page."""
     body, status = error_response(404, message=_(
         "This clinic link does not work any more, or it was mistyped. You can still take a check on "
         "its own: nothing is shared with anyone unless you choose to."))
