@@ -4,9 +4,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
-from app import create_app
-from app.extensions import db
-from tests.conftest import create_tables, drop_tables, run_outside_contexts
+from tests.conftest import app_with_empty_tables, drop_tables, stored_count
 
 PRODUCTION_KEY = "k" * 64
 
@@ -26,8 +24,7 @@ def app_with_tables(config_name: str, tmp_path, **overrides):
     if config_name == "production":
         settings["SECRET_KEY"] = PRODUCTION_KEY
     settings.update(overrides)
-    app = run_outside_contexts(create_app(config_name, settings))
-    create_tables(app)
+    app = app_with_empty_tables(config_name, settings)
     try:
         yield app
     finally:
@@ -36,9 +33,5 @@ def app_with_tables(config_name: str, tmp_path, **overrides):
 
 def count_rows(app) -> int:
     """Stored screenings in this app's database."""
-    import sqlalchemy as sa
-
-    from app.models import Screening
-
     with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(Screening))
+        return stored_count()

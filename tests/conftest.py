@@ -47,10 +47,13 @@ def run_outside_contexts(app: Flask) -> Flask:
     return app
 
 
-def create_tables(app: Flask) -> None:
+def app_with_empty_tables(config_name: str = "testing", settings: dict | None = None) -> Flask:
+    """A new app of the configuration on empty tables, its clients and runners kept outside contexts."""
+    app = run_outside_contexts(create_app(config_name, settings))
     with app.app_context():
         _db.drop_all()
         _db.create_all()
+    return app
 
 
 def drop_tables(app: Flask) -> None:
@@ -68,8 +71,7 @@ def app():
     test opens one (`with app.app_context():`) only around the set-up and assertions that read the
     database, so nothing a request leaves on `g` (the signed-in user, the locale) reaches the next.
     """
-    app = run_outside_contexts(create_app("testing"))
-    create_tables(app)
+    app = app_with_empty_tables()
     token = APP_UNDER_TEST.set(app)
     try:
         yield app

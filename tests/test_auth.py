@@ -7,14 +7,13 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from app import create_app
 from app.auth import passwords
 from app.auth.views import LAST_SEEN
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinician
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import PASSWORD, csrf, sign_in
-from tests.conftest import create_tables, drop_tables, in_app_context, reloaded
+from tests.conftest import app_with_empty_tables, drop_tables, in_app_context, reloaded
 
 FAILURE_MESSAGE = "The email or password is not right, or the account is not active."
 
@@ -152,8 +151,7 @@ def test_a_weaker_hash_is_upgraded_at_sign_in(client, clinician, monkeypatch):
 
 def test_production_session_cookie_is_secure_httponly_and_lax(monkeypatch):
     monkeypatch.delenv("TEST_DATABASE_URL", raising=False)
-    app = create_app("production", {"SECRET_KEY": "k" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    create_tables(app)
+    app = app_with_empty_tables("production", {"SECRET_KEY": "k" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     try:
         with app.app_context():
             _db.session.add(Clinician(email="doc@example.org", password_hash=passwords.hash_password(PASSWORD)))

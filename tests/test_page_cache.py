@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from app import create_app, page_cache
+from app import page_cache
 from app.education import content
-from tests.conftest import create_tables, drop_tables, run_outside_contexts
+from tests.conftest import app_with_empty_tables, drop_tables
 from tests.results_helpers import pcl5_answers
 
 CACHED = ["/", "/about", "/screen/pcl5", "/screen/pcptsd5", "/learn", "/learn/ptsd", "/learn/treatments",
@@ -19,8 +19,7 @@ CACHED = ["/", "/about", "/screen/pcl5", "/screen/pcptsd5", "/learn", "/learn/pt
 def fresh_app():
     """Apps of the testing configuration with their own settings (a test compares two side by side)."""
     def make(**overrides):
-        app = run_outside_contexts(create_app("testing", overrides))
-        create_tables(app)
+        app = app_with_empty_tables("testing", overrides)
         made.append(app)
         return app
 

@@ -7,7 +7,6 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
 from app.auth import two_factor
 from app.auth.views import LAST_SEEN, OPEN_WITHOUT_TWO_FACTOR, SIGNED_IN_AT
 from app.extensions import db as _db
@@ -26,7 +25,7 @@ from tests.accounts_support import (
 from tests.apps import app_with_tables
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import PASSWORD, csrf, sign_in, store
-from tests.conftest import create_tables, csrf_token_from, drop_tables
+from tests.conftest import app_with_empty_tables, csrf_token_from, drop_tables
 
 
 def test_the_setup_page_shows_a_qr_code_the_secret_and_an_otpauth_link(app, signed_in, clinician):
@@ -283,9 +282,8 @@ def test_sessions_end_twelve_hours_after_sign_in_however_active(signed_in, hours
 
 def test_the_production_session_cookie_has_the_host_prefix(monkeypatch):
     monkeypatch.delenv("TEST_DATABASE_URL", raising=False)
-    app = create_app("production", {"SECRET_KEY": "k" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = app_with_empty_tables("production", {"SECRET_KEY": "k" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["REQUIRE_2FA"] is True
-    create_tables(app)
     try:
         add_doctor(app)
         client = app.test_client()  # its requests get their own contexts, as in a server

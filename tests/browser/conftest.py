@@ -15,12 +15,11 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from app import create_app
 from app.auth.passwords import hash_password
 from app.clinics import create_clinic
 from app.extensions import db
 from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, Screening
-from tests.conftest import create_tables, drop_tables, run_outside_contexts
+from tests.conftest import app_with_empty_tables, drop_tables
 from tests.results_helpers import ITQ_PATTERNS, store_itq, store_pcl5, store_pcptsd5
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -75,8 +74,7 @@ def live_server(tmp_path_factory):
         database = tmp_path_factory.mktemp("browser") / "browser.sqlite"
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
     overrides["PUBLIC_BASE_URL"] = "https://check.example.org"  # the clinic's link and poster
-    app = run_outside_contexts(create_app("testing", overrides))
-    create_tables(app)
+    app = app_with_empty_tables("testing", overrides)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
