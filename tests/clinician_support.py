@@ -107,7 +107,8 @@ def store(instrument="pcl5", answers=None, exposure=None, taken_at=None, when=No
         clinic = clinic_named()
     elif isinstance(clinic, str):
         clinic = clinic_named(clinic)
-    row = add_screening(score(instrument_, answers, exposure, when=when), clinic=clinic)
+    code = add_screening(score(instrument_, answers, exposure, when=when), clinic=clinic)
+    row = _db.session.scalar(sa.select(Screening).where(Screening.code == code))
     if taken_at is not None:
         row.taken_at = taken_at if taken_at.tzinfo else taken_at.replace(tzinfo=UTC)
     for name, value in columns.items():

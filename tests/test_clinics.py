@@ -239,6 +239,23 @@ def test_a_retake_through_the_clinic_link_shares_the_earlier_result_and_says_so_
     assert reloaded(loose).clinic_id is None
 
 
+def test_a_code_that_is_already_taken_is_drawn_again_and_the_retry_still_shares_the_earlier_result(
+        app, signed_in, monkeypatch):
+    clinic = clinic_named()
+    earlier = store(answers=[4] * 20, clinic=None)
+    taken = store(answers=[1] * 20, clinic=None).code
+    fresh = codes.new_code()
+    draws = iter([taken, fresh])
+    monkeypatch.setattr(codes, "new_code", lambda: next(draws))
+    person = app.test_client()
+    start = f"/screen/pcl5?clinic={clinic.link_token}&previous={codes.display(earlier.code)}"
+    # The first INSERT collides on the unique code and is rolled back with the shared earlier result;
+    # the second draw stores the result and shares the earlier one again.
+    assert take_pcl5_through(person, start, answers=[2] * 20) == fresh
+    assert reloaded(earlier).clinic_id == clinic.id
+    assert stored_count() == 3 and listed(signed_in) == {earlier.code, fresh}
+
+
 def test_an_unknown_or_rotated_link_is_a_calm_404_to_the_start_page(app, runner, admin_client):
     clinic = clinic_named()
     old = clinic.link_token

@@ -175,10 +175,10 @@ def create_screening():
     change = change_since(previous, result) if previous is not None else None
     if not payload.get("store", False):
         return jsonify(result_json(result, None, change)), 200
-    row = add_screening(result, previous=previous, clinic=clinic)
-    response = jsonify(result_json(result, row.code, change))
+    code = add_screening(result, previous=previous, clinic=clinic)
+    response = jsonify(result_json(result, code, change))
     response.status_code = 201
-    response.headers["Location"] = url_for("screening.result", code=codes.display(row.code))
+    response.headers["Location"] = url_for("screening.result", code=codes.display(code))
     return response
 
 

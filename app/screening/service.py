@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -10,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Clinic, Screening
+from ..models import Clinic, Screening, utcnow
 from ..retention import expiry_cutoff, unexpired
 from . import codes
 from .change import Change, compare
@@ -56,54 +57,75 @@ def raw_answers(result: ScreeningResult) -> list:
 
 
 def add_screening(result: ScreeningResult, previous: Screening | None = None,
-                  clinic: Clinic | None = None) -> Screening:
-    """Store a result under a fresh code (linked to the earlier result it was compared with) and commit.
+                  clinic: Clinic | None = None) -> str:
+    """Store a result under a fresh code (linked to the earlier result it was compared with), commit,
+    and return the code.
 
     The caller has the person's consent. Through a clinic's link the result is shared with that clinic,
     and so is the earlier result it follows if no clinic has it yet (the form says so before storing).
     """
-    previous_id = previous.id if previous is not None else None
-    share_previous = clinic is not None and previous is not None and previous.clinic_id is None
+    values = _row_values(result, previous, clinic)
+    # Read before the first attempt: a rollback expires `previous`, and the shared flag must not change.
+    share_previous = ({"previous": values["previous_id"], "clinic": values["clinic_id"]}
+                      if clinic is not None and previous is not None and previous.clinic_id is None else None)
     for _attempt in range(3):
-        if share_previous:  # again after a rollback, which undoes it
-            assert previous is not None and clinic is not None  # share_previous says both are there
-            previous.clinic_id = clinic.id
-        row = Screening(
-            code=codes.new_code(),
-            previous_id=previous_id,
-            instrument=result.instrument.id,
-            instrument_version=result.instrument.version,
-            exposure=result.exposure,
-            answers=raw_answers(result),
-            total=result.total,
-            share=result.total / result.max_total,
-            clinic_id=clinic.id if clinic is not None else None,
-            reexperiencing=result.clusters["reexperiencing"],
-            avoidance=result.clusters["avoidance"],
-            arousal=result.clusters["arousal"],
-            dsm5_b=result.dsm5_clusters["B"] if result.dsm5_clusters else None,
-            dsm5_c=result.dsm5_clusters["C"] if result.dsm5_clusters else None,
-            dsm5_d=result.dsm5_clusters["D"] if result.dsm5_clusters else None,
-            dsm5_e=result.dsm5_clusters["E"] if result.dsm5_clusters else None,
-            dsm5_rule_met=result.dsm5_rule_met,
-            cutoff=result.cutoff,
-            at_or_above_cutoff=result.at_or_above_cutoff,
-            **_itq_columns(result),
-        )
-        db.session.add(row)
+        values["code"] = codes.new_code()
+        values["taken_at"] = utcnow()
+        # One constant INSERT on the session's connection, in the request's transaction: the ORM's unit
+        # of work would build, flush and track an object nobody reads (callers need only the code), at
+        # about twice the CPU per stored result (bench/RESULTS.md).
+        connection = db.session.connection()
         try:
-            _commit_keeping(row)
-            return row
+            if share_previous is not None:  # again after a rollback, which undoes it
+                connection.execute(_SHARE_PREVIOUS, share_previous)
+            connection.execute(_INSERT_SCREENING, values)
+            db.session.commit()
+            return values["code"]
         except IntegrityError:
             # A 60-bit collision is astronomically unlikely, but a retry costs nothing.
             db.session.rollback()
     raise RuntimeError("could not allocate a unique result code")
 
 
+_SCREENINGS = cast(sa.Table, Screening.__table__)
+_INSERT_SCREENING = sa.insert(_SCREENINGS)
+_SHARE_PREVIOUS = (sa.update(_SCREENINGS)
+                   .where(_SCREENINGS.c.id == sa.bindparam("previous"), _SCREENINGS.c.clinic_id.is_(None))
+                   .values(clinic_id=sa.bindparam("clinic")))
+
+
+def _row_values(result: ScreeningResult, previous: Screening | None, clinic: Clinic | None) -> dict:
+    """The new row's columns but its code and time: the answers beside every score computed from them."""
+    dsm5 = result.dsm5_clusters
+    return {
+        "previous_id": previous.id if previous is not None else None,
+        "instrument": result.instrument.id,
+        "instrument_version": result.instrument.version,
+        "exposure": result.exposure,
+        "answers": raw_answers(result),
+        "total": result.total,
+        "share": result.total / result.max_total,
+        "clinic_id": clinic.id if clinic is not None else None,
+        "reexperiencing": result.clusters["reexperiencing"],
+        "avoidance": result.clusters["avoidance"],
+        "arousal": result.clusters["arousal"],
+        "dsm5_b": dsm5["B"] if dsm5 else None,
+        "dsm5_c": dsm5["C"] if dsm5 else None,
+        "dsm5_d": dsm5["D"] if dsm5 else None,
+        "dsm5_e": dsm5["E"] if dsm5 else None,
+        "dsm5_rule_met": result.dsm5_rule_met,
+        "cutoff": result.cutoff,
+        "at_or_above_cutoff": result.at_or_above_cutoff,
+        "reviewed": False,
+        **_itq_columns(result),
+    }
+
+
 def _itq_columns(result: ScreeningResult) -> dict:
-    """The ITQ's own columns (self-organisation sums, criteria, pattern, time since the event)."""
+    """The ITQ's own columns (self-organisation sums, criteria, pattern, time since the event); null
+    for the other instruments."""
     if result.diagnosis is None:
-        return {}
+        return dict.fromkeys(ITQ_COLUMNS)
     assert result.dso_clusters is not None  # an ITQ result (it has a diagnosis) has its DSO clusters
     return {
         "dso_total": result.dso_total,
@@ -117,16 +139,8 @@ def _itq_columns(result: ScreeningResult) -> dict:
     }
 
 
-def _commit_keeping(row: Screening) -> None:
-    """Commit without expiring what was just written: every column of the new row is known after its
-    INSERT, and the caller only reads it back, so reloading it would cost another connection checkout,
-    BEGIN, SELECT and ROLLBACK (on PostgreSQL, 8 round trips per stored result instead of 4)."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
+ITQ_COLUMNS = ("dso_total", "affective_dysregulation", "negative_self_concept", "disturbed_relationships",
+               "ptsd_criteria_met", "dso_criteria_met", "diagnosis", "event_when")
 
 
 def find_screening(typed_code: str) -> Screening | None:

@@ -227,8 +227,8 @@ def screen(instrument_id: str):
         result = score(instrument, answers, exposure, when=_when_from(form))
         previous = form.previous_row
         if form.store.data == YES:
-            row = add_screening(result, previous=previous, clinic=clinic)
-            return redirect(url_for(".result", code=codes.display(row.code)), 303)
+            code = add_screening(result, previous=previous, clinic=clinic)
+            return redirect(url_for(".result", code=codes.display(code)), 303)
         change = change_since(previous, result) if previous is not None else None
         return render_result(result, code=None, change=change, previous=previous)
     status = 400 if form.is_submitted() else 200
