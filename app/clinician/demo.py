@@ -11,7 +11,7 @@ from ..models import Screening, utcnow
 from ..screening import codes
 from ..screening.instruments import PCL5, PCPTSD5
 from ..screening.scoring import score_pcl5, score_pcptsd5
-from ..screening.service import required_cutoff
+from ..screening.service import required_cutoff, result_columns
 
 BATCH = 5000
 PCL5_SHARE = 0.6  # the rest take the PC-PTSD-5
@@ -52,21 +52,12 @@ def demo_row(rng: random.Random, now, cutoffs: dict[str, int]) -> dict:
     severity = _severity(rng)
     if rng.random() < PCL5_SHARE:
         result = score_pcl5(pcl5_answers(rng, severity), cutoffs[PCL5.id])
-        answers: list[int] | list[bool] = list(result.answers)
     else:
-        exposure, given = pcptsd5_answers(rng, severity)
-        result = score_pcptsd5(exposure, given, cutoffs[PCPTSD5.id])
-        answers = given
+        result = score_pcptsd5(*pcptsd5_answers(rng, severity), cutoffs[PCPTSD5.id])
     taken_at = now - timedelta(seconds=rng.uniform(0, 365 * 24 * 3600))
     reviewed = rng.random() < min(0.9, (now - taken_at).days / 120)
-    dsm5 = result.dsm5_clusters or {}
     return {
-        "code": codes.new_code(), "instrument": result.instrument.id,
-        "instrument_version": result.instrument.version, "exposure": result.exposure, "answers": answers,
-        "total": result.total, "share": result.total / result.max_total, **dict(result.clusters),
-        "dsm5_b": dsm5.get("B"), "dsm5_c": dsm5.get("C"), "dsm5_d": dsm5.get("D"), "dsm5_e": dsm5.get("E"),
-        "dsm5_rule_met": result.dsm5_rule_met, "cutoff": result.cutoff,
-        "at_or_above_cutoff": result.at_or_above_cutoff, "taken_at": taken_at, "reviewed": reviewed,
+        **result_columns(result), "code": codes.new_code(), "taken_at": taken_at, "reviewed": reviewed,
         "reviewed_at": taken_at + timedelta(days=rng.uniform(0.1, 7)) if reviewed else None,
     }
 

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Clinic, Screening, utcnow
+from ..models import Clinic, Screening
 from ..retention import expiry_cutoff, unexpired
 from . import codes
 from .change import Change, compare
@@ -64,16 +64,17 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
     The caller has the person's consent. Through a clinic's link the result is shared with that clinic,
     and so is the earlier result it follows if no clinic has it yet (the form says so before storing).
     """
-    values = _row_values(result, previous, clinic)
+    values = {**result_columns(result), "previous_id": previous.id if previous is not None else None,
+              "clinic_id": clinic.id if clinic is not None else None}
     # Read before the first attempt: a rollback expires `previous`, and the shared flag must not change.
     share_previous = ({"previous": values["previous_id"], "clinic": values["clinic_id"]}
                       if clinic is not None and previous is not None and previous.clinic_id is None else None)
     for _attempt in range(3):
         values["code"] = codes.new_code()
-        values["taken_at"] = utcnow()
-        # One constant INSERT on the session's connection, in the request's transaction: the ORM's unit
-        # of work would build, flush and track an object nobody reads (callers need only the code), at
-        # about twice the CPU per stored result (bench/RESULTS.md).
+        # One constant INSERT on the session's connection, in the request's transaction (taken_at and
+        # reviewed from their column defaults): the ORM's unit of work would build, flush and track an
+        # object nobody reads (callers need only the code), at about twice the CPU per stored result
+        # (bench/RESULTS.md).
         connection = db.session.connection()
         try:
             if share_previous is not None:  # again after a rollback, which undoes it
@@ -94,18 +95,17 @@ _SHARE_PREVIOUS = (sa.update(_SCREENINGS)
                    .values(clinic_id=sa.bindparam("clinic")))
 
 
-def _row_values(result: ScreeningResult, previous: Screening | None, clinic: Clinic | None) -> dict:
-    """The new row's columns but its code and time: the answers beside every score computed from them."""
+def result_columns(result: ScreeningResult) -> dict:
+    """A scored result as `screenings` columns: the answers beside every score computed from them (no
+    code, time, clinic or series link)."""
     dsm5 = result.dsm5_clusters
     return {
-        "previous_id": previous.id if previous is not None else None,
         "instrument": result.instrument.id,
         "instrument_version": result.instrument.version,
         "exposure": result.exposure,
         "answers": raw_answers(result),
         "total": result.total,
         "share": result.total / result.max_total,
-        "clinic_id": clinic.id if clinic is not None else None,
         "reexperiencing": result.clusters["reexperiencing"],
         "avoidance": result.clusters["avoidance"],
         "arousal": result.clusters["arousal"],
@@ -116,16 +116,14 @@ def _row_values(result: ScreeningResult, previous: Screening | None, clinic: Cli
         "dsm5_rule_met": result.dsm5_rule_met,
         "cutoff": result.cutoff,
         "at_or_above_cutoff": result.at_or_above_cutoff,
-        "reviewed": False,
         **_itq_columns(result),
     }
 
 
 def _itq_columns(result: ScreeningResult) -> dict:
-    """The ITQ's own columns (self-organisation sums, criteria, pattern, time since the event); null
-    for the other instruments."""
+    """The ITQ's own columns (self-organisation sums, criteria, pattern, time since the event)."""
     if result.diagnosis is None:
-        return dict.fromkeys(ITQ_COLUMNS)
+        return {}
     assert result.dso_clusters is not None  # an ITQ result (it has a diagnosis) has its DSO clusters
     return {
         "dso_total": result.dso_total,
@@ -137,10 +135,6 @@ def _itq_columns(result: ScreeningResult) -> dict:
         "diagnosis": result.diagnosis,
         "event_when": result.when,
     }
-
-
-ITQ_COLUMNS = ("dso_total", "affective_dysregulation", "negative_self_concept", "disturbed_relationships",
-               "ptsd_criteria_met", "dso_criteria_met", "diagnosis", "event_when")
 
 
 def find_screening(typed_code: str) -> Screening | None:
