@@ -68,6 +68,7 @@ def test_invitation_two_factor_and_deactivation(page_in, admin_signed_in, clock,
     totp = pyotp.parse_uri(uri)
     person.fill("input[name=code]", totp.at(clock.value))
     person.click("form.signin button[type=submit]")
+    expect(person.locator("ol.recovery-codes li")).to_have_count(10)  # waits for the page; all_inner_texts does not
     codes = person.locator("ol.recovery-codes li").all_inner_texts()
     assert len(codes) == 10 and all(re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}", code) for code in codes)
 

@@ -111,7 +111,7 @@ def test_errors_are_announced_focused_and_tied_to_their_fields(page):
     expect(links).to_have_count(1)
     expect(links).to_have_text("19 questions have no answer yet. Go to the first one.")
     links.click()
-    assert page.url.endswith("#q2")
+    expect(page).to_have_url(re.compile(r"#q2$"))
 
 
 # --- keyboard alone ------------------------------------------------------------------------------
@@ -201,8 +201,10 @@ def test_language_switch_without_javascript(nojs_page, live_server):
     page = nojs_page
     page.goto("/screen/pcl5?previous=nonsense")
     page.get_by_role("link", name="Español").click()
+    # The switch comes back to the same URL, so only the new document's lang shows it has loaded:
+    # an assertion that waits for it, not a read that can land mid-navigation.
+    expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page).to_have_url(re.compile(r"/screen/pcl5\?previous=nonsense$"))
-    assert page.evaluate("document.documentElement.lang") == "es"
     expect(page.get_by_role("button", name="Ver mi resultado")).to_be_visible()
     expect(page.locator(".language-note")).to_contain_text("se probaron y validaron en inglés")
     expect(page.locator("fieldset#q1")).to_have_attribute("lang", "en")
@@ -210,7 +212,8 @@ def test_language_switch_without_javascript(nojs_page, live_server):
     assert (cookie["value"], cookie["httpOnly"], cookie["sameSite"]) == ("es", True, "Lax")
     assert cookie["expires"] > 0  # persistent, not a session cookie
     page.get_by_role("link", name="English").click()
-    assert page.evaluate("document.documentElement.lang") == "en"
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_url(re.compile(r"/screen/pcl5\?previous=nonsense$"))
 
 
 # --- Leave this site -----------------------------------------------------------------------------
