@@ -108,14 +108,21 @@ def test_seed_demo_adds_plausible_results_scored_by_the_scoring_core(app, runner
     now = utcnow()
     assert all(now - timedelta(days=366) < row.taken_at <= now for row in rows)
     instruments = {row.instrument for row in rows}
-    assert instruments == {"pcl5", "pcptsd5"}
+    assert instruments == {"pcl5", "pcptsd5", "itq"}
     for row in rows:
         rescored = result_of(row)
-        assert (rescored.total, rescored.at_or_above_cutoff, rescored.dsm5_rule_met) == \
-            (row.total, row.at_or_above_cutoff, row.dsm5_rule_met)
+        assert (rescored.total, rescored.at_or_above_cutoff, rescored.dsm5_rule_met, rescored.diagnosis) == \
+            (row.total, row.at_or_above_cutoff, row.dsm5_rule_met, row.diagnosis)
         assert dict(rescored.clusters) == {"reexperiencing": row.reexperiencing, "avoidance": row.avoidance,
                                            "arousal": row.arousal}
         assert row.reviewed is (row.reviewed_at is not None)
+    itq_rows = [row for row in rows if row.instrument == "itq"]
+    assert all(dict(result_of(row).dso_clusters) == {"affective_dysregulation": row.affective_dysregulation,
+               "negative_self_concept": row.negative_self_concept,
+               "disturbed_relationships": row.disturbed_relationships} for row in itq_rows)
+    # Every pattern a clinic meets in its queue: no disturbance, PTSD, complex PTSD.
+    assert {row.diagnosis for row in itq_rows} == {"none", "ptsd", "cptsd"}
+    assert all(row.event_when is not None for row in itq_rows)
     pcl5_totals = [row.total for row in rows if row.instrument == "pcl5"]
     assert min(pcl5_totals) < 20 and max(pcl5_totals) > 50  # spread across the range, not one value
     share = sum(row.at_or_above_cutoff for row in rows) / len(rows)

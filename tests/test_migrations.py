@@ -111,7 +111,8 @@ def test_migrated_and_created_databases_have_the_same_triggers(empty_app):
 
 
 def seed_old_schema(count: int) -> None:
-    """Demo results written as that revision's app wrote them: only the columns its table has."""
+    """Demo results written as that revision's app wrote them: only the columns its table has, and only
+    the instruments it knew (the ITQ came later)."""
     import random
 
     from app.clinician.demo import demo_row
@@ -119,7 +120,11 @@ def seed_old_schema(count: int) -> None:
 
     table = sa.Table("screenings", sa.MetaData(), autoload_with=db.engine)
     rng, now = random.Random(5), utcnow()
-    rows = [demo_row(rng, now, {"pcl5": 33, "pcptsd5": 3}) for _ in range(count)]
+    rows: list[dict] = []
+    while len(rows) < count:
+        row = demo_row(rng, now, {"pcl5": 33, "pcptsd5": 3})
+        if row["instrument"] != "itq":
+            rows.append(row)
     db.session.execute(sa.insert(table), [{k: v for k, v in row.items() if k in table.c} for row in rows])
     db.session.commit()
 
