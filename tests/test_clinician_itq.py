@@ -4,7 +4,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
+import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from app.clinician.exports import CSV_HEADER
@@ -24,6 +26,29 @@ def test_queue_lists_itq_results_and_counts_meeting_criteria_as_at_or_above(sign
     assert codes.display(rows[0].code) in page and codes.display(rows[1].code) not in page
     page = signed_in.get("/clinician/?instrument=itq&cutoff=no").get_data(as_text=True)
     assert codes.display(rows[1].code) in page and codes.display(rows[0].code) not in page
+
+
+def status_cells(body: str) -> dict[str, str]:
+    """Each queue row's status cell, text only, by the row's displayed code."""
+    rows = re.findall(r'<tr[^>]*>\s*<td><a class="mono"[^>]*>([0-9A-Z-]+)</a>.*?</td>.*?</td>.*?</td>\s*<td>(.*?)</td>',
+                      body, re.S)
+    return {code: " ".join(re.sub(r"<[^>]+>", " ", cell).split()) for code, cell in rows}
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("en", {"cptsd": "Meets criteria: complex PTSD", "ptsd": "Meets criteria: PTSD", "none": "Criteria not met",
+            "pcl5": "At or above cut-off"}),
+    ("es", {"cptsd": "Cumple criterios: TEPT complejo", "ptsd": "Cumple criterios: TEPT",
+            "none": "No cumple criterios", "pcl5": "En el punto de corte o por encima"}),
+])
+def test_queue_says_which_itq_pattern_a_result_meets_not_a_cut_off_it_has_none_of(signed_in, language, expected):
+    rows = {"cptsd": store("itq", answers=CPTSD), "ptsd": store("itq", answers=PTSD),
+            "none": store("itq", answers=NONE), "pcl5": store(answers=[2] * 20)}
+    signed_in.set_cookie("lang", language)
+    cells = status_cells(signed_in.get("/clinician/").get_data(as_text=True))
+    for name, row in rows.items():
+        assert cells[codes.display(row.code)].startswith(expected[name]), (name, cells[codes.display(row.code)])
+    assert all("cut-off" not in cells[codes.display(rows[name].code)] for name in ("cptsd", "ptsd", "none"))
 
 
 def test_result_detail_shows_both_cluster_sets_and_the_criteria(signed_in):
@@ -47,6 +72,7 @@ def test_statistics_page_includes_the_itq(signed_in):
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "ITQ: distribution of totals" in page and "Sense of current threat" in page
+    assert "The ITQ has no cut-off: its results count as at or above when they meet its criteria" in page
 
 
 def test_csv_has_the_itq_scores_in_its_own_columns(signed_in):
