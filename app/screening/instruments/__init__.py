@@ -32,6 +32,30 @@ NOT_AT_ALL_TO_EXTREMELY: tuple[Option, ...] = (
 
 
 @dataclass(frozen=True)
+class ChangeRule:
+    """How large a change in the total between two results must be before it is read as real.
+
+    At or above `reliable`: larger than measurement error in one person (cite `reliable_source`).
+    At or above `possible` but below `reliable`: may be a real change (provisional, `possible_source`).
+    """
+
+    reliable: int
+    reliable_source: str
+    possible: int
+    possible_source: str
+
+
+@dataclass(frozen=True)
+class SafetyItem:
+    """An item whose answer at or above `rated_at` calls for help today and a clinician's flag."""
+
+    number: int
+    rated_at: int
+    # Short words for the clinician ("risk-taking or self-harm"), in English; pages translate them.
+    label: str
+
+
+@dataclass(frozen=True)
 class Item:
     """One question, numbered as in the published instrument."""
 
@@ -72,6 +96,15 @@ class Instrument:
     language: str = "en"
     # Where the total is not the sum of every item (the ITQ's is P1–P6), its maximum.
     total_max: int | None = None
+    # How a change between two results is read; None where no threshold is published.
+    change_rule: ChangeRule | None = None
+    # Items whose answer calls for help today (the person's page) and a flag (the clinician's).
+    safety_items: tuple[SafetyItem, ...] = ()
+
+    def safety_items_endorsed(self, answers: Sequence[int]) -> tuple[SafetyItem, ...]:
+        """The safety items these answers rate at or above their threshold, in item order."""
+        return tuple(item for item in self.safety_items
+                     if len(answers) >= item.number and answers[item.number - 1] >= item.rated_at)
 
     @property
     def max_total(self) -> int:

@@ -9,9 +9,11 @@ from . import (
     AVOIDANCE,
     NOT_AT_ALL_TO_EXTREMELY,
     REEXPERIENCING,
+    ChangeRule,
     Instrument,
     InvalidAnswers,
     Item,
+    SafetyItem,
     ScreeningResult,
     check_cutoff,
     cluster_sums,
@@ -92,6 +94,24 @@ PCL5 = Instrument(
     ),
     source_url="https://www.ptsd.va.gov/professional/assessment/adult-sr/ptsd-checklist.asp",
     default_cutoff=DEFAULT_CUTOFF,
+    # Reliable change in one person: 15 and 18 points in two samples of Marx et al. 2022 (Psychol
+    # Assess 34(2):197-203); the larger is used, so a change called reliable is so in both. The
+    # National Center for PTSD's 5-10 points (reliable) and 10-20 (clinically meaningful) are
+    # provisional, carried over from the DSM-IV PCL: at 5 or more a change "may be real".
+    change_rule=ChangeRule(
+        reliable=18,
+        reliable_source=(
+            "Marx, B. P., Lee, D. J., Norman, S. B., et al. (2022). Reliable and clinically significant "
+            "change in the CAPS-5 and PCL-5 among male veterans. Psychological Assessment, 34(2), 197–203."
+        ),
+        possible=5,
+        possible_source=(
+            "National Center for PTSD, Using the PTSD Checklist for DSM-5 (PCL-5): provisional "
+            "figures carried over from the DSM-IV PCL."
+        ),
+    ),
+    # Item 16 rated "Moderately" or more: the person's crisis box asks them to reach out today.
+    safety_items=(SafetyItem(16, 2, "risk-taking or self-harm"),),
 )
 
 
