@@ -222,11 +222,13 @@ def test_the_mdma_page_counters_underground_sessions_and_brings_the_va_up_to_dat
 
 
 @pytest.mark.parametrize("language, phrases, gone", [
-    ("en", ["2025", "brexpiprazole", "1 to 10", "only approved medicines"],
-     ["weaker choice", "VA/DoD, APA", "weaker (APA)"]),
-    ("es", ["2025", "brexpiprazol", "1 a 10", "únicos medicamentos aprobados",
+    ("en", ["2025", "brexpiprazole", "18 July 2025, 10 of the FDA's 11 outside advisers voted that it had not been "
+            "shown to work", "20 September 2025", "only approved medicines"],
+     ["weaker choice", "VA/DoD, APA", "weaker (APA)", "1 to 10"]),
+    ("es", ["2025", "brexpiprazol", "18 de julio de 2025, 10 de los 11 asesores externos de la FDA votaron que no "
+            "se había demostrado", "20 de septiembre de 2025", "únicos medicamentos aprobados",
             "Asociación Estadounidense de Psicología", "carta de respuesta completa"],
-     ["opción más débil", "Asociación Americana", "VA/DoD, APA"]),
+     ["opción más débil", "Asociación Americana", "VA/DoD, APA", "1 a 10"]),
 ])
 def test_the_treatments_page_has_the_2025_apa_guideline_and_the_brexpiprazole_decision(client, language, phrases, gone):
     text = Parsed(get(client, URLS["treatments"], language).get_data(as_text=True)).text
