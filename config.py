@@ -24,8 +24,10 @@ class Config:
     SQLITE_BUSY_TIMEOUT_MS = 5000
     # A screening form is a few hundred bytes; anything near this is not a real submission.
     MAX_CONTENT_LENGTH = 32 * 1024
-    PCL5_CUTOFF = 33
-    PCPTSD5_CUTOFF = 3
+    # Cut-offs: None keeps the questionnaire's own default_cutoff (its module cites the source); a
+    # number (FLASK_PCL5_CUTOFF=31) overrides it. CUTOFF_SETTINGS below says which setting is whose.
+    PCL5_CUTOFF: int | None = None
+    PCPTSD5_CUTOFF: int | None = None
     RETENTION_DAYS = 365
     # Who runs this instance, shown on /about. The defaults say honestly that it has not been set,
     # rather than inventing an organisation: a deployment sets all three.
@@ -132,6 +134,9 @@ class ProductionConfig(Config):
     HSTS_ENABLED = True
     REQUIRE_2FA = True
 
+
+# The one mapping from a questionnaire (its id) to the setting that may override its cut-off.
+CUTOFF_SETTINGS = {"pcl5": "PCL5_CUTOFF", "pcptsd5": "PCPTSD5_CUTOFF"}
 
 CONFIGS = {
     "development": DevelopmentConfig,

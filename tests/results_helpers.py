@@ -1,10 +1,12 @@
 """Helpers shared by the tests/test_results_*.py modules: store results and build answer sets."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Screening
+from app.models import Screening, utcnow
 from app.screening import codes
 from tests.conftest import in_app_context
 
@@ -60,3 +62,18 @@ def row_for(code: str) -> Screening | None:
 def typed_sloppily(code: str) -> str:
     """A code as someone might type it back: lower case, no dashes."""
     return code.lower().replace("-", "")
+
+
+@in_app_context
+def taken_days_ago(code: str, days: float) -> None:
+    """Move a stored result's taken_at back in time, so a retake now is `days` later."""
+    db.session.execute(sa.update(Screening).where(Screening.code == codes.normalise(code))
+                       .values(taken_at=utcnow() - timedelta(days=days)))
+    db.session.commit()
+
+
+def store_pcl5_earlier(client, total: int, days: float = 40, previous: str | None = None) -> str:
+    """Store a PCL-5 result taken `days` ago (by default more than the month the PCL-5 asks about)."""
+    code = store_pcl5(client, total, previous=previous)
+    taken_days_ago(code, days)
+    return code

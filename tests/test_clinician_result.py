@@ -67,7 +67,7 @@ def test_the_detail_reads_in_the_order_of_the_work(signed_in):
     second = store(answers=[3] * 20, taken_at=utc(2026, 2, 5), previous_id=first.id)
     body = signed_in.get(f"/clinician/results/{second.code}").get_data(as_text=True)
     order = [body.index(marker) for marker in (
-        "60 out of 80", "At or above the cut-off of 33", "\u221220", "clinically meaningful",
+        "60 out of 80", "At or above the cut-off of 33", "\u221220", "reliable change (18 points or more",
         'id="review-heading"', '<svg class="chart"', 'id="answers-heading"')]
     assert order == sorted(order)
 

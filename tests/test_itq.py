@@ -11,6 +11,7 @@ from app.fhir import questionnaire_response
 from app.models import Screening
 from app.screening.instruments.itq import ITQ
 from tests.conftest import CSRF_INPUT, stored_count
+from tests.results_helpers import taken_days_ago
 
 NONE = [1] * 18
 PTSD = [2, 0, 0, 3, 2, 0, 4, 0, 0] + [1] * 9
@@ -167,6 +168,7 @@ def test_api_instrument_definition(client):
 
 def test_compare_gives_numbers_only_and_says_no_threshold_is_published(client, db):
     first = client.post(URL, json={"instrument": "itq", "answers": CPTSD, "store": True}).get_json()
+    taken_days_ago(first["code"], 40)  # a month apart: the past months asked about do not overlap
     later = client.post(URL, json={"instrument": "itq", "answers": PTSD, "store": True,
                                    "previous": first["code"]})
     body = later.get_json()

@@ -7,7 +7,15 @@ import pytest
 
 from app.screening.service import earlier_in_series
 from tests.conftest import stored_count
-from tests.results_helpers import pcl5_answers, row_for, store_pcl5, store_pcptsd5, typed_sloppily
+from tests.results_helpers import (
+    pcl5_answers,
+    row_for,
+    store_pcl5,
+    store_pcl5_earlier,
+    store_pcptsd5,
+    taken_days_ago,
+    typed_sloppily,
+)
 
 API = "/api/v1/screenings"
 
@@ -20,11 +28,12 @@ def pcl5_form(total, store="no", **extra):
 # ---- API ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("earlier, later, meaningful", [
-    (40, 30, True), (40, 31, False), (40, 35, False), (40, 36, False), (40, 40, False),
-    (40, 44, False), (40, 45, False), (40, 49, False), (40, 50, True), (0, 80, True), (80, 0, True),
+    (40, 30, False), (40, 23, False), (40, 22, True), (40, 35, False), (40, 36, False), (40, 40, False),
+    (40, 44, False), (40, 50, False), (40, 57, False), (40, 58, True), (0, 80, True), (80, 0, True),
 ])
 def test_api_change_and_meaningful_at_the_boundaries(client, db, earlier, later, meaningful):
-    code = store_pcl5(client, earlier)
+    """"meaningful" is the reliable change (18 points, Marx et al. 2022): 10 points never is."""
+    code = store_pcl5_earlier(client, earlier)
     body = {"instrument": "pcl5", "answers": pcl5_answers(later), "previous": typed_sloppily(code)}
     response = client.post(API, json=body)
     assert response.status_code == 200
@@ -153,19 +162,20 @@ def test_retake_link_with_a_bad_code_shows_an_editable_box_with_the_problem(clie
 
 
 @pytest.mark.parametrize("later, phrases", [
-    (30, ["10 points lower", "clinically meaningful", "real improvement"]),
-    (31, ["9 points lower", "may be a real change"]),
+    (22, ["18 points lower", "larger than chance", "real improvement"]),
+    (23, ["17 points lower", "may be a real change", "18 points or more"]),
+    (30, ["10 points lower", "may be a real change", "18 points or more"]),
     (35, ["5 points lower", "may be a real change"]),
     (36, ["4 points lower", "ordinary variation"]),
     (39, ["1 point lower", "ordinary variation"]),
     (40, ["the same as on", "ordinary variation"]),
     (44, ["4 points higher", "ordinary variation"]),
     (45, ["5 points higher", "may be a real change"]),
-    (49, ["9 points higher", "may be a real change"]),
-    (50, ["10 points higher", "clinically meaningful", "bother you more", "worth talking over with a clinician"]),
+    (50, ["10 points higher", "may be a real change"]),
+    (58, ["18 points higher", "larger than chance", "bother you more", "worth talking over with a clinician"]),
 ])
 def test_form_compare_without_storing_shows_the_band_and_the_source(client, db, later, phrases):
-    code = store_pcl5(client, 40)
+    code = store_pcl5_earlier(client, 40)
     assert client.get("/screen/pcl5").status_code == 200
     response = client.post("/screen/pcl5", data=pcl5_form(later, previous=typed_sloppily(code)))
     assert response.status_code == 200
@@ -173,14 +183,17 @@ def test_form_compare_without_storing_shows_the_band_and_the_source(client, db, 
     assert "Change since your earlier result" in html
     for phrase in phrases:
         assert phrase in html
-    assert "National Center for PTSD" in html and "Marx et al. 2022" in html and "15–18 points" in html
+    assert "National Center for PTSD" in html and "Marx, B. P." in html and "Psychological Assessment, 34(2)" in html
     assert "no validated thresholds" in html  # clusters: numbers only
+    if abs(later - 40) < 18:  # below the reliable-change figure nothing is called real or an improvement
+        assert "larger than chance alone" not in html and "real improvement" not in html
+        assert "large enough to count" not in html
     assert f"<td>40</td><td>{later}</td>" in html
     assert stored_count() == 1
 
 
 def test_form_compare_and_store_links_and_redirects_to_a_page_with_the_change(client, db):
-    code = store_pcl5(client, 52)
+    code = store_pcl5_earlier(client, 52)
     assert client.get(f"/screen/pcl5?previous={code}").status_code == 200
     response = client.post(f"/screen/pcl5?previous={code}", data=pcl5_form(30, store="yes", previous=code))
     assert response.status_code == 303
@@ -192,12 +205,13 @@ def test_form_compare_and_store_links_and_redirects_to_a_page_with_the_change(cl
 
 def test_pcptsd5_compare_shows_numbers_only(client, db):
     code = store_pcptsd5(client, 4)
+    taken_days_ago(code, 40)
     assert client.get("/screen/pcptsd5").status_code == 200
     data = {"previous": code, "exposure": "yes", "q1": "yes", "q2": "no", "q3": "no",
             "q4": "no", "q5": "no"}
     html = client.post("/screen/pcptsd5", data=data).get_data(as_text=True)
     assert "no published thresholds for change on the PC-PTSD-5" in html
-    assert "\u22123" in html and "clinically meaningful" not in html and "Marx et al. 2022" not in html
+    assert "\u22123" in html and "larger than chance" not in html and "Marx, B. P., Lee" not in html
 
 
 @pytest.mark.parametrize("store", ["yes", "no"])

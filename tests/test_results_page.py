@@ -169,7 +169,9 @@ def test_a_code_survives_the_whole_round_trip(client, db):
     retake = {"store": "no", "previous": code,
               **{f"q{n}": str(v) for n, v in enumerate(pcl5_answers(36), 1)}}
     compared = client.post(f"/screen/pcl5?previous={typed}", data=retake).get_data(as_text=True)
-    assert "12 points lower" in compared and "clinically meaningful" in compared
+    # Minutes apart: the past months asked about overlap, so numbers only, no label.
+    assert "12 points lower" in compared and "less than a month apart" in compared
+    assert "improvement" not in compared and "larger than chance" not in compared
     assert stored_count() == 1
 
     printable = shown.get_data(as_text=True)

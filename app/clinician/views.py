@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -28,7 +27,7 @@ from ..models import AuditEvent, Clinic, Clinician, utcnow
 from ..screening import codes
 from ..screening.instruments import INSTRUMENTS, PCL5
 from ..screening.scoring import DSM5_RULE
-from ..screening.service import change_since, find_screening, result_of
+from ..screening.service import change_since, find_screening, required_cutoff, result_of
 from . import audit
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
@@ -157,7 +156,8 @@ def render_result(row, form: ReviewForm, status: int = 200):
     earlier = [item for item in series if item.taken_at < row.taken_at or
                (item.taken_at == row.taken_at and item.id < row.id)]
     previous = earlier[-1] if earlier else None
-    change = change_since(previous, result) if previous is not None and previous.instrument == row.instrument else None
+    change = (change_since(previous, result, taken_at=row.taken_at)
+              if previous is not None and previous.instrument == row.instrument else None)
     options = {option.score: option.label for option in instrument.options}
     answers = [(item, options[int(value)], int(value)) for item, value in instrument.answered_items(row.answers)]
     zone = row.clinic.timezone if row.clinic else "UTC"
@@ -225,7 +225,7 @@ def stats():
     distributions = {summary.instrument_id: summary.distribution() for summary in summaries}
     charts = {}
     for summary in summaries:
-        marker = (summary.cutoff_position(current_app.config["PCL5_CUTOFF"]) if summary.instrument_id == PCL5.id
+        marker = (summary.cutoff_position(required_cutoff(PCL5)) if summary.instrument_id == PCL5.id
                   else None)
         charts[summary.instrument_id] = bar_chart(distributions[summary.instrument_id], marker=marker)
     return render_template(
@@ -233,7 +233,7 @@ def stats():
         weeks_chart=bar_chart([(week.isoformat(), count) for week, count in weeks]) if weeks else None,
         summaries=summaries, distributions=distributions, distribution_charts=charts,
         total=sum(summary.count for summary in summaries), backlog=backlog(filters, scope),
-        today=utcnow().date(), pcl5_cutoff=current_app.config["PCL5_CUTOFF"],
+        today=utcnow().date(), pcl5_cutoff=required_cutoff(PCL5),
     )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import cast
 
 import sqlalchemy as sa
@@ -10,8 +11,10 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+from config import CUTOFF_SETTINGS
+
 from ..extensions import db
-from ..models import Clinic, Screening
+from ..models import Clinic, Screening, utcnow
 from ..retention import expiry_cutoff, unexpired
 from . import codes
 from .change import Change, compare
@@ -24,11 +27,13 @@ MAX_SERIES_LENGTH = 100
 
 
 def configured_cutoff(instrument: Instrument) -> int | None:
-    """The cut-off in force: PCL5_CUTOFF or PCPTSD5_CUTOFF from the configuration; None for the ITQ,
-    which is scored by its criteria."""
+    """The cut-off in force: the instrument's default_cutoff unless its setting (config.CUTOFF_SETTINGS)
+    overrides it; None for the ITQ, which is scored by its criteria."""
     if instrument.default_cutoff is None:
         return None
-    return int(current_app.config[f"{instrument.id.upper()}_CUTOFF"])
+    setting = CUTOFF_SETTINGS.get(instrument.id)
+    value = current_app.config.get(setting) if setting else None
+    return instrument.default_cutoff if value is None else int(value)
 
 
 def required_cutoff(instrument: Instrument) -> int:
@@ -205,13 +210,15 @@ def resolve_previous(instrument: Instrument, typed_code) -> Screening:
     return row
 
 
-def change_since(previous: Screening, result: ScreeningResult) -> Change:
-    """The change from a stored earlier result to a new (or stored) one of the same instrument."""
+def change_since(previous: Screening, result: ScreeningResult, taken_at: datetime | None = None) -> Change:
+    """The change from a stored earlier result to a new one (taken now) or a stored one (taken at
+    `taken_at`) of the same instrument."""
     return compare(
         previous.instrument, previous.total,
         {"reexperiencing": previous.reexperiencing, "avoidance": previous.avoidance, "arousal": previous.arousal},
         result.instrument.id, result.total, result.clusters,
         earlier_dso=_stored_dso_clusters(previous), later_dso=result.dso_clusters,
+        earlier_at=previous.taken_at, later_at=taken_at or utcnow(),
     )
 
 

@@ -8,15 +8,16 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..clinics.views import unknown_link
+from ..crisis_lines import CRISIS_LINES, EMERGENCY_EU, EMERGENCY_US, bold_number, directory_link, how_markup
 from ..extensions import csrf
 from ..fhir import questionnaire_response
 from ..models import Screening
 from ..page_cache import cached_page
 from . import codes
-from .change import PCL5_MEANINGFUL_CHANGE, PCL5_POSSIBLE_CHANGE, Change, signed
+from .change import Change, signed
 from .forms import YES, DeleteForm, ResultCodeForm, clinic_store_choices, form_class
-from .instruments import INSTRUMENTS, PCL5, PCPTSD5, PRODUCT_CLUSTERS, Instrument
-from .instruments.itq import WHEN_OPTIONS
+from .instruments import INSTRUMENTS, PCPTSD5, PRODUCT_CLUSTERS, Instrument
+from .instruments.itq import ITQ, WHEN_OPTIONS, ptsd_symptoms_without_impairment
 from .scoring import ScreeningResult
 from .service import (
     PreviousCodeError,
@@ -122,6 +123,14 @@ def cluster_names():
         "PERSON_SUMMARIES": PERSON_SUMMARIES,
         "PERSON_WHEN_TO_CHOOSE": PERSON_WHEN_TO_CHOOSE,
     }
+
+
+@bp.record_once
+def crisis_line_globals(state) -> None:
+    """The crisis lines' data and markup helpers, as globals so the partial's macros see them when imported."""
+    state.app.jinja_env.globals.update(
+        CRISIS_LINES=CRISIS_LINES, EMERGENCY_US=EMERGENCY_US, EMERGENCY_EU=EMERGENCY_EU,
+        crisis_how=how_markup, crisis_bold=bold_number, crisis_directory_link=directory_link)
 
 
 bp.add_app_template_filter(signed, "signed")
@@ -244,18 +253,6 @@ def screen(instrument_id: str):
                            clinic_token=token or None), status
 
 
-# PCL-5 item 16, "Taking too many risks or doing things that could cause you harm?": rated
-# "Moderately" (2) or more, the result's crisis box is emphasised (issue 12, point 9).
-HARM_ITEM = 16
-HARM_ITEM_RATED_AT = 2
-
-
-def harm_item_endorsed(result: ScreeningResult) -> bool:
-    """Whether the answers rate PCL-5 item 16 (doing things that could cause harm) 2 or more."""
-    return (result.instrument.id == PCL5.id and len(result.answers) >= HARM_ITEM
-            and result.answers[HARM_ITEM - 1] >= HARM_ITEM_RATED_AT)
-
-
 def answer_rows(result: ScreeningResult) -> list[tuple[int, str, str]]:
     """Each item's number, published wording and the answer's published label, for the page and its printout."""
     labels = {option.score: option.label for option in result.instrument.options}
@@ -269,8 +266,11 @@ def render_result(result: ScreeningResult, code: str | None, taken_at=None, chan
     response = current_app.make_response(render_template(
         "screening/result.html", result=result, instrument=result.instrument,
         code=codes.display(code) if code else None, taken_at=taken_at, change=change, previous=previous,
-        series=series or [], MEANINGFUL_CHANGE=PCL5_MEANINGFUL_CHANGE, POSSIBLE_CHANGE=PCL5_POSSIBLE_CHANGE,
-        harm_item=harm_item_endorsed(result), answers=answer_rows(result),
+        series=series or [], answers=answer_rows(result),
+        # A safety item (PCL-5 item 16 at "Moderately" or more) emphasises the crisis box.
+        harm_item=bool(result.instrument.safety_items_endorsed(result.answers)),
+        # ITQ: PTSD symptoms in every group but no effect on daily life, so the pattern was not met.
+        itq_impairment_unmet=result.instrument is ITQ and ptsd_symptoms_without_impairment(result.answers),
     ))
     _private(response)
     return response
@@ -307,7 +307,7 @@ def result(code: str):
     row = _stored_or_404(code)
     result = result_of(row)
     previous = previous_of(row)
-    change = change_since(previous, result) if previous is not None else None
+    change = change_since(previous, result, taken_at=row.taken_at) if previous is not None else None
     series = earlier_in_series(row) if previous is not None else []
     return render_result(result, code=row.code, taken_at=row.taken_at, change=change,
                          previous=previous, series=series)

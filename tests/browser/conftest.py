@@ -84,7 +84,7 @@ def live_server(tmp_path_factory):
     first = store_pcl5(client, 40)
     live.codes = {
         "pcl5": first,
-        "pcl5_retake": store_pcl5(client, 22, previous=first),  # 18 lower: a meaningful change
+        "pcl5_retake": store_pcl5(client, 22, previous=first),  # 18 lower, minutes later: the overlap caution
         "pcptsd5": store_pcptsd5(client, 3),
         "to_delete": store_pcl5(client, 12),
     }

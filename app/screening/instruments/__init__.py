@@ -98,6 +98,12 @@ class Instrument:
     total_max: int | None = None
     # How a change between two results is read; None where no threshold is published.
     change_rule: ChangeRule | None = None
+    # A published range of totals that suggests the condition (the PCL-5's 31-33), or None; a total
+    # in it below the configured cut-off is not called reassuring.
+    probable_range: tuple[int, int] | None = None
+    # The period the questions ask about, in days ("past month": 30); two results taken closer
+    # together than this ask about overlapping windows, so their change is not labelled.
+    time_frame_days: int | None = None
     # Items whose answer calls for help today (the person's page) and a flag (the clinician's).
     safety_items: tuple[SafetyItem, ...] = ()
 

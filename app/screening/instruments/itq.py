@@ -68,6 +68,7 @@ ITQ = Instrument(
     name="ITQ",
     title="International Trauma Questionnaire (ITQ)",
     time_frame="past month",
+    time_frame_days=30,
     instructions=(
         "Please identify the experience that troubles you most and answer the questions in relation to "
         "this experience."
@@ -132,6 +133,17 @@ def _criteria_met(answers: Sequence[int], pairs, impairment) -> bool:
         return answers[number - 1] >= ENDORSED_AT
 
     return all(endorsed(a) or endorsed(b) for a, b in pairs) and any(endorsed(n) for n in impairment)
+
+
+def ptsd_symptoms_without_impairment(answers: Sequence[int]) -> bool:
+    """Every PTSD symptom pair endorsed, yet none of the items about effects on daily life (7–9):
+    the one part of the PTSD criteria that was not met."""
+    def endorsed(number: int) -> bool:
+        return answers[number - 1] >= ENDORSED_AT
+
+    return (len(answers) >= max(PTSD_IMPAIRMENT_ITEMS)
+            and all(endorsed(a) or endorsed(b) for a, b in PTSD_PAIRS)
+            and not any(endorsed(n) for n in PTSD_IMPAIRMENT_ITEMS))
 
 
 def diagnosis_of(ptsd_met: bool, dso_met: bool) -> str:

@@ -19,7 +19,6 @@ from . import (
     cluster_sums,
 )
 
-DEFAULT_CUTOFF = 33  # the instrument's default (PCL5_CUTOFF configures it); also score_pcl5's default
 # An item rated "Moderately" (2) or higher counts as a symptom endorsed (Weathers et al. 2013).
 PCL5_ENDORSED_AT = 2
 # Provisional DSM-5 rule: endorsed items needed in each DSM-5 cluster.
@@ -42,6 +41,7 @@ PCL5 = Instrument(
     name="PCL-5",
     title="PTSD Checklist for DSM-5 (PCL-5)",
     time_frame="past month",
+    time_frame_days=30,
     # One official version only: the National Center for PTSD's fillable form (version date
     # 11 April 2018), whose "select one of the options" suits a web page (the 2013 paper form
     # says "circle"). See docs/translations.md for the copy it was checked against.
@@ -93,7 +93,12 @@ PCL5 = Instrument(
         "Schnurr, P. P. (2013). The PTSD Checklist for DSM-5 (PCL-5). National Center for PTSD."
     ),
     source_url="https://www.ptsd.va.gov/professional/assessment/adult-sr/ptsd-checklist.asp",
-    default_cutoff=DEFAULT_CUTOFF,
+    # 33: the National Center for PTSD's first proposed cut-point, within its 31-33 range for probable
+    # PTSD (Bovin et al. 2016, Psychol Assess 28(11):1379-1391). PCL5_CUTOFF overrides it (config.py).
+    default_cutoff=33,
+    # The National Center for PTSD: a total of 31-33 indicates probable PTSD across samples (Bovin et
+    # al. 2016); a result in this range below the site's cut-off says so.
+    probable_range=(31, 33),
     # Reliable change in one person: 15 and 18 points in two samples of Marx et al. 2022 (Psychol
     # Assess 34(2):197-203); the larger is used, so a change called reliable is so in both. The
     # National Center for PTSD's 5-10 points (reliable) and 10-20 (clinically meaningful) are
@@ -115,8 +120,11 @@ PCL5 = Instrument(
 )
 
 
-def score_pcl5(answers: Sequence[int], cutoff: int = DEFAULT_CUTOFF) -> ScreeningResult:
+def score_pcl5(answers: Sequence[int], cutoff: int | None = None) -> ScreeningResult:
     """Score 20 PCL-5 ratings (0–4): total, clusters, DSM-5 sums and the provisional rule."""
+    if cutoff is None:
+        cutoff = PCL5.default_cutoff
+        assert cutoff is not None
     check_cutoff(PCL5, cutoff)
     answers = tuple(answers)
     errors = []

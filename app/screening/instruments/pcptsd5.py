@@ -17,13 +17,13 @@ from . import (
     cluster_sums,
 )
 
-DEFAULT_CUTOFF = 3  # the instrument's default (PCPTSD5_CUTOFF configures it); also score_pcptsd5's default
 PCPTSD5 = Instrument(
     id="pcptsd5",
     version="PC-PTSD-5 (2016)",
     name="PC-PTSD-5",
     title="Primary Care PTSD Screen for DSM-5 (PC-PTSD-5)",
     time_frame="past month",
+    time_frame_days=30,
     instructions=(
         "Sometimes things happen to people that are unusually or especially frightening, horrible, "
         "or traumatic. For example: a serious accident or fire; a physical or sexual assault or "
@@ -51,14 +51,19 @@ PCPTSD5 = Instrument(
         "31(10), 1206\u20131211. National Center for PTSD."
     ),
     source_url="https://www.ptsd.va.gov/professional/assessment/screens/pc-ptsd.asp",
-    default_cutoff=DEFAULT_CUTOFF,
+    # 3: the most sensitive cut-point in Prins et al. 2016; Bovin et al. 2021 found 4 best overall
+    # but 3 for women. PCPTSD5_CUTOFF overrides it (config.py).
+    default_cutoff=3,
 )
 
 
 def score_pcptsd5(
-    exposure: bool | None, answers: Sequence[bool] = (), cutoff: int = DEFAULT_CUTOFF
+    exposure: bool | None, answers: Sequence[bool] = (), cutoff: int | None = None
 ) -> ScreeningResult:
     """Score the PC-PTSD-5: no exposure scores 0 and ends the screen; otherwise count the Yes answers."""
+    if cutoff is None:
+        cutoff = PCPTSD5.default_cutoff
+        assert cutoff is not None
     check_cutoff(PCPTSD5, cutoff)
     answers = tuple(answers)
     if type(exposure) is not bool:
