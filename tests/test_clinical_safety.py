@@ -251,10 +251,161 @@ def test_pcptsd5_has_no_group_bars_and_says_its_score_counts_yes_answers(client,
     html = result_page(client, store_pcptsd5(client, 4), language)
     assert 'id="clusters-heading"' not in html and 'class="clusters"' not in html
     text = text_of(html)
-    assert "out of 1" not in text and "de 1" not in text.replace("de 1206", "")
+    assert not re.search(r"\b\d (out of|de) 1\b(?![\d–-])", text)
     assert bothered not in text
     assert {"en": "counts your Yes answers", "es": "cuenta sus respuestas"}[language] in text
 
 
 def test_pcl5_keeps_its_group_bars(client, db):
     assert 'id="clusters-heading"' in result_page(client, store_pcl5(client, 50), "en")
+
+
+# ---- 8. the PCL-5's three parts are this site's grouping, said so ----------------------------------
+
+@pytest.mark.parametrize("language, phrase", [
+    ("en", "The three parts are this site’s grouping, not the checklist’s (after DSM-IV’s three symptom groups); "
+           "they do not change your score."),
+    ("es", "Las tres partes son una agrupación de este sitio, no de la lista (según los tres grupos del DSM-IV); "
+           "no cambian su puntuación."),
+])
+def test_the_pcl5_form_says_once_that_its_parts_are_this_sites_grouping(client, language, phrase):
+    html = client.get("/screen/pcl5", headers={"Accept-Language": language}).get_data(as_text=True)
+    assert text_of(html).count(phrase) == 1
+    assert html.index(phrase) < html.index('class="part"')
+    for other in ("pcptsd5", "itq"):
+        assert "DSM-IV" not in client.get(f"/screen/{other}", headers={"Accept-Language": language}).get_data(
+            as_text=True)
+
+
+@pytest.mark.parametrize("language, phrase", [
+    ("en", "the three part headings are this site’s own grouping"),
+    ("es", "los títulos de las tres partes son una agrupación de este sitio"),
+])
+def test_the_about_page_claims_word_for_word_questions_not_headings(client, language, phrase):
+    assert phrase in text_of(client.get("/about", headers={"Accept-Language": language}).get_data(as_text=True))
+
+
+# ---- 9. learn-page corrections -------------------------------------------------------------------
+
+def learn(client, slug: str, language: str) -> str:
+    return text_of(client.get(f"/learn/{slug}", headers={"Accept-Language": language}).get_data(as_text=True))
+
+
+@pytest.mark.parametrize("language, phrases, gone", [
+    ("en", ["67% (MAPP1) and 71% (MAPP2)", "32% and 48% of the placebo groups", "18 weeks after treatment began",
+            "71% of the MDMA group no longer met the criteria for PTSD, compared with 48%",
+            "No US state allows MDMA therapy today", "Colorado", "moved out of Schedule I", "HB22-1344"],
+     ["likely comes from", "medauth2"]),
+    ("es", ["67 % (MAPP1) y el 71 % (MAPP2)", "32 % y el 48 % de los grupos con placebo",
+            "18 semanas después de empezar el tratamiento", "ningún estado de EE. UU. permite la terapia con MDMA",
+            "Colorado", "Lista I", "HB22-1344"],
+     ["Es probable que venga", "medauth2", "puntaje"]),
+])
+def test_the_mdma_page_sets_the_figures_beside_placebo_and_says_no_state_allows_it(client, language, phrases,
+                                                                                   gone):
+    text = learn(client, "mdma-assisted-therapy", language)
+    for phrase in phrases:
+        assert phrase in text, phrase
+    html = client.get("/learn/mdma-assisted-therapy", headers={"Accept-Language": language}).get_data(as_text=True)
+    for phrase in gone:
+        assert phrase not in html, phrase
+
+
+@pytest.mark.parametrize("language, phrases, gone", [
+    ("en", ["ICD-11 is the current international classification", "countries are moving to it over time",
+            "DSM-5-TR", "2022"], ["used in most of the world"]),
+    ("es", ["la clasificación internacional vigente", "los países la van adoptando poco a poco", "DSM-5-TR",
+            "2022"], ["se usa en la mayor parte del mundo", "puntaje"]),
+])
+def test_the_ptsd_page_calls_icd11_current_not_used_in_most_of_the_world(client, language, phrases, gone):
+    text = learn(client, "ptsd", language)
+    for phrase in phrases:
+        assert phrase in text, phrase
+    for phrase in gone:
+        assert phrase not in text, phrase
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_result_page_sentence_on_the_pattern_is_grammatical(client, db, language):
+    answers = [2, 0, 0, 0, 0, 2, 0, 2, 2, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2]
+    code = client.post("/api/v1/screenings", json={"instrument": "pcl5", "answers": answers,
+                                                   "store": True}).get_json()["code"]
+    text = text_of(result_page(client, code, language))
+    assert "as the more reliable" not in text
+    assert {"en": "as a more reliable screening signal than this pattern",
+            "es": "una señal de detección más fiable que este patrón"}[language] in text
+
+
+def test_no_source_link_points_at_a_staging_host(client):
+    for slug in PAGES:
+        for language in LANGUAGES:
+            html = client.get(f"/learn/{slug}", headers={"Accept-Language": language}).get_data(as_text=True)
+            hosts = re.findall(r'href="https://([^/"]+)', html)
+            assert not [host for host in hosts if re.search(r"staging|medauth|preview|\bdev\b|\d\.", host)], hosts
+
+
+# ---- 10. Spanish readers -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["pcl5", "pcptsd5", "itq"])
+def test_the_spanish_result_says_near_the_score_that_the_questions_were_in_english(client, db, kind):
+    code = {"pcl5": lambda: store_pcl5(client, 40), "pcptsd5": lambda: store_pcptsd5(client, 3),
+            "itq": lambda: store_itq(client, [2] * 18)}[kind]()
+    html = result_page(client, code, "es")
+    note = "Usted respondió en inglés, así que la puntuación depende"
+    assert note in html
+    assert html.index('class="verdict"') < html.index(note) < html.index('class="crisis-box')
+    assert "intérprete" in text_of(html)
+    assert "You answered in English" not in result_page(client, code, "en")
+
+
+@pytest.mark.parametrize("language, safe, gone", [
+    ("en", "ask someone close to you only if it is safe to do so", "someone you trust"),
+    ("es", "a alguien cercano solo si es seguro para usted", "alguien de confianza"),
+])
+def test_the_form_points_to_a_clinician_or_interpreter_first_and_to_someone_close_only_if_safe(
+        client, language, safe, gone):
+    for instrument in ("pcl5", "pcptsd5", "itq"):
+        html = client.get(f"/screen/{instrument}", headers={"Accept-Language": "es"}).get_data(as_text=True)
+        if language == "es":
+            note = text_of(html)
+            assert safe in note and gone not in note
+            assert note.index("intérprete") < note.index(safe)
+    from babel.messages.pofile import read_po
+    with open("app/translations/es/LC_MESSAGES/messages.po", "rb") as po:
+        catalog = read_po(po)
+    texts = [m.id if language == "en" else m.string for m in catalog if m.id and isinstance(m.id, str)]
+    assert any(safe in text for text in texts) and not any(gone in text for text in texts
+                                                           if "code" not in text and "código" not in text)
+
+
+SPANISH_TERMS = {"puntaje": "puntuación", "cribado": "prueba de detección", "tamizaje": "prueba de detección",
+                 "evento traumático": "suceso traumático", "eventos traumáticos": "sucesos traumáticos",
+                 "puntaje límite": "punto de corte", "la PCL-5": "el PCL-5", "la PC-PTSD-5": "el PC-PTSD-5",
+                 "la ITQ": "el ITQ", "“": "«", "«Moderadamente»": "«Moderately» (moderadamente)"}
+
+
+def spanish_texts() -> list[str]:
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+    with open("app/translations/es/LC_MESSAGES/messages.po", "rb") as po:
+        catalog = read_po(po)
+    texts = []
+    for message in catalog:
+        if message.id:
+            texts += [message.string] if isinstance(message.string, str) else list(message.string)
+    texts += [path.read_text() for path in Path("app/education/content/es").glob("*.md")]
+    return texts
+
+
+@pytest.mark.parametrize("avoid, use", sorted(SPANISH_TERMS.items()))
+def test_the_spanish_pages_use_one_term_for_each_idea(avoid, use):
+    offending = [text[:80] for text in spanish_texts() if avoid in text]
+    assert not offending, f"use {use!r} instead of {avoid!r}: {offending}"
+
+
+@pytest.mark.parametrize("path", ["/screen/pcl5", "/learn/ptsd", "/about", "/"])
+def test_spanish_pages_quote_answer_labels_as_the_form_shows_them(client, path):
+    text = text_of(client.get(path, headers={"Accept-Language": "es"}).get_data(as_text=True))
+    for translated in ("«Moderadamente»", "«Nada»", "«Extremadamente»", "«Sí»"):
+        assert translated not in text

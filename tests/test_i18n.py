@@ -106,7 +106,8 @@ def test_pages_vary_by_language(client):
 def test_spanish_screening_keeps_english_items_marked_and_says_why(client, path):
     page = get(client, path, "es").get_data(as_text=True)
     assert "Las preguntas se muestran en inglés: se probaron y validaron en inglés" in page
-    assert "pedirle a alguien de confianza, o a un médico o consejero" in page
+    assert "un médico, un consejero o un intérprete pueden ayudarle" in page
+    assert "solo si es seguro para usted" in page
     # Each question's fieldset (its wording and answer labels) is marked as English.
     items = re.findall(r'<fieldset id="(?:q\d+|exposure)" class="[^"]*" lang="en">', page)
     assert len(items) == (20 if path.endswith("pcl5") else 6)  # items (+ the PC-PTSD-5 gate)

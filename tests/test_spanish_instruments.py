@@ -58,7 +58,9 @@ def test_spanish_page_marks_the_english_wording_and_says_why(client, path, items
     assert len(numbered) == items
     assert '<span lang="en">' + INSTRUMENTS[path.rsplit("/", 1)[1]].credit.replace("&", "&amp;") in html
     # The honest note: validated in English, and who could help with the words; no unproven claim.
-    assert NOTE_ES in html and "alguien de confianza" in html and "médico o consejero" in html
+    assert NOTE_ES in html and "un médico, un consejero o un intérprete" in html
+    # Someone nearby only if it is safe: the person nearby may be the one who hurt them.
+    assert "a alguien cercano solo si es seguro para usted" in html and "alguien de confianza" not in html
     assert "igual de válidas" not in html and "just as valid" not in html
 
 

@@ -43,6 +43,14 @@ CLUSTER_NAMES = {
     "avoidance": _l("Avoidance and numbing"),
     "arousal": _l("Arousal and reactivity"),
 }
+# DSM-5's own names for its four PTSD clusters (American Psychiatric Association, 2013), for the
+# clinician's view of the PCL-5's items 1–5 (B), 6–7 (C), 8–14 (D) and 15–20 (E).
+DSM5_CLUSTER_NAMES = {
+    "B": _l("intrusion"),
+    "C": _l("avoidance"),
+    "D": _l("negative alterations in cognitions and mood"),
+    "E": _l("alterations in arousal and reactivity"),
+}
 # The ITQ's own names: ICD-11 calls its three PTSD clusters by these, and adds the three disturbances
 # in self-organisation; the form's four parts follow the published questionnaire.
 ITQ_CLUSTER_NAMES = {
@@ -114,6 +122,7 @@ def cluster_names():
     return {
         "CLUSTER_NAMES": CLUSTER_NAMES,
         "ITQ_CLUSTER_NAMES": ITQ_CLUSTER_NAMES,
+        "DSM5_CLUSTER_NAMES": DSM5_CLUSTER_NAMES,
         "ITQ_SECTION_NAMES": ITQ_SECTION_NAMES,
         "WHEN_OPTIONS": WHEN_OPTIONS,
         "PRODUCT_CLUSTERS": PRODUCT_CLUSTERS,
