@@ -409,3 +409,33 @@ def test_spanish_pages_quote_answer_labels_as_the_form_shows_them(client, path):
     text = text_of(client.get(path, headers={"Accept-Language": "es"}).get_data(as_text=True))
     for translated in ("«Moderadamente»", "«Nada»", "«Extremadamente»", "«Sí»"):
         assert translated not in text
+
+
+# ---- 11. finding help outside the US ---------------------------------------------------------------
+
+@pytest.mark.parametrize("language, heading, places", [
+    ("en", "Outside the US", {"United Kingdom": ["GP", "NHS Talking Therapies"],
+                              "Spain": ["family doctor", "centro de salud"],
+                              "Mexico": ["IMSS", "CECOSAMA", "Línea de la Vida"],
+                              "Canada": ["province"], "Australia": ["GP", "mental health treatment plan"],
+                              "Elsewhere": ["family doctor", "trauma-focused"]}),
+    ("es", "Fuera de EE. UU.", {"Reino Unido": ["GP", "NHS Talking Therapies"],
+                                "España": ["médico de familia", "centro de salud"],
+                                "México": ["IMSS", "CECOSAMA", "Línea de la Vida"],
+                                "Canadá": ["provincia"], "Australia": ["GP", "plan de tratamiento de salud mental"],
+                                "Otros países": ["médico de familia", "centrada en el trauma"]}),
+])
+def test_find_help_gives_the_non_crisis_next_step_outside_the_us_with_sources(client, language, heading, places):
+    html = client.get("/learn/find-help", headers={"Accept-Language": language}).get_data(as_text=True)
+    section = html[html.index(f">{heading}</h2>"):]
+    section = section[:section.index("<h2")]
+    for place, words in places.items():
+        item = re.search(rf"<li><strong>{re.escape(place)}\.</strong>(.*?)</li>", section, re.S)
+        assert item, place
+        for word in words:
+            assert word in item.group(1), (place, word)
+        if place not in ("Elsewhere", "Otros países"):
+            assert 'class="cite"' in item.group(1), place  # each country's step is sourced
+    sources = html[html.index('id="sources-heading"'):]
+    for host in ("nhs.uk", "boe.es", "mentalhealthcommission.ca", "health.gov.au", "nice.org.uk"):
+        assert host in sources, host
