@@ -439,3 +439,16 @@ def test_find_help_gives_the_non_crisis_next_step_outside_the_us_with_sources(cl
     sources = html[html.index('id="sources-heading"'):]
     for host in ("nhs.uk", "boe.es", "mentalhealthcommission.ca", "health.gov.au", "nice.org.uk"):
         assert host in sources, host
+
+
+# ---- 12. Spanish items: the candidates recorded, none used without its full text -------------------
+
+def test_translations_doc_records_each_named_candidate_and_what_using_it_needs():
+    from pathlib import Path
+    doc = Path("docs/translations.md").read_text()
+    candidates = doc[doc.index("## Candidates a clinical reviewer named"):doc.index("### PCL-5: what was looked for")]
+    for needle in ("Fresno", "14(2):2263313", "CC BY", "Latin American Spanish", "Cloitre", "Haghish",
+                   "15:1216435", "Durón-Figueroa", "9(1):26–36", "Needed before use", "None is used"):
+        assert needle in candidates, needle
+    from app.screening.instruments import INSTRUMENTS
+    assert {instrument.language for instrument in INSTRUMENTS.values()} == {"en"}  # no Spanish items shown
