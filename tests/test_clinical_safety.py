@@ -265,8 +265,8 @@ def test_pcl5_keeps_its_group_bars(client, db):
 @pytest.mark.parametrize("language, phrase", [
     ("en", "The three parts are this site’s grouping, not the checklist’s (after DSM-IV’s three symptom groups); "
            "they do not change your score."),
-    ("es", "Las tres partes son una agrupación de este sitio, no de la lista (según los tres grupos del DSM-IV); "
-           "no cambian su puntuación."),
+    ("es", "las tres partes son una agrupación de este sitio (según el DSM-IV), no de la lista, y no cambian su "
+           "puntuación."),
 ])
 def test_the_pcl5_form_says_once_that_its_parts_are_this_sites_grouping(client, language, phrase):
     html = client.get("/screen/pcl5", headers={"Accept-Language": language}).get_data(as_text=True)
