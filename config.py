@@ -100,6 +100,17 @@ class Config:
     # clinician out from elsewhere, and per client across accounts, so no client can guess at scale.
     RATELIMIT_SIGN_IN_ACCOUNT = "5 per minute;20 per hour"
     RATELIMIT_SIGN_IN_CLIENT = "20 per minute;100 per hour"
+    # Wrong two-factor codes for one account from anywhere: the 11th within 15 minutes is refused until
+    # the oldest leaves the window (the code step only; audited once). A 6-digit code then takes years.
+    RATELIMIT_TWO_FACTOR_ACCOUNT = "10 per 15 minutes"
+    # Processes serving the app (gunicorn's workers; gunicorn.conf.py sets it in each). While Redis is
+    # unreachable each process counts alone and allows this share of every limit, rounded up.
+    RATELIMIT_PROCESSES = 1
+    # Password hashes (argon2id, 64 MiB, about a core each) computed at once by one process, and how
+    # long a sign-in waits for its turn before a quick 503: a flood of sign-ins cannot take the CPU
+    # that people's pages need.
+    PASSWORD_HASHING_CONCURRENCY = 1
+    PASSWORD_HASHING_WAIT_SECONDS = 0.5
 
 
 class DevelopmentConfig(Config):

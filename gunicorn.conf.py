@@ -76,6 +76,9 @@ def refuse_per_process_rate_limits(server) -> None:
 
 def post_worker_init(worker):
     """Each worker learns the app's routes that take a result code, for the access log."""
+    config = getattr(worker.wsgi, "config", None)
+    if config is not None:  # each worker's share of a limit while Redis is unreachable (app/ratelimits.py)
+        config["RATELIMIT_PROCESSES"] = worker.cfg.workers
     url_map = getattr(worker.wsgi, "url_map", None)
     if url_map is not None:
         worker.log.code_routes = code_routes(rule.rule for rule in url_map.iter_rules())

@@ -151,6 +151,9 @@ def register_error_handlers(app: Flask) -> None:
         response = current_app.make_response(error_response(error.code or 500))
         if isinstance(error, MethodNotAllowed) and error.valid_methods:  # 405
             response.headers["Allow"] = ", ".join(error.valid_methods)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:  # a busy 503 says when to come back
+            response.headers["Retry-After"] = str(retry_after)
         return response
 
     for exception in DATABASE_UNAVAILABLE:
