@@ -27,6 +27,9 @@ class Config:
     PCL5_CUTOFF = 33
     PCPTSD5_CUTOFF = 3
     RETENTION_DAYS = 365
+    # Audit log entries are kept this long, then deleted by the purge (and that deletion audited). Six
+    # years: HIPAA's retention period for required documentation (45 CFR 164.316(b)(2)(i)).
+    AUDIT_RETENTION_DAYS = 6 * 365 + 2  # six years, leap days included
     # Who runs this instance, shown on /about. The defaults say honestly that it has not been set,
     # rather than inventing an organisation: a deployment sets all three.
     SITE_OPERATOR_NAME: str | None = None

@@ -103,11 +103,15 @@ def deactivate(email: str) -> None:
 @click.option("--older-than", "days", type=click.IntRange(min=1), default=None,
               help="Age in days (default: the RETENTION_DAYS setting).")
 def purge(days: int | None) -> None:
-    """Delete stored results taken more than RETENTION_DAYS (or DAYS) ago, in small batches; audited."""
-    from ..retention import purge_expired
+    """Delete stored results taken more than RETENTION_DAYS (or DAYS) ago, and audit log entries older than
+    AUDIT_RETENTION_DAYS, in small batches; both audited."""
+    from ..retention import purge_audit_log, purge_expired
 
     deleted, _cutoff = purge_expired(days)
     click.echo(f"Deleted {deleted} results older than {days or current_app.config['RETENTION_DAYS']} days.")
+    old_entries, _cutoff = purge_audit_log()
+    click.echo(f"Deleted {old_entries} audit log entries older than "
+               f"{current_app.config['AUDIT_RETENTION_DAYS']} days.")
 
 
 @click.command("seed-demo")
