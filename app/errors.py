@@ -12,6 +12,8 @@ from markupsafe import escape
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
+from . import log_throttle
+
 MESSAGES = {
     400: (_l("Something in the request was not right"),
           _l("Please go back and try again.")),
@@ -118,9 +120,12 @@ def database_unavailable(error: Exception):
     if getattr(getattr(error, "orig", None), "pgcode", None) in CONFLICT_SQLSTATES:
         return database_conflict(error)
 
-    # The exception text would carry the statement; its class and driver message are enough.
-    current_app.logger.error("database unavailable on %s %s: %s", request.method, request.url_rule,
-                             type(error).__name__)
+    # The exception text would carry the statement; its class is enough. One line per class a minute
+    # while the outage lasts, with a count of the requests it stands for.
+    held = log_throttle.due(f"database-unavailable:{type(error).__name__}")
+    if held is not None:
+        current_app.logger.error("database unavailable on %s %s: %s (%d more in the last minute)", request.method,
+                                 request.url_rule, type(error).__name__, held)
     with contextlib.suppress(Exception):  # the connection is gone; the session is discarded at teardown anyway
         db.session.rollback()
     response = None

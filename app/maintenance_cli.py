@@ -201,6 +201,18 @@ def write_assets(directory: Path) -> None:
         click.echo(bundle.filename)
 
 
+@assets_cli.command("error-pages")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def write_error_pages(directory: Path) -> None:
+    """Write the pages nginx serves itself (413, 429, 502, 503) into DIRECTORY (app/static/errors)."""
+    from flask import current_app
+
+    from .proxy_error_pages import write_pages
+
+    for name in write_pages(current_app._get_current_object(), directory):  # type: ignore[attr-defined]
+        click.echo(name)
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's `flask` command line."""
     app.cli.add_command(backup)
