@@ -119,3 +119,23 @@ def test_audit_rows_older_than_the_retention_are_purged_and_that_is_audited(tmp_
             assert purge_audit_log(automatic=True)[0] == 0
             assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))
                                      .where(AuditEvent.action == "audit_purge")) == 1
+
+
+def test_the_example_environment_and_docs_cover_a_first_production_install():
+    example = (ROOT / "deploy" / "env.example").read_text()
+    for name in ("SITE_OPERATOR_NAME", "SITE_OPERATOR_URL", "SITE_CONTACT", "MAIL_SERVER", "MAIL_PORT",
+                 "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM", "AUDIT_RETENTION_DAYS"):
+        assert f"FLASK_{name}=" in example, name
+    from config import Config
+
+    for line in example.splitlines():  # every setting it names is one the app has
+        match = re.match(r"#? ?FLASK_([A-Z0-9_]+)=", line)
+        if match:
+            assert hasattr(Config, match.group(1)), match.group(1)
+    deploying = (ROOT / "docs" / "deploying.md").read_text()
+    for step in ("rm /etc/nginx/sites-enabled/default", "certbot certonly --webroot -w /var/www/letsencrypt",
+                 "clinician create you@example.org --admin", "ptsd-screening-backup.timer", "--keep 14",
+                 "AUDIT_RETENTION_DAYS", "SITE_OPERATOR_NAME", "MAIL_SERVER"):
+        assert step in deploying, step
+    site = (ROOT / "deploy" / "nginx-ptsd-screening.conf").read_text()
+    assert "location ^~ /.well-known/acme-challenge/" in site and "root /var/www/letsencrypt;" in site
