@@ -75,22 +75,28 @@ def test_readyz_with_redis_stopped_is_degraded_not_down_and_logged_once(tmp_path
     with app_with_tables("testing", tmp_path, **settings) as app:
         with app.app_context():
             stamp(directory=str(ROOT / "migrations"))
-        client = app.test_client()
-        assert client.get("/readyz").get_json() == {"status": "ok"}
-        redis_server.stop()
-        lines = LinesOf(app.logger)
-        answers = [client.get("/readyz") for _ in range(5)]
-        assert {response.status_code for response in answers} == {200}
-        assert answers[0].get_json() == {"status": "degraded", "degraded": ["redis"]}
-        outage_lines = [line for line in lines if "Redis is not reachable" in line]
-        assert len(outage_lines) == 1  # once per outage, not once per probe
-        assert str(redis_server.port) not in answers[0].get_data(as_text=True)
-        # People's answers are still taken, and still limited: this process allows its share (4 / 2).
-        statuses = [client.post("/api/v1/screenings", json=PCL5, environ_overrides={"REMOTE_ADDR": "192.0.2.60"})
-                    .status_code for _ in range(3)]
-        assert statuses == [201, 201, 429]
-        with app.app_context():  # the suite's shared database: leave no revision stamped behind
-            stamp(directory=str(ROOT / "migrations"), revision="base")
+        try:
+            check_degraded_readiness(app, redis_server)
+        finally:  # the suite's shared database: leave no revision stamped behind
+            with app.app_context():
+                stamp(directory=str(ROOT / "migrations"), revision="base")
+
+
+def check_degraded_readiness(app, redis_server) -> None:
+    client = app.test_client()
+    assert client.get("/readyz").get_json() == {"status": "ok"}
+    redis_server.stop()
+    lines = LinesOf(app.logger)
+    answers = [client.get("/readyz") for _ in range(5)]
+    assert {response.status_code for response in answers} == {200}
+    assert answers[0].get_json() == {"status": "degraded", "degraded": ["redis"]}
+    outage_lines = [line for line in lines if "Redis is not reachable" in line]
+    assert len(outage_lines) == 1  # once per outage, not once per probe
+    assert str(redis_server.port) not in answers[0].get_data(as_text=True)
+    # People's answers are still taken, and still limited: this process allows its share (4 / 2).
+    statuses = [client.post("/api/v1/screenings", json=PCL5, environ_overrides={"REMOTE_ADDR": "192.0.2.60"})
+                .status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
 
 
 def test_readyz_still_fails_when_the_database_cannot_serve(tmp_path):
