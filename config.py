@@ -29,6 +29,9 @@ class Config:
     PCL5_CUTOFF: int | None = None
     PCPTSD5_CUTOFF: int | None = None
     RETENTION_DAYS = 365
+    # Audit log entries are kept this long, then deleted by the purge (and that deletion audited). Six
+    # years: HIPAA's retention period for required documentation (45 CFR 164.316(b)(2)(i)).
+    AUDIT_RETENTION_DAYS = 6 * 365 + 2  # six years, leap days included
     # Who runs this instance, shown on /about. The defaults say honestly that it has not been set,
     # rather than inventing an organisation: a deployment sets all three.
     SITE_OPERATOR_NAME: str | None = None
@@ -102,6 +105,17 @@ class Config:
     # clinician out from elsewhere, and per client across accounts, so no client can guess at scale.
     RATELIMIT_SIGN_IN_ACCOUNT = "5 per minute;20 per hour"
     RATELIMIT_SIGN_IN_CLIENT = "20 per minute;100 per hour"
+    # Wrong two-factor codes for one account from anywhere: the 11th within 15 minutes is refused until
+    # the oldest leaves the window (the code step only; audited once). A 6-digit code then takes years.
+    RATELIMIT_TWO_FACTOR_ACCOUNT = "10 per 15 minutes"
+    # Processes serving the app (gunicorn's workers; gunicorn.conf.py sets it in each). While Redis is
+    # unreachable each process counts alone and allows this share of every limit, rounded up.
+    RATELIMIT_PROCESSES = 1
+    # Password hashes (argon2id, 64 MiB, about a core each) computed at once by one process, and how
+    # long a sign-in waits for its turn before a quick 503: a flood of sign-ins cannot take the CPU
+    # that people's pages need.
+    PASSWORD_HASHING_CONCURRENCY = 1
+    PASSWORD_HASHING_WAIT_SECONDS = 0.1
 
 
 class DevelopmentConfig(Config):

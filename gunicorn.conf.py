@@ -6,6 +6,7 @@ and worker count stay on the command line or in GUNICORN_CMD_ARGS / WEB_CONCURRE
 below sees the final settings, wherever they came from.
 """
 import logging
+import re
 
 from gunicorn.glogging import Logger
 
@@ -14,6 +15,16 @@ from config import config_name_from_env, per_process_rate_limits_problem, settin
 
 # The only request facts logged: when, method, redacted path, protocol, status, size, duration, worker.
 KEPT_ATOMS = ("t", "m", "H", "s", "B", "b", "T", "D", "M", "L", "p")
+
+
+# Control characters, the backslash and the double quote: a CR/LF in a path (%0d%0a) must not start a
+# forged line, nor a quote end the quoted request early. Written as \xNN, as nginx does in its logs.
+UNSAFE_IN_LOG = re.compile(r'[\x00-\x1f\x7f-\x9f\\"]')
+
+
+def escaped(value: str) -> str:
+    """A request value as one safe stretch of a log line."""
+    return UNSAFE_IN_LOG.sub(lambda match: f"\\x{ord(match.group()):02x}", value)
 
 
 class PrivateAccessLogger(Logger):
@@ -31,7 +42,7 @@ class PrivateAccessLogger(Logger):
         atoms = {name: everything[name] for name in KEPT_ATOMS}
         atoms["U"] = redact_path(everything["U"], self.code_routes)
         atoms["r"] = f"{everything['m']} {atoms['U']} {everything['H']}"
-        return atoms
+        return {name: escaped(value) if isinstance(value, str) else value for name, value in atoms.items()}
 
     # Gunicorn's own error-log lines about a request name the client's address and quote the request
     # line or URI (a result code, a query): keep only what kind of problem it was.
@@ -76,6 +87,9 @@ def refuse_per_process_rate_limits(server) -> None:
 
 def post_worker_init(worker):
     """Each worker learns the app's routes that take a result code, for the access log."""
+    config = getattr(worker.wsgi, "config", None)
+    if config is not None:  # each worker's share of a limit while Redis is unreachable (app/ratelimits.py)
+        config["RATELIMIT_PROCESSES"] = worker.cfg.workers
     url_map = getattr(worker.wsgi, "url_map", None)
     if url_map is not None:
         worker.log.code_routes = code_routes(rule.rule for rule in url_map.iter_rules())

@@ -16,6 +16,7 @@ from .assets import init_assets
 from .database import configure_sqlite
 from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .log_throttle import quiet_pool_outages
 from .ratelimits import apply_rate_limits
 from .retention import init_retention
 from .security import init_security
@@ -57,6 +58,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.add_extension(StripIndentation)
 
+    quiet_pool_outages()  # a database outage: one line per failure a minute, not a traceback per request
     init_security(app)
     init_assets(app)
     register_extensions(app)

@@ -1,7 +1,10 @@
 """Per-connection SQLite settings: WAL, a busy timeout, and commits that survive a crash."""
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
@@ -28,12 +31,26 @@ def refresh_statistics(cursor) -> None:
         cursor.execute("ANALYZE")
 
 
+def create_private_file(database: str | None) -> None:
+    """Create the database file readable and writable by its owner only (0600), before SQLite would
+    create it with the process's umask (0644: every local user could read everyone's answers). SQLite
+    gives the -wal, -shm and journal files the database file's mode, so they are private too."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return  # an existing file keeps the mode its operator gave it; a missing folder is SQLite's error
+    with contextlib.suppress(FileExistsError):  # another process created it a moment ago
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def configure_sqlite(app: Flask) -> None:
     """Apply SQLITE_* settings to every new SQLite connection of this app; other databases are untouched."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name != "sqlite":
         return
+    create_private_file(engine.url.database)
     journal_mode = app.config["SQLITE_JOURNAL_MODE"]
     synchronous = app.config["SQLITE_SYNCHRONOUS"]
     busy_timeout = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])

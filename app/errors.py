@@ -12,6 +12,8 @@ from markupsafe import escape
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
+from . import log_throttle
+
 MESSAGES = {
     400: (_l("Something in the request was not right"),
           _l("Please go back and try again.")),
@@ -22,6 +24,9 @@ MESSAGES = {
     413: (_l("Too much data"), _l("What was sent is larger than any screening needs.")),
     415: (_l("This page only takes its own form"),
           _l("Please fill in the questionnaire on the page and submit it from there.")),
+    409: (_l("Changed at the same moment"),
+          _l("Someone else changed this at the same moment, so nothing was changed. Please reload the page "
+             "and try again.")),
     429: (_l("Too many requests"),
           _l("You have sent a lot of requests in a short time. Please wait a minute and try again.")),
     500: (_l("Something went wrong on our side"),
@@ -92,13 +97,35 @@ def unsaved_form_response():
     return html, 503
 
 
+# PostgreSQL's deadlock_detected and serialization_failure: another request changed the same rows at
+# the same moment and this one was rolled back. Nothing is wrong with the database: a 409, try again.
+CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def database_conflict(error: Exception):
+    """409 for a transaction the database rolled back in favour of a concurrent one."""
+    from .extensions import db
+
+    current_app.logger.warning("concurrent change on %s %s: %s", request.method, request.url_rule,
+                               type(getattr(error, "orig", error)).__name__)
+    with contextlib.suppress(Exception):
+        db.session.rollback()
+    return current_app.make_response(error_response(409))
+
+
 def database_unavailable(error: Exception):
     """503 while the database cannot be reached; a form keeps the answers, the API says nothing was saved."""
     from .extensions import db
 
-    # The exception text would carry the statement; its class and driver message are enough.
-    current_app.logger.error("database unavailable on %s %s: %s", request.method, request.url_rule,
-                             type(error).__name__)
+    if getattr(getattr(error, "orig", None), "pgcode", None) in CONFLICT_SQLSTATES:
+        return database_conflict(error)
+
+    # The exception text would carry the statement; its class is enough. One line per class a minute
+    # while the outage lasts, with a count of the requests it stands for.
+    held = log_throttle.due(f"database-unavailable:{type(error).__name__}")
+    if held is not None:
+        current_app.logger.error("database unavailable on %s %s: %s (%d more in the last minute)", request.method,
+                                 request.url_rule, type(error).__name__, held)
     with contextlib.suppress(Exception):  # the connection is gone; the session is discarded at teardown anyway
         db.session.rollback()
     response = None
@@ -151,6 +178,9 @@ def register_error_handlers(app: Flask) -> None:
         response = current_app.make_response(error_response(error.code or 500))
         if isinstance(error, MethodNotAllowed) and error.valid_methods:  # 405
             response.headers["Allow"] = ", ".join(error.valid_methods)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:  # a busy 503 says when to come back
+            response.headers["Retry-After"] = str(retry_after)
         return response
 
     for exception in DATABASE_UNAVAILABLE:

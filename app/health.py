@@ -1,6 +1,7 @@
 """Health checks for a load balancer: /healthz (the process answers) and /readyz (it can serve)."""
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
 
+from . import log_throttle
 from .extensions import db, limiter
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -29,7 +31,8 @@ def database_problem() -> str | None:
         with db.engine.connect() as connection:
             current = frozenset(MigrationContext.configure(connection).get_current_heads())
     except Exception:  # any driver error means "not reachable"; its text may hold a host or user name
-        current_app.logger.warning("readyz: the database is not reachable")
+        if log_throttle.due("readyz-database") is not None:
+            current_app.logger.warning("readyz: the database is not reachable")
         return "database"
     if current != migration_heads():
         return "migrations"
@@ -52,9 +55,24 @@ def redis_problem() -> str | None:
         finally:
             client.close()
     except Exception:  # the exception text would name the host; say only which check failed
-        current_app.logger.warning("readyz: Redis is not reachable")
+        _redis_outage(started=True)
         return "redis"
+    _redis_outage(started=False)
     return None
+
+
+_redis_down = threading.Event()
+
+
+def _redis_outage(started: bool) -> None:
+    """One log line when this process first finds Redis unreachable, one when it answers again."""
+    if started and not _redis_down.is_set():
+        _redis_down.set()
+        current_app.logger.warning("readyz: Redis is not reachable; rate limits count in each process "
+                                   "(its share of each limit) until it is back")
+    elif not started and _redis_down.is_set():
+        _redis_down.clear()
+        current_app.logger.warning("readyz: Redis is reachable again")
 
 
 @bp.get("/healthz")
@@ -67,9 +85,14 @@ def healthz():
 @bp.get("/readyz")
 @limiter.exempt
 def readyz():
-    """Ready for traffic: the database answers at the expected schema, and Redis when configured."""
-    failed = [problem for problem in (database_problem(), redis_problem()) if problem]
-    if not failed:
-        return jsonify(status="ok")
+    """Ready for traffic when the database answers at the expected schema. Redis only shares the rate
+    limits between processes: without it this instance still serves (each process counts its share,
+    app/ratelimits.py), so it is reported as degraded with a 200, never as a reason to take it out."""
+    failed = [problem for problem in (database_problem(),) if problem]
+    degraded = [problem for problem in (redis_problem(),) if problem]
     # Which checks failed ("database", "migrations", "redis"), never why: no host, user or count.
-    return jsonify(status="unavailable", failed=failed), 503
+    if failed:
+        return jsonify(status="unavailable", failed=failed, **({"degraded": degraded} if degraded else {})), 503
+    if degraded:
+        return jsonify(status="degraded", degraded=degraded)
+    return jsonify(status="ok")

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -73,15 +75,35 @@ def tables_with_rows() -> list[str]:
                 if connection.execute(sa.select(sa.literal(1)).select_from(sa.table(name)).limit(1)).first()]
 
 
+def dated_path(series: Path, now: datetime) -> Path:
+    """One backup of a rotated series: ptsd.db -> ptsd-20261204T031500Z.db, beside it."""
+    return series.with_name(f"{series.stem}-{now:%Y%m%dT%H%M%SZ}{series.suffix}")
+
+
+def older_backups(series: Path, keep: int) -> list[Path]:
+    """The backups of a series beyond the newest `keep` (their names sort by time)."""
+    pattern = re.compile(re.escape(series.stem) + r"-\d{8}T\d{6}Z" + re.escape(series.suffix) + "$")
+    found = sorted(path for path in series.parent.glob(f"{series.stem}-*{series.suffix}") if pattern.match(path.name))
+    return found[:-keep] if len(found) > keep else []
+
+
 @click.command("backup")
 @with_appcontext
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-def backup(path: Path) -> None:
+@click.option("--keep", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Rotate: write PATH's name with the time added (ptsd-20261204T031500Z.db) and delete all "
+                   "but the newest N such backups.")
+def backup(path: Path, keep: int | None) -> None:
     """Write a consistent copy of the database to PATH while the app keeps serving.
 
     SQLite: the online backup API (one snapshot; writers carry on). PostgreSQL: pg_dump in its custom
-    format, for `restore` (or pg_restore). The file is readable by its owner only.
+    format, for `restore` (or pg_restore). The file is readable by its owner only. With --keep N (the
+    daily timer, deploy/ptsd-screening-backup.timer) each run writes a new dated file and removes the
+    oldest beyond N.
     """
+    series = path
+    if keep is not None:
+        path = dated_path(series, datetime.now(UTC))
     url = db.engine.url
     temporary = _private_temp_file(path)
     try:
@@ -104,10 +126,16 @@ def backup(path: Path) -> None:
     finally:
         temporary.unlink(missing_ok=True)
     size = path.stat().st_size
+    removed = older_backups(series, keep) if keep is not None else []
+    for old in removed:
+        old.unlink(missing_ok=True)
     # After the copy, so the backup never records itself; the file's name only, not the server's layout.
-    audit.record(audit.BACKUP, detail=f"{path.name}, {size:,} bytes")
+    rotation = f"; {len(removed)} older removed, newest {keep} kept" if keep is not None else ""
+    audit.record(audit.BACKUP, detail=f"{path.name}, {size:,} bytes{rotation}")
     db.session.commit()
     click.echo(f"Backed up the database to {path} ({size:,} bytes).")
+    for old in removed:
+        click.echo(f"Removed the older backup {old}.")
 
 
 @click.command("restore")
@@ -164,12 +192,25 @@ def write_assets(directory: Path) -> None:
     from .assets import bundles
 
     directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o755)  # public files, for nginx's user, whatever the service's UMask=0077 made it
     for bundle in bundles().values():
         temporary = directory / f".{bundle.filename}.tmp"
         temporary.write_bytes(bundle.body)
         temporary.chmod(0o644)
         os.replace(temporary, directory / bundle.filename)
         click.echo(bundle.filename)
+
+
+@assets_cli.command("error-pages")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def write_error_pages(directory: Path) -> None:
+    """Write the pages nginx serves itself (413, 429, 502, 503) into DIRECTORY (app/static/errors)."""
+    from flask import current_app
+
+    from .proxy_error_pages import write_pages
+
+    for name in write_pages(current_app._get_current_object(), directory):  # type: ignore[attr-defined]
+        click.echo(name)
 
 
 def register(app: Flask) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -9,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, request, session
 from flask_login import current_user
 
-from .client_keys import client_key, pseudonym
+from .client_keys import client_key, client_network, pseudonym
 from .clinician import audit
 from .extensions import db, limiter
 from .models import Clinician
@@ -80,10 +82,24 @@ LIMITED_ENDPOINTS: dict[str, tuple[Limited, ...]] = {
 SIGN_IN_ENDPOINTS = {"auth.login": "email", "auth.two_factor": "pending", "auth.account": "signed-in"}
 
 
+def per_process(limits: str, processes: int) -> str:
+    """Each count of a limit ("20 per minute;300 per hour") divided among the server's processes,
+    rounded up: what one process may allow while it counts alone."""
+    if processes <= 1:
+        return limits
+    return ";".join(re.sub(r"^\s*(\d+)", lambda count: str(math.ceil(int(count.group(1)) / processes)), part)
+                    for part in limits.split(";"))
+
+
 def setting(name: str) -> Callable[[], str]:
-    """A limit read from the configuration on each request, so tests and deployments can tune it."""
+    """A limit read from the configuration on each request, so tests and deployments can tune it. While
+    the shared storage (Redis) is unreachable each process counts in its own memory: it then allows its
+    share, the limit divided by RATELIMIT_PROCESSES (the server's worker count), so all of them together
+    still allow about the limit."""
 
     def limit_value() -> str:
+        if limiter._storage_dead:
+            return per_process(current_app.config[name], int(current_app.config.get("RATELIMIT_PROCESSES") or 1))
         return current_app.config[name]
 
     limit_value.__name__ = f"setting_{name}"
@@ -144,7 +160,7 @@ def sign_in_key(source: str = "email") -> Callable[[], str]:
     One function per source, so limits built again for another app are equal and not stacked."""
 
     def account_and_client_key() -> str:
-        return pseudonym(f"{attempted_account(source)}|{request.remote_addr or 'unknown'}", "account-client")
+        return pseudonym(f"{attempted_account(source)}|{client_network(request.remote_addr)}", "account-client")
 
     return _SIGN_IN_KEYS.setdefault(source, account_and_client_key)
 
@@ -162,25 +178,29 @@ def _limited_account():
 _BREACH_SOURCES: dict[str, str] = {}
 
 
-def first_refusal_in_window(request_limit, account) -> bool:
-    """Whether this is the first refusal for the account (or for all unknown emails together) in the
-    breached limit's window: counted in the limiter's storage, so it holds across instances too."""
+def first_refusal_in_window(request_limit, account, kind: str = "sign-in-limited-audit") -> bool:
+    """Whether this is the first refusal of its kind for the account (or for all unknown emails together)
+    in the breached limit's window: counted in the limiter's storage, so it holds across instances too."""
     breached = request_limit.limit
     once = type(breached)(1, breached.multiples, namespace="AUDIT")
     subject = f"id:{account.id}" if account is not None else "unknown"
-    return limiter.limiter.hit(once, "sign-in-limited-audit", pseudonym(subject, "audit"))
+    return limiter.limiter.hit(once, kind, pseudonym(subject, "audit"))
 
 
 def audit_limited_sign_in(request_limit) -> None:
     """on_breach: a refused sign-in attempt goes in the audit log (never the password or the typed text),
     against the account it named if there is one, saying which limit refused it — at most once per
     account and window, so a flood of refused attempts cannot flood the log."""
+    locked = TWO_FACTOR_LOCK_SCOPE in request_limit.key
     which = "per account" if "-account" in request_limit.key else "per client"
     try:
         account = _limited_account()
-        if not first_refusal_in_window(request_limit, account):
+        kind = "two-factor-locked-audit" if locked else "sign-in-limited-audit"
+        if not first_refusal_in_window(request_limit, account, kind):
             return None
-        audit.record(audit.SIGN_IN_LIMITED, account, detail=f"too many attempts ({which})")
+        detail = ("two-factor step locked: too many wrong codes for the account" if locked
+                  else f"too many attempts ({which})")
+        audit.record(audit.SIGN_IN_LIMITED, account, detail=detail)
         db.session.commit()
     except Exception:  # an unreachable database must not turn the 429 into a 500
         db.session.rollback()
@@ -202,10 +222,37 @@ def limit_sign_in(account_field: str = "email", endpoint: str | None = None):
         on_breach=audit_limited_sign_in,
     )
 
-    def decorate(view):
-        return per_client(per_account(view))
+    if account_field != "pending":
 
-    return decorate
+        def decorate(view):
+            return per_client(per_account(view))
+
+        return decorate
+    # The code step also counts wrong codes against the account alone, from wherever they come: a
+    # client with many addresses (or networks) cannot spread its guesses. Right codes cost nothing, and
+    # the lock covers only this step, for at most the window.
+    account_lock = limiter.shared_limit(
+        _provider("RATELIMIT_TWO_FACTOR_ACCOUNT"), scope=TWO_FACTOR_LOCK_SCOPE, key_func=two_factor_account_key,
+        methods=["POST"], on_breach=audit_limited_sign_in, deduct_when=wrong_code_answer,
+    )
+
+    def decorate_code_step(view):
+        return per_client(per_account(account_lock(view)))
+
+    return decorate_code_step
+
+
+TWO_FACTOR_LOCK_SCOPE = "two-factor-lock"
+
+
+def two_factor_account_key() -> str:
+    """The account waiting for its code, whoever sends it (none waiting: the view only redirects)."""
+    return pseudonym(attempted_account("pending") or "no-account", "two-factor-account")
+
+
+def wrong_code_answer(response) -> bool:
+    """The code step answered "that code is not right" (400): the only answers that count toward the lock."""
+    return response.status_code == 400
 
 
 @limiter.request_filter

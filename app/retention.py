@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from .extensions import db
-from .models import Screening, utcnow
+from .models import AuditEvent, Screening, utcnow
 
 # Small enough that a purge never holds the (SQLite: only) write lock for long; a person's answers
 # being stored wait for one batch at most.
@@ -65,6 +65,31 @@ def purge_expired(days: int | None = None, automatic: bool = False) -> tuple[int
     return deleted, cutoff
 
 
+def purge_audit_log(days: int | None = None, automatic: bool = False) -> tuple[int, datetime]:
+    """Delete audit rows older than AUDIT_RETENTION_DAYS (or `days`), in batches; the deletion is itself
+    audited, as purge_expired's is (an automatic run that finds nothing writes no row)."""
+    from .clinician import audit
+
+    days = int(current_app.config["AUDIT_RETENTION_DAYS"]) if days is None else days
+    cutoff = utcnow() - timedelta(days=days)
+    old_ids = sa.select(AuditEvent.id).where(AuditEvent.at < cutoff).order_by(AuditEvent.id).limit(BATCH_SIZE)
+    deleted = 0
+    while True:
+        ids = list(db.session.scalars(old_ids))
+        if ids:
+            db.session.execute(sa.delete(AuditEvent).where(AuditEvent.id.in_(ids)))
+        db.session.commit()
+        deleted += len(ids)
+        if len(ids) < BATCH_SIZE:
+            break
+        time.sleep(PAUSE_BETWEEN_BATCHES_SECONDS)
+    if deleted or not automatic:
+        detail = f"{deleted} audit log entries before {cutoff:%Y-%m-%d %H:%M} UTC ({days} days)"
+        audit.record(audit.AUDIT_PURGE, detail=detail + (", deleted automatically by the server" if automatic else ""))
+        db.session.commit()
+    return deleted, cutoff
+
+
 class BackgroundPurge:
     """Starts purge_expired in a background thread at most once per interval in this process.
 
@@ -95,6 +120,7 @@ class BackgroundPurge:
         with self.app.app_context():
             try:
                 purge_expired(automatic=True)
+                purge_audit_log(automatic=True)
             except Exception:  # the next interval tries again; never let a purge error reach anyone
                 db.session.rollback()
                 self.app.logger.exception("the automatic retention purge failed")

@@ -6,6 +6,7 @@ Only ports, paths and the certificate are substituted into the shipped files; ev
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import secrets
@@ -59,8 +60,9 @@ def throwaway_certificate(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def nginx_config(directory: Path, site: str) -> Path:
-    """A minimal nginx.conf around the site: everything under `directory`, in the foreground."""
+def nginx_config(directory: Path, site: str, error_level: str = "warn") -> Path:
+    """A minimal nginx.conf around the site: everything under `directory`, in the foreground. Like
+    Debian's nginx.conf it has a main error log and an http-wide access log (the site must override both)."""
     for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (directory / name).mkdir(exist_ok=True)
     (directory / "site.conf").write_text(site)
@@ -69,9 +71,10 @@ def nginx_config(directory: Path, site: str) -> Path:
     config.write_text(f"""{user}daemon off;
 worker_processes 1;
 pid {directory}/nginx.pid;
-error_log {directory}/error.log warn;
+error_log {directory}/error.log {error_level};
 events {{ worker_connections 512; }}
 http {{
+    access_log {directory}/access.log;
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
     client_body_temp_path {directory}/body;
@@ -93,6 +96,9 @@ def render_site(directory: Path, cert: Path, key: Path, **ports_and_paths) -> st
         (r"/etc/letsencrypt/live/screening\.example\.org/fullchain\.pem", str(cert)),
         (r"/etc/letsencrypt/live/screening\.example\.org/privkey\.pem", str(key)),
         (r"/etc/nginx/snippets/ptsd-screening-headers\.conf", str(snippet)),
+        (r"/var/log/nginx/", f"{directory}/"),
+        (r"alias /srv/ptsd-screening/app/static/errors/;", f"alias {ROOT}/app/static/errors/;"),
+        (r"root /var/www/letsencrypt;", f"root {directory}/letsencrypt;"),
     ]
     if ports_and_paths:
         replacements += [
@@ -393,6 +399,7 @@ def test_slow_half_sent_requests_do_not_hold_up_others(stack):
 def test_a_body_over_32_kb_is_refused_before_gunicorn(stack, chunked):
     body = b'{"instrument": "pcl5", "answers": [' + b"0, " * 14000 + b"0]}"
     assert len(body) > 32 * 1024
+    time.sleep(0.3)  # gunicorn writes an earlier test's access line just after its response
     before = stack.gunicorn_log.read_text().count("POST /api/v1/screenings")
     if chunked:
         status, headers, text = stack.request("POST", "/api/v1/screenings", iter([body[:20000], body[20000:]]),
@@ -405,10 +412,13 @@ def test_a_body_over_32_kb_is_refused_before_gunicorn(stack, chunked):
     for name in SECURITY_HEADERS:
         assert name in headers, name
     assert stack.gunicorn_log.read_text().count("POST /api/v1/screenings") == before
-    assert text.decode().strip() == "The request is too large."
-    status, _, text = stack.request("POST", "/api/v1/screenings", body, {
-        "Content-Type": "application/json", "Accept-Language": "es-MX,es;q=0.9,en;q=0.5"})
-    assert status == 413 and text.decode().strip() == "La solicitud es demasiado grande."
+    # The app's own answer, as JSON under /api/ and as its page in the reader's language elsewhere.
+    assert headers["Content-Type"].startswith("application/json")
+    assert json.loads(text) == {"errors": ["Too much data"]}
+    status, headers, text = stack.request("POST", "/screen/pcl5", body, {
+        "Content-Type": "application/x-www-form-urlencoded", "Accept-Language": "es-MX,es;q=0.9,en;q=0.5"})
+    assert status == 413 and headers["Content-Type"].startswith("text/html")
+    assert "<h1>Demasiados datos</h1>" in text.decode()
     # A real submission still goes through.
     status, _, _ = stack.request("POST", "/api/v1/screenings", b'{"instrument": "pcl5", "answers": ' +
                                  str([1] * 20).encode() + b"}", {"Content-Type": "application/json"})
@@ -424,3 +434,95 @@ def test_health_checks_answer_through_the_proxy_and_stay_out_of_the_log(stack):
     log = stack.gunicorn_log.read_text()
     assert "GET /learn " in log
     assert "/healthz" not in log and "/readyz" not in log
+
+
+# ---- nginx on its own: the app down, and what its logs keep ------------------------------------------
+
+CODE = "7KQ2M9XD4TPA"
+CLINIC_TOKEN = "clinicTOKENabcdefghij1234"
+LINK_TOKEN = "resetTOKEN_abcdefghijklmnopqrstuvwxyz012345"
+SECRETS = (CODE, "7KQ2-M9XD-4TPA", CLINIC_TOKEN, LINK_TOKEN)
+
+
+@pytest.fixture(scope="module")
+def app_down(tmp_path_factory):
+    """The shipped site with nothing behind it (gunicorn stopped, mid-restart), its main error log at
+    "info", more than Debian's default."""
+    directory = tmp_path_factory.mktemp("down")
+    http_port, https_port, dead_port = free_port(), free_port(), free_port()
+    cert, key = throwaway_certificate(directory)
+    (directory / "letsencrypt" / ".well-known" / "acme-challenge").mkdir(parents=True)
+    (directory / "letsencrypt" / ".well-known" / "acme-challenge" / "probe").write_text("challenge-answer")
+    site = render_site(directory, cert, key, http=http_port, https=https_port, gunicorn=dead_port,
+                       run=directory / "run")
+    config = nginx_config(directory, site, error_level="info")
+    nginx = subprocess.Popen([NGINX, "-p", str(directory), "-c", str(config), "-e", str(directory / "error.log")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(https_port, nginx, directory / "error.log")
+        yield Stack(http_port, https_port, dead_port, directory / "run", directory / "none.log"), directory
+    finally:
+        stop(nginx)
+
+
+def test_a_form_posted_while_the_app_restarts_says_the_answers_were_not_saved(app_down):
+    stack, _directory = app_down
+    form = "store=yes&" + "&".join(f"q{n}=2" for n in range(1, 21))
+    for language, words in (("en", "they were not saved"), ("es-ES,es;q=0.9", "no se guardaron")):
+        status, headers, body = stack.request("POST", "/screen/pcl5", form, {
+            "Content-Type": "application/x-www-form-urlencoded", "Accept-Language": language})
+        page = body.decode()
+        assert status == 502 and headers["Content-Type"].startswith("text/html")
+        assert words in page and 'href="/static/css/base.css"' in page
+        assert "988" in page  # the crisis lines, as on every page of the app
+        assert headers["Cache-Control"] == "no-store"
+        for name in SECURITY_HEADERS:
+            assert name in headers, name
+    status, headers, body = stack.request("POST", "/api/v1/screenings", b"{}", {"Content-Type": "application/json"})
+    assert status == 502 and json.loads(body) == {"errors": ["The service is busy or down"]}
+    assert headers["Content-Type"].startswith("application/json")
+    # Its stylesheet is served by nginx itself, so the page looks right while the app is down.
+    assert stack.request("GET", "/static/css/base.css")[0] == 200
+
+
+def test_the_shipped_error_pages_are_the_apps_current_ones():
+    """app/static/errors is written by `flask --app wsgi assets error-pages app/static/errors`: run it
+    again when a message or the crisis lines change."""
+    from app import create_app
+    from app.proxy_error_pages import page_files
+
+    app = create_app("testing")
+    shipped = {path.name: path.read_bytes() for path in (ROOT / "app" / "static" / "errors").iterdir()}
+    assert shipped == page_files(app)
+
+
+def test_certbots_webroot_challenge_is_answered_on_port_80(app_down):
+    stack, _directory = app_down
+    status, _, body = stack.request("GET", "/.well-known/acme-challenge/probe", tls=False)
+    assert status == 200 and body == b"challenge-answer"
+    assert stack.request("GET", "/.well-known/acme-challenge/missing", tls=False)[0] == 404
+    assert stack.request("GET", "/screen/pcl5", tls=False)[0] == 301
+
+
+def test_no_log_line_keeps_a_code_or_token_or_a_client_address(app_down):
+    stack, directory = app_down
+    too_large = b"x" * (40 * 1024)
+    for tls in (True, False):
+        for path in (f"/results/{CODE}", "/results/7KQ2-M9XD-4TPA/delete", f"/c/{CLINIC_TOKEN}",
+                     f"/clinician/reset/{LINK_TOKEN}", f"/clinician/invite/{LINK_TOKEN}",
+                     f"/screen/pcl5?clinic={CLINIC_TOKEN}&previous={CODE}"):
+            stack.request("GET", path, tls=tls, source="127.0.0.5")
+            stack.request("POST", path, too_large, {"Content-Type": "application/x-www-form-urlencoded"},
+                          tls=tls, source="127.0.0.5")
+    time.sleep(0.3)
+    logs = {path.name: path.read_text(errors="replace") for path in directory.glob("*.log")}
+    assert "ptsd-screening.access.log" in logs
+    for name, text in logs.items():
+        for secret in SECRETS:
+            assert secret not in text, (name, secret)
+        assert "127.0.0.5" not in text, name
+    access = logs["ptsd-screening.access.log"]
+    # (nginx logs the method of its error page's internal GET for a refused POST.)
+    assert '"GET /results/..." 502' in access and '"GET /results/..." 413' in access
+    assert '"GET /c/..." 301' in access  # plain HTTP
+    assert logs.get("access.log", "") == ""  # the http-wide log (Debian's default) gets nothing

@@ -525,6 +525,14 @@ def _current_code(app, url) -> dict:
     return {"code": pyotp.TOTP(TOTP_SECRET).now()}
 
 
+def _shown_setup_key(client) -> None:
+    """The set-up key lives in the session that was shown it: this client's is TOTP_SECRET."""
+    from app.auth.views import SETUP_SECRET
+
+    with client.session_transaction("/clinician/") as session:
+        session[SETUP_SECRET] = TOTP_SECRET
+
+
 NEW_PASSWORD = {"password": "a new and long passphrase", "password_confirm": "a new and long passphrase"}
 ACCOUNT_PAGE = lambda url: "/clinician/accounts"  # noqa: E731
 
@@ -538,7 +546,8 @@ FORM_CASES.update({
         token_page=lambda url: url, state=_accounts_state, begin=_password_step),
     "auth.two_factor_setup": FormCase(
         prepare=lambda app, rule: (add_accounts(app, pending_secret=True), rule)[1], data=_current_code,
-        token_page=lambda url: url, state=_accounts_state, signed_in=True, accepted_status=200),
+        token_page=lambda url: url, state=_accounts_state, signed_in=True, accepted_status=200,
+        begin=_shown_setup_key),
     "auth.invite": FormCase(
         prepare=lambda app, rule: (add_accounts(app, link="invite"), account_link(app, "invite"))[1],
         data=lambda app, url: NEW_PASSWORD, token_page=lambda url: url, state=_accounts_state),

@@ -142,7 +142,7 @@ def test_spanish_result_page_and_crisis_lines(client):
     assert html_lang(page) == "es"
     assert "Su resultado del PCL-5" in page and "<strong>40</strong> de 80" in page
     assert "Sus respuestas indican síntomas de TEPT" in page
-    assert "en español, llame al <strong>988</strong> y marque 2" in page
+    assert 'en español, llame al <a href="tel:988">988</a> y marque 2' in page
     assert "AYUDA" in page and "024" in page and "800 911 2000" in page
     assert "Esto no es un diagnóstico" in page
 

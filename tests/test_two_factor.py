@@ -34,9 +34,10 @@ def test_the_setup_page_shows_a_qr_code_the_secret_and_an_otpauth_link(app, sign
     assert response.status_code == 200
     assert '<svg role="img" aria-label="QR code for your authenticator app" class="qr"' in page
     totp = totp_from(page)
-    with app.app_context():
-        secret = _db.session.get(Clinician, clinician.id).totp_secret
-    assert totp.secret == secret and len(secret) == 32  # 160 bits
+    secret = totp.secret
+    with app.app_context():  # nothing is stored before a code confirms the key
+        assert _db.session.get(Clinician, clinician.id).totp_secret is None
+    assert len(secret) == 32  # 160 bits
     assert " ".join(secret[i:i + 4] for i in range(0, 32, 4)) in page
     assert "Open in your authenticator app" in page and OTPAUTH.search(page).group(1).startswith(
         "otpauth://totp/PTSD%20screening:doc%40example.org?secret=")
@@ -44,6 +45,32 @@ def test_the_setup_page_shows_a_qr_code_the_secret_and_an_otpauth_link(app, sign
     assert totp_from(signed_in.get("/clinician/two-factor/setup").get_data(as_text=True)).secret == secret
     with app.app_context():
         assert not _db.session.get(Clinician, clinician.id).two_factor_enabled
+
+
+def test_a_setup_key_seen_by_one_session_is_never_confirmed_by_another(app, clinician, clock):
+    first, second = app.test_client(), app.test_client()
+    sign_in(first)
+    sign_in(second)
+    seen_first = totp_from(first.get("/clinician/two-factor/setup").get_data(as_text=True))
+    seen_second = totp_from(second.get("/clinician/two-factor/setup").get_data(as_text=True))
+    assert seen_first.secret != seen_second.secret  # each session is shown its own key
+    # The second session cannot confirm the key the first one saw, whatever code it sends.
+    response = second.post("/clinician/two-factor/setup", data={
+        "code": seen_first.at(clock.value), "csrf_token": csrf(second, "/clinician/two-factor/setup")})
+    assert response.status_code == 400
+    with app.app_context():
+        assert not _db.session.get(Clinician, clinician.id).two_factor_enabled
+    # A later session of the same account is shown a fresh key, never one shown before.
+    third = app.test_client()
+    sign_in(third)
+    seen_third = totp_from(third.get("/clinician/two-factor/setup").get_data(as_text=True)).secret
+    assert seen_third not in {seen_first.secret, seen_second.secret}
+    # The second session confirms its own key; the account then holds that key, not the first.
+    response = second.post("/clinician/two-factor/setup", data={
+        "code": seen_second.at(clock.value), "csrf_token": csrf(second, "/clinician/two-factor/setup")})
+    assert response.status_code == 200
+    with app.app_context():
+        assert _db.session.get(Clinician, clinician.id).totp_secret == seen_second.secret
 
 
 def test_a_wrong_code_does_not_turn_two_factor_on(app, signed_in, clinician, clock):

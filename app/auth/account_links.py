@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 
 from ..extensions import db, rows_changed
 from ..models import TOKEN_INVITE, TOKEN_RESET, AccountToken, Clinician, utcnow
@@ -58,7 +58,9 @@ def withdraw(clinician: Clinician) -> None:
 
 def public_url(purpose: str, token: str) -> str:
     """The link as the person will open it: on PUBLIC_BASE_URL when set, never the request's Host
-    header; without it, the path alone (the admin adds the site's address)."""
-    path = url_for(ENDPOINTS[purpose], token=token, _external=False)
+    header; without it, the path alone (the admin adds the site's address). Built from the URL map
+    alone, so a command needs no request (nor a Host that TRUSTED_HOSTS would refuse)."""
+    adapter = current_app.url_map.bind("unused.invalid", script_name=current_app.config.get("APPLICATION_ROOT"))
+    path = adapter.build(ENDPOINTS[purpose], {"token": token}, force_external=False)
     base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     return base + path

@@ -37,7 +37,7 @@ def _new_password_fields():
         PasswordField(_l("New password"), validators=[
             DataRequired(_l("Enter a new password.")),
             Length(min=MIN_LENGTH, max=MAX_LENGTH,
-                   message=_l("Use %(min)s to %(max)s characters.", min=MIN_LENGTH, max=MAX_LENGTH)),
+                   message=_l("Use %(min)s to %(max)s characters.")),  # Length fills in min and max
         ], render_kw={"autocomplete": "new-password"}),
         PasswordField(_l("New password again"), validators=[
             DataRequired(_l("Enter the new password again.")),

@@ -19,6 +19,7 @@ RECOVERY_CODES = 10
 # 10 characters of a 32-letter alphabet (50 random bits), shown as two groups of five.
 RECOVERY_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no l, o, 0 or 1 to misread
 TOTP_CODE = re.compile(r"\d{6}")
+BASE32 = re.compile(r"[A-Z2-7]+")
 
 
 def new_secret() -> str:
@@ -121,11 +122,18 @@ def verify(clinician: Clinician, typed: str) -> str | None:
     return "recovery" if use_recovery_code(clinician, code) else None
 
 
-def confirm(clinician: Clinician, typed: str) -> bool:
-    """Finish set-up with a current code from the app; that code is used up too."""
-    step = matching_step(clinician.totp_secret, normalise_code(typed)) if clinician.totp_secret else None
+def is_secret(value: object) -> bool:
+    """Whether a value is a secret as new_secret makes them."""
+    return isinstance(value, str) and len(value) == 32 and BASE32.fullmatch(value) is not None
+
+
+def confirm(clinician: Clinician, secret: str, typed: str) -> bool:
+    """Finish set-up of the key this session was shown, with a current code from the app (that code is
+    used up too): only then is the key stored on the account."""
+    step = matching_step(secret, normalise_code(typed))
     if step is None or not claim_step(clinician, step):
         return False
+    clinician.totp_secret = secret
     clinician.totp_confirmed_at = utcnow()
     return True
 

@@ -19,7 +19,14 @@ from ..sessions import PENDING
 from . import account_links
 from . import two_factor as second_factor
 from .forms import ChangePasswordForm, CodeForm, SetPasswordForm, SignInForm
-from .passwords import hash_password, needs_rehash, verify_nothing, verify_password
+from .passwords import (
+    hash_password,
+    hashing_slot,
+    needs_rehash,
+    password_problem,
+    verify_nothing,
+    verify_password,
+)
 
 bp = Blueprint("auth", __name__, url_prefix="/clinician")
 
@@ -28,6 +35,8 @@ LAST_SEEN = "clinician_seen"
 SIGNED_IN_AT = "clinician_since"
 # The account's session_version at sign-in; a session whose copy is stale has been signed out.
 SESSION_VERSION = "clinician_version"
+# The two-factor key being set up, shown to this session alone until a code confirms it.
+SETUP_SECRET = "clinician_setup_secret"
 PENDING_SECONDS = 5 * 60
 FLASK_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", "_remember_seconds")
 # Pages a clinician without two-factor may open while REQUIRE_2FA holds: signing in and out, set-up,
@@ -51,7 +60,7 @@ def normalise_email(typed: str) -> str:
 
 
 def _end_session() -> None:
-    for key in (*FLASK_LOGIN_KEYS, LAST_SEEN, SIGNED_IN_AT, SESSION_VERSION, PENDING):
+    for key in (*FLASK_LOGIN_KEYS, LAST_SEEN, SIGNED_IN_AT, SESSION_VERSION, PENDING, SETUP_SECRET):
         session.pop(key, None)
 
 
@@ -110,6 +119,9 @@ def start_session(clinician: Clinician, next_url: str | None = None):
     """Sign the clinician in (a fresh session, nothing carried over) and go on to the workspace."""
     session.clear()  # nothing from before sign-in carries over into the signed-in session
     login_user(clinician)
+    # Flask-Login stores a hash of the client's address and browser ("_id") whatever the protection
+    # setting; nothing here uses it, and the cookie carries nothing derived from the client.
+    session.pop("_id", None)
     now = time.time()
     session[LAST_SEEN] = now
     session[SIGNED_IN_AT] = now
@@ -129,7 +141,8 @@ def login():
     form = SignInForm()
     failed = False
     if form.validate_on_submit():
-        clinician, account = authenticate(normalise_email(form.email.data), form.password.data)
+        with hashing_slot():
+            clinician, account = authenticate(normalise_email(form.email.data), form.password.data)
         if clinician is not None and clinician.two_factor_enabled:
             db.session.commit()  # a rehashed password
             session.clear()
@@ -197,23 +210,26 @@ def two_factor_setup():
     if clinician.two_factor_enabled:
         return render_template("auth/two_factor_on.html",
                                left=second_factor.recovery_codes_left(clinician))
-    if clinician.totp_secret is None:  # kept across reloads, so a scanned code stays the right one
-        clinician.totp_secret = second_factor.new_secret()
-        db.session.commit()
+    # The key lives in this session only (kept across reloads, so a scanned code stays the right one):
+    # no other session, earlier or later, ever sees it or can confirm it, and it goes when this one ends.
+    kept = session.get(SETUP_SECRET)
+    secret: str = kept if isinstance(kept, str) and second_factor.is_secret(kept) else second_factor.new_secret()
+    session[SETUP_SECRET] = secret
     form = CodeForm()
     failed = False
     if form.validate_on_submit():
-        if second_factor.confirm(clinician, form.code.data):
+        if second_factor.confirm(clinician, secret, form.code.data):
+            session.pop(SETUP_SECRET, None)
             codes = second_factor.new_recovery_codes(clinician)
             audit.record(audit.TWO_FACTOR_ENROLLED, clinician)
             db.session.commit()
             return render_template("auth/recovery_codes.html", codes=codes)
         db.session.rollback()
         failed = True
-    uri = second_factor.provisioning_uri(clinician.totp_secret, clinician.email)
+    uri = second_factor.provisioning_uri(secret, clinician.email)
     status = 400 if form.is_submitted() else 200
     return render_template("auth/two_factor_setup.html", form=form, failed=failed, uri=uri,
-                           secret=second_factor.grouped(clinician.totp_secret),
+                           secret=second_factor.grouped(secret),
                            qr=second_factor.qr_svg(uri, _("QR code for your authenticator app"))), status
 
 
@@ -225,8 +241,19 @@ def account():
     form = ChangePasswordForm()
     wrong = False
     if form.validate_on_submit():
-        if verify_password(clinician.password_hash, form.current_password.data):
-            clinician.password_hash = hash_password(form.password.data)
+        problem = None
+        with hashing_slot():
+            right = verify_password(clinician.password_hash, form.current_password.data)
+            if right:
+                problem = password_problem(form.password.data, clinician.email) or (
+                    _("Choose a password different from your current one.")
+                    if form.password.data == form.current_password.data else None)
+            new_hash = hash_password(form.password.data) if right and not problem else None
+        if problem:
+            form.password.errors = [*form.password.errors, problem]
+        elif new_hash is not None:
+            clinician.password_hash = new_hash
+            account_links.withdraw(clinician)  # an open reset link no longer works
             clinician.end_sessions()
             audit.record(audit.PASSWORD_CHANGED, clinician)
             db.session.commit()
@@ -234,9 +261,10 @@ def account():
             session[SESSION_VERSION] = clinician.session_version  # this session goes on; the others end
             flash(_("Your password is changed. Any other session of your account has ended."), "info")
             return redirect(url_for("auth.account"), 303)
-        audit.record(audit.SIGN_IN_FAILED, clinician, detail="password change: wrong current password")
-        db.session.commit()
-        wrong = True
+        else:
+            audit.record(audit.SIGN_IN_FAILED, clinician, detail="password change: wrong current password")
+            db.session.commit()
+            wrong = True
     status = 400 if form.is_submitted() else 200
     return render_template("auth/account.html", form=form, wrong=wrong, clinician=clinician,
                            left=second_factor.recovery_codes_left(clinician)), status
@@ -253,23 +281,30 @@ def _set_password_page(purpose: str, token: str):
         return link_no_longer_works()
     form = SetPasswordForm()
     if form.validate_on_submit():
-        if not account_links.use(row):
-            db.session.rollback()
-            return link_no_longer_works()
         clinician = row.clinician
-        clinician.password_hash = hash_password(form.password.data)
-        clinician.end_sessions()  # a reset ends every session of the account, on every instance
-        if purpose == TOKEN_INVITE:
-            clinician.active = True
-            audit.record(audit.ACCOUNT_ACTIVATED, clinician)
+        with hashing_slot():
+            problem = password_problem(form.password.data, clinician.email, clinician.password_hash)
+            new_hash = None if problem else hash_password(form.password.data)
+        if problem:
+            form.password.errors = [*form.password.errors, problem]
+        elif new_hash is not None:
+            if not account_links.use(row):
+                db.session.rollback()
+                return link_no_longer_works()
+            clinician.password_hash = new_hash
+            account_links.withdraw(clinician)  # any other open link of the account stops working too
+            clinician.end_sessions()  # a reset ends every session of the account, on every instance
+            if purpose == TOKEN_INVITE:
+                clinician.active = True
+                audit.record(audit.ACCOUNT_ACTIVATED, clinician)
+                db.session.commit()
+                db.session.refresh(clinician)
+                return start_session(clinician, url_for("auth.two_factor_setup"))
+            audit.record(audit.PASSWORD_CHANGED, clinician, detail="with a reset link")
             db.session.commit()
-            db.session.refresh(clinician)
-            return start_session(clinician, url_for("auth.two_factor_setup"))
-        audit.record(audit.PASSWORD_CHANGED, clinician, detail="with a reset link")
-        db.session.commit()
-        session.clear()
-        flash(_("Your password is changed. Please sign in with it."), "info")
-        return redirect(url_for("auth.login"), 303)
+            session.clear()
+            flash(_("Your password is changed. Please sign in with it."), "info")
+            return redirect(url_for("auth.login"), 303)
     status = 400 if form.is_submitted() else 200
     return render_template("auth/set_password.html", form=form, purpose=purpose,
                            email=row.clinician.email), status

@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from ..auth import account_links, two_factor
 from ..auth.mail import mail_configured, send_invitation
 from ..auth.views import SESSION_VERSION
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..models import ROLE_ADMIN, TOKEN_INVITE, TOKEN_RESET, Clinic, Clinician
 from . import audit
 from .account_forms import ActionForm, ClinicsForm, InviteForm, RoleForm
@@ -50,12 +50,34 @@ def account_or_404(account_id: int) -> Clinician:
     return db.session.get(Clinician, account_id) or abort(404)
 
 
-def other_active_admins(account: Clinician) -> int:
-    """Active admins besides this account (rows locked on PostgreSQL, so two admins demoting each
-    other at once cannot both pass the check)."""
-    return len(db.session.scalars(sa.select(Clinician.id).where(
-        Clinician.role == ROLE_ADMIN, Clinician.active.is_(True), Clinician.id != account.id)
-        .with_for_update()).all())
+def other_active_admins(account: Clinician, actor: Clinician | None = None) -> int:
+    """Active admins besides this account. Every active admin's row is locked (on PostgreSQL), this
+    account's included, in one order: two admins demoting each other at once then wait for one another
+    instead of deadlocking, and the second sees the first's change. An `actor` no longer an active admin
+    by then (demoted a moment before) gets a 403."""
+    admins = db.session.scalars(sa.select(Clinician.id).where(
+        Clinician.role == ROLE_ADMIN, Clinician.active.is_(True)).order_by(Clinician.id).with_for_update()).all()
+    if actor is not None and actor.id not in admins:
+        abort(403)
+    return len([admin_id for admin_id in admins if admin_id != account.id])
+
+
+def only_admin_problem() -> str:
+    """Why the last active admin cannot be demoted or deactivated."""
+    return _("This is the only active admin. Make another account an admin first, so that someone can "
+             "still manage accounts.")
+
+
+def change_keeping_an_admin(account: Clinician, **values) -> bool:
+    """Change an active admin's account (demote, deactivate) only while another active admin remains,
+    checked in the same statement: on SQLite, where row locks do not exist, two admins acting on each
+    other at once cannot both succeed. False when it would have left no active admin."""
+    other = sa.orm.aliased(Clinician)
+    another_admin = sa.exists().where(other.role == ROLE_ADMIN, other.active.is_(True), other.id != account.id)
+    changed = rows_changed(sa.update(Clinician).where(Clinician.id == account.id, another_admin).values(**values))
+    if changed:
+        db.session.refresh(account)
+    return bool(changed)
 
 
 def render_accounts(form: InviteForm | None = None, status: int = 200):
@@ -147,10 +169,10 @@ def back_to(account: Clinician, message: str):
 def deactivate_account(account_id: int):
     """The account can no longer sign in; its sessions and open links end at once."""
     admin, account = checked_action(account_id)
-    if account.is_admin and account.active and other_active_admins(account) == 0:
-        return render_account(account, problem=_("This is the only active admin. Make another account an "
-                                                 "admin first, so that someone can still manage accounts."),
-                              status=409)
+    if account.is_admin and account.active and other_active_admins(account, admin) == 0:
+        return render_account(account, problem=only_admin_problem(), status=409)
+    if account.is_admin and account.active and not change_keeping_an_admin(account, active=False):
+        return render_account(account, problem=only_admin_problem(), status=409)
     account.active = False
     account.end_sessions()
     account_links.withdraw(account)
@@ -203,10 +225,10 @@ def change_account_role(account_id: int):
     old = account.role
     if old == form.role.data:
         return back_to(account, _("The role is unchanged."))
-    if old == ROLE_ADMIN and account.active and other_active_admins(account) == 0:
-        return render_account(account, problem=_("This is the only active admin. Make another account an "
-                                                 "admin first, so that someone can still manage accounts."),
-                              status=409)
+    if old == ROLE_ADMIN and account.active and other_active_admins(account, admin) == 0:
+        return render_account(account, problem=only_admin_problem(), status=409)
+    if old == ROLE_ADMIN and account.active and not change_keeping_an_admin(account, role=form.role.data):
+        return render_account(account, problem=only_admin_problem(), status=409)
     account.role = form.role.data
     audit.record(audit.ROLE_CHANGED, admin, detail=describe(account, f"{old} -> {account.role}"))
     db.session.commit()

@@ -21,6 +21,7 @@ UNREVIEW = "unreview"
 EXPORT_CSV = "export_csv"
 EXPORT_FHIR = "export_fhir"
 PURGE = "purge"
+AUDIT_PURGE = "audit_purge"  # audit rows older than AUDIT_RETENTION_DAYS deleted
 STATS_REBUILD = "stats_rebuild"
 BACKUP = "backup"  # `flask backup`: a copy of every result left the database
 RESTORE = "restore"  # `flask restore`: the database was replaced by a backup
@@ -43,7 +44,7 @@ TWO_FACTOR_RESET = "two_factor_reset"
 ACCOUNT_ACTIONS = (ACCOUNT_INVITED, ACCOUNT_ACTIVATED, ROLE_CHANGED, CLINICS_CHANGED, DEACTIVATED, REACTIVATED,
                    PASSWORD_RESET_ISSUED, PASSWORD_CHANGED, TWO_FACTOR_ENROLLED, TWO_FACTOR_RESET)
 ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LIMITED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, EXPORT_CSV, EXPORT_FHIR,
-           PURGE, STATS_REBUILD, BACKUP, RESTORE, CLAIM, CLINIC_CREATED, CLINIC_CHANGED, LINK_ROTATED,
+           PURGE, AUDIT_PURGE, STATS_REBUILD, BACKUP, RESTORE, CLAIM, CLINIC_CREATED, CLINIC_CHANGED, LINK_ROTATED,
            CLINIC_MEMBER_ADDED, *ACCOUNT_ACTIONS)
 
 # Each action in words, in the reader's language; an action without one here shows its name.
@@ -58,6 +59,7 @@ LABELS = {
     EXPORT_CSV: _l("Downloaded CSV"),
     EXPORT_FHIR: _l("Downloaded FHIR"),
     PURGE: _l("Deleted expired results"),
+    AUDIT_PURGE: _l("Deleted old audit log entries"),
     STATS_REBUILD: _l("Rebuilt the statistics counts"),
     BACKUP: _l("Backed up the database"),
     RESTORE: _l("Restored the database from a backup"),

@@ -55,7 +55,7 @@ def create(email: str, admin: bool, clinic_slug: str | None) -> None:
     if _by_email(email):
         raise click.ClickException(f"An account for {email} exists already.")
     password = read_password()
-    problem = password_problem(password)
+    problem = password_problem(password, email)
     if problem:
         raise click.ClickException(problem)
     account = Clinician(email=email, password_hash=hash_password(password),
@@ -103,11 +103,15 @@ def deactivate(email: str) -> None:
 @click.option("--older-than", "days", type=click.IntRange(min=1), default=None,
               help="Age in days (default: the RETENTION_DAYS setting).")
 def purge(days: int | None) -> None:
-    """Delete stored results taken more than RETENTION_DAYS (or DAYS) ago, in small batches; audited."""
-    from ..retention import purge_expired
+    """Delete stored results taken more than RETENTION_DAYS (or DAYS) ago, and audit log entries older than
+    AUDIT_RETENTION_DAYS, in small batches; both audited."""
+    from ..retention import purge_audit_log, purge_expired
 
     deleted, _cutoff = purge_expired(days)
     click.echo(f"Deleted {deleted} results older than {days or current_app.config['RETENTION_DAYS']} days.")
+    old_entries, _cutoff = purge_audit_log()
+    click.echo(f"Deleted {old_entries} audit log entries older than "
+               f"{current_app.config['AUDIT_RETENTION_DAYS']} days.")
 
 
 @click.command("seed-demo")
@@ -191,9 +195,8 @@ def invite(email: str, admin: bool, clinic_slugs: tuple[str, ...]) -> None:
                         active=False, clinics=clinics)
     db.session.add(account)
     db.session.flush()
-    with current_app.test_request_context():
-        token = account_links.issue(account, TOKEN_INVITE)
-        link = account_links.public_url(TOKEN_INVITE, token)
+    token = account_links.issue(account, TOKEN_INVITE)
+    link = account_links.public_url(TOKEN_INVITE, token)
     audit.record(audit.ACCOUNT_INVITED, None, detail=describe(account))
     db.session.commit()
     _print_link(f"Invited {account.role} {email}. Their link (works once, for "
@@ -219,9 +222,8 @@ def reset_password(email: str) -> None:
     purpose = TOKEN_RESET if has_password(row) else TOKEN_INVITE
     if purpose == TOKEN_RESET and not row.active:
         raise click.ClickException(f"{row.email} is deactivated; reactivate it first.")
-    with current_app.test_request_context():
-        token = account_links.issue(row, purpose)
-        link = account_links.public_url(purpose, token)
+    token = account_links.issue(row, purpose)
+    link = account_links.public_url(purpose, token)
     audit.record(audit.PASSWORD_RESET_ISSUED if purpose == TOKEN_RESET else audit.ACCOUNT_INVITED, None,
                  detail=describe(row, None if purpose == TOKEN_RESET else "new invitation link"))
     db.session.commit()

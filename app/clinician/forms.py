@@ -7,13 +7,14 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..models import REVIEW_NOTE_MAX
+from ..translated_text import WithParameters
 
 
 class ReviewForm(FlaskForm):
     """Mark a result reviewed, with an optional short note (kept on the result, not in the audit log)."""
 
     note = TextAreaField(_l("Note (optional)"), validators=[
-        Length(max=REVIEW_NOTE_MAX, message=_l("Keep the note to %(max)s characters or fewer.", max=REVIEW_NOTE_MAX)),
+        Length(max=REVIEW_NOTE_MAX, message=_l("Keep the note to %(max)s characters or fewer.")),
     ], render_kw={"rows": 3, "maxlength": REVIEW_NOTE_MAX})
 
 
@@ -37,7 +38,7 @@ class ClinicForm(FlaskForm):
 
     name = StringField(_l("Name"), validators=[
         DataRequired(message=_l("Give the clinic a name.")),
-        Length(max=120, message=_l("Keep the name to %(max)s characters or fewer.", max=120)),
+        Length(max=120, message=_l("Keep the name to %(max)s characters or fewer.")),
     ], filters=[lambda value: value.strip() if isinstance(value, str) else value])
     timezone = StringField(_l("Time zone"), default="UTC", validators=[
         DataRequired(message=_l("Give a time zone such as Europe/Madrid or America/Chicago.")),
@@ -47,8 +48,8 @@ class ClinicForm(FlaskForm):
         from .zones import is_zone
 
         if not is_zone(field.data):
-            raise ValidationError(_l("“%(zone)s” is not a time zone name; use one such as Europe/Madrid or "
-                                     "America/Chicago.", zone=field.data))
+            raise ValidationError(WithParameters(_l("“%(zone)s” is not a time zone name; use one such as "
+                                                    "Europe/Madrid or America/Chicago."), zone=field.data))
 
 
 class PostOnlyForm(FlaskForm):

@@ -22,8 +22,8 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from ..errors import without_error_messages
-from ..extensions import db
-from ..models import AuditEvent, Clinic, Clinician, utcnow
+from ..extensions import db, rows_changed
+from ..models import AuditEvent, Clinic, Clinician, Screening, utcnow
 from ..screening import codes
 from ..screening.instruments import INSTRUMENTS, PCL5
 from ..screening.scoring import DSM5_RULE
@@ -131,11 +131,14 @@ def claim():
         flash(_("Result %(code)s is already shared with %(clinic)s.", code=codes.display(row.code),
                 clinic=row.clinic.name), "info")
         return redirect(url_for(".result", code=codes.display(row.code)), 303)
-    if row is None or row.clinic_id is not None:
+    # One conditional statement: of two clinics adding the same code at once, only one changes the row
+    # and the other is told "not found", as if it had come a moment later.
+    if row is None or row.clinic_id is not None or not rows_changed(
+            sa.update(Screening).where(Screening.id == row.id, Screening.clinic_id.is_(None))
+            .values(clinic_id=clinic.id).execution_options(synchronize_session=False)):
         form.code.errors.append(_("No result with this code was found. Check the code with the person who gave it "
                                   "to you."))
         return render_queue(form, 404)
-    row.clinic_id = clinic.id
     audit.record(audit.CLAIM, me(), target=codes.display(row.code), detail=clinic.slug)
     db.session.commit()
     flash(_("Result %(code)s was added to %(clinic)s.", code=codes.display(row.code), clinic=clinic.name), "info")

@@ -9,6 +9,7 @@ from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
+from ..translated_text import WithParameters
 from .instruments import PCPTSD5, Instrument
 from .instruments.itq import WHEN_OPTIONS
 from .service import PreviousCodeError, resolve_previous
@@ -19,7 +20,7 @@ YES, NO = "yes", "no"
 class ChoiceAnswer:
     """One answer is required and must be one of the field's choices, with a message naming the item."""
 
-    def __init__(self, missing: str, invalid: str, only_if_exposed: bool = False):
+    def __init__(self, missing: str | WithParameters, invalid: str | WithParameters, only_if_exposed: bool = False):
         self.missing = missing
         self.invalid = invalid
         self.only_if_exposed = only_if_exposed
@@ -36,15 +37,15 @@ class ChoiceAnswer:
 
 
 def _answer_field(instrument: Instrument, number: int | None, label: str, choices) -> RadioField:
-    subject = _l("Question %(number)s", number=number) if number else _l("The first question")
+    subject = WithParameters(_l("Question %(number)s"), number=number) if number else _l("The first question")
     return RadioField(
         label,
         choices=choices,
         validate_choice=False,  # ChoiceAnswer gives a message that names the question
         validators=[
             ChoiceAnswer(
-                missing=_l("%(subject)s: please choose an answer.", subject=subject),
-                invalid=_l("%(subject)s: please choose one of the listed answers.", subject=subject),
+                missing=WithParameters(_l("%(subject)s: please choose an answer."), subject=subject),
+                invalid=WithParameters(_l("%(subject)s: please choose one of the listed answers."), subject=subject),
                 only_if_exposed=instrument is PCPTSD5 and number is not None,
             )
         ],
@@ -98,7 +99,7 @@ def clinic_store_choices(clinic) -> list[SelectChoice]:
     """The store choice through a clinic's link: keeping the result shares it with that clinic."""
     return [
         SelectChoice(NO, _l("No, do not keep my answers (nothing is saved or shared)")),
-        SelectChoice(YES, _l("Keep this result and share it with %(clinic)s", clinic=clinic.name)),
+        SelectChoice(YES, WithParameters(_l("Keep this result and share it with %(clinic)s"), clinic=clinic.name)),
     ]
 
 

@@ -16,6 +16,7 @@ from config import CUTOFF_SETTINGS
 from ..extensions import db
 from ..models import Clinic, Screening, utcnow
 from ..retention import expiry_cutoff, unexpired
+from ..translated_text import WithParameters
 from . import codes
 from .change import Change, compare
 from .instruments import INSTRUMENTS, PCL5, PCPTSD5, Instrument
@@ -199,13 +200,13 @@ def resolve_previous(instrument: Instrument, typed_code) -> Screening:
             "like 7KQ2-M9XD-4TPA."))
     row = db.session.scalar(sa.select(Screening).where(Screening.code == code, unexpired()))
     if row is None:  # an expired result is as gone as a deleted one
-        raise PreviousCodeError(_l(
+        raise PreviousCodeError(WithParameters(_l(
             "We could not find a result with the earlier code %(code)s. Check it, or leave it out "
-            "to see this result on its own.", code=codes.display(code)))
+            "to see this result on its own."), code=codes.display(code)))
     if row.instrument != instrument.id:
-        raise PreviousCodeError(_l(
+        raise PreviousCodeError(WithParameters(_l(
             "The earlier code %(code)s is for the %(other)s, so it cannot be compared with the "
-            "%(this)s. Compare results of the same questionnaire.",
+            "%(this)s. Compare results of the same questionnaire."),
             code=codes.display(code), other=INSTRUMENTS[row.instrument].name, this=instrument.name))
     return row
 
