@@ -162,7 +162,7 @@ def one_time_value() -> str:
     return secrets.token_hex(16)
 
 
-KEPT_CODE = re.compile(r'class="code-top code-inline nowrap">([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})<')
+KEPT_CODE = re.compile(r'<span class="code nowrap">([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})<')
 
 
 def kept_code(response) -> str | None:

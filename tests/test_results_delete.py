@@ -12,7 +12,8 @@ from tests.results_helpers import row_for, store_pcl5, typed_sloppily
 def test_result_page_offers_delete_and_the_confirmation_page_explains(client, db):
     code = store_pcl5(client, 40)
     html = client.get(f"/results/{code}").get_data(as_text=True)
-    assert f'action="/results/delete">\n<input type="hidden" name="code" value="{code}">' in html
+    assert f'action="/results/download" class="code-actions">\n<input type="hidden" name="code" value="{code}">' in html
+    assert 'formaction="/results/delete">Delete this result</button>' in html
     assert "Delete this result" in html
     for confirm in (client.post("/results/delete", data={"code": typed_sloppily(code)}),
                     client.get(f"/results/{typed_sloppily(code)}/delete")):  # the button, or a link kept from before

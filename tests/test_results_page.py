@@ -28,8 +28,8 @@ def test_stored_result_shows_date_and_what_to_do_with_the_code(client, db):
     # Compare, download and delete are buttons posting the code in their body: no address holds it.
     assert (f'<form method="post" action="/screen/pcl5/compare" class="no-print">\n'
             f'<input type="hidden" name="previous" value="{code}">') in html
-    assert f'action="/results/delete">\n<input type="hidden" name="code" value="{code}">' in html
-    assert f'action="/results/download">\n<input type="hidden" name="code" value="{code}">' in html
+    assert f'action="/results/download" class="code-actions">\n<input type="hidden" name="code" value="{code}">' in html
+    assert 'formaction="/results/delete">Delete this result</button>' in html
     assert not re.search(r'(?:href|action)="[^"]*' + code, html)
     # Opened from a link kept from before: kept, and a word about such links and private windows.
     assert "Kept — you can come back to it with this code" in html and "stay in the browser’s history" in html
