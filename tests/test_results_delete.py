@@ -22,7 +22,8 @@ def test_result_page_offers_delete_and_the_confirmation_page_explains(client, db
         assert "cannot be undone" in page and code in page
         # Both answers post the code in their body: Yes deletes, No shows the result again.
         assert ('<form method="post" action="/results/delete">\n'
-                f'<input type="hidden" name="code" value="{code}"><input type="hidden" name="confirm" value="yes">') in page
+                f'<input type="hidden" name="code" value="{code}">'
+                '<input type="hidden" name="confirm" value="yes">') in page
         assert ('<form method="post" action="/results">\n'
                 f'<input type="hidden" name="code" value="{code}">') in page and "No, keep it" in page
         assert confirm.headers["Cache-Control"] == "no-store"

@@ -100,7 +100,7 @@ def test_without_the_one_time_value_nothing_is_stored_until_keep_is_pressed(clie
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and stored_count() == 0 and kept_code(response) is None
     assert "Not kept yet" in html
-    keep = re.search(r'<div class="card no-print" id="result-status">.*?<form method="post" action="/screen/pcl5">(.*?)</form>',
+    keep = re.search(r'id="result-status">.*?<form method="post" action="/screen/pcl5">(.*?)</form>',
                      html, re.S).group(1)
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', keep))
     assert fields["store"] == "yes" and len(fields["submission"]) >= 16

@@ -130,7 +130,8 @@ def submit(client, form_token, path: str, data: dict, language: str):
 def test_pcl5_scores_and_stores_the_same_in_both_languages(app, client, db, form_token, language):
     answers = [0, 1, 2, 3, 4] * 4
     data = {f"q{n}": str(value) for n, value in enumerate(answers, start=1)}
-    response = submit(client, form_token, "/screen/pcl5", {**data, "store": "yes", "submission": one_time_value()}, language)
+    kept = {**data, "store": "yes", "submission": one_time_value()}
+    response = submit(client, form_token, "/screen/pcl5", kept, language)
     assert response.status_code == 200 and kept_code(response) and stored_count() == 1
     with app.app_context():
         row = db.session.execute(db.select(Screening)).scalar_one()
@@ -141,7 +142,8 @@ def test_pcl5_scores_and_stores_the_same_in_both_languages(app, client, db, form
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_pcptsd5_scores_the_same_in_both_languages(app, client, db, form_token, language):
     data = {"exposure": "yes", "q1": "yes", "q2": "no", "q3": "yes", "q4": "yes", "q5": "no"}
-    response = submit(client, form_token, "/screen/pcptsd5", {**data, "store": "yes", "submission": one_time_value()}, language)
+    kept = {**data, "store": "yes", "submission": one_time_value()}
+    response = submit(client, form_token, "/screen/pcptsd5", kept, language)
     assert response.status_code == 200 and kept_code(response) and stored_count() == 1
     with app.app_context():
         row = db.session.execute(db.select(Screening)).scalar_one()
