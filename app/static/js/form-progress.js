@@ -28,10 +28,11 @@
   form.addEventListener("change", update);
   update();
 
-  // One result per submission: a random value made when the form is first sent and kept while the page
-  // is (Back shows the same page, so sending it again names the same result and stores nothing new).
+  // One result per submission: a random value made when the page first opens. The browser restores it
+  // with the answers when Back brings the page again, so sending it again names the same result and
+  // stores nothing new; a page opened afresh gets a new one.
   var once = form.querySelector("[data-one-time]");
-  form.addEventListener("submit", function () {
+  function fillOnce() {
     if (!once || once.value || !window.crypto || !window.crypto.getRandomValues) {
       return;
     }
@@ -40,5 +41,8 @@
     once.value = Array.prototype.map.call(bytes, function (b) {
       return (b + 256).toString(16).slice(1);
     }).join("");
-  });
+  }
+  // Restored values are in place by the time the page has loaded, so only an empty box is filled.
+  window.addEventListener("load", fillOnce);
+  form.addEventListener("submit", fillOnce);
 }());
