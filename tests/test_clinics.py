@@ -440,3 +440,29 @@ def test_a_token_outside_the_link_alphabet_is_a_calm_404_on_either_database(clie
     """Only characters a link token is made of reach the database (PostgreSQL errs on a NUL)."""
     response = client.get("/c/" + token)
     assert response.status_code == 404
+
+
+def test_every_questionnaire_link_keeps_the_clinic_from_its_landing_page_to_the_result(client, db):
+    token = clinic_token_for_test()
+    for path in (f"/c/{token}", f"/screen/pcl5?clinic={token}"):
+        html = client.get(path).get_data(as_text=True)
+        links = re.findall(r'href="(/screen/[a-z0-9]+[^"]*)"', html)
+        assert links and all(f"clinic={token}" in link for link in links), (path, links)
+        assert f'<li class="nav-narrow"><a href="/c/{token}"' in html
+    data = {"store": "yes", "clinic": token, "submission": one_time_value(),
+            **{f"q{n}": "2" for n in range(1, 21)}}
+    result = client.post(f"/screen/pcl5?clinic={token}", data=data).get_data(as_text=True)
+    assert "Shared with Riverside Test Clinic: give them your code if they ask." in result
+    assert f'<input type="hidden" name="clinic" value="{token}">' in result  # the retake stays with the clinic
+    unkept = client.post(f"/screen/pcl5?clinic={token}", data={**data, "store": "no"}).get_data(as_text=True)
+    assert ">Keep it and share it with Riverside Test Clinic</button>" in unkept
+
+
+@in_app_context
+def clinic_token_for_test() -> str:
+    from app.clinics import create_clinic
+    from app.extensions import db as _db
+
+    clinic = create_clinic("Riverside Test Clinic")
+    _db.session.commit()
+    return clinic.link_token
