@@ -165,3 +165,42 @@ def test_the_whole_journey_leaves_no_code_in_any_address(page_in, live_server, l
 
     assert len(addresses.seen) > 20
     assert addresses.holding(codes) == []
+
+
+FIRST_SCREEN = {"width": 360, "height": 640}
+
+
+def in_first_screen(page: Page, selector: str) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= FIRST_SCREEN["height"]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_top_of_a_kept_or_shared_result_says_so_within_the_first_screen_of_a_phone(page_in, live_server,
+                                                                                         language):
+    page = page_in(language, width=FIRST_SCREEN["width"])
+    page.set_viewport_size(FIRST_SCREEN)
+    for start, clinic in (("/screen/pcl5", False), (f"/screen/pcl5?clinic={live_server.codes['clinic_token']}", True)):
+        page.goto(start)
+        pcl5_answers_by_label(page, rating=2)
+        send_form(page, keep=True)
+        page.evaluate("window.scrollTo(0, 0)")
+        assert in_first_screen(page, "#result-status .code")
+        assert in_first_screen(page, "#result-status strong")  # "Kept — you can come back to it with this code"
+        if clinic:
+            shared = page.locator("#result-status p").nth(1)
+            expect(shared).to_contain_text("Riverside Clinic")
+            box = shared.bounding_box()
+            assert box["y"] + box["height"] <= FIRST_SCREEN["height"]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("path", ["/screen/pcptsd5", "/screen/pcl5", "/screen/itq"])
+def test_each_questionnaire_says_where_help_is_within_the_first_screen(page_in, language, path):
+    page = page_in(language, width=FIRST_SCREEN["width"])
+    page.set_viewport_size(FIRST_SCREEN)
+    page.goto(path)
+    link = page.locator(".content-note a[href='#crisis-heading']")
+    assert in_first_screen(page, ".content-note a[href='#crisis-heading']")
+    link.click()
+    expect(page.locator("#crisis-heading")).to_be_in_viewport()
