@@ -109,7 +109,8 @@ def _code_for_submission(submission_key: str) -> str | None:
 
 def _submission_expired(submission_key: str) -> bool:
     """Whether the row this submission stored is past the retention period but not yet purged."""
-    return db.session.scalar(sa.select(Screening.id).where(Screening.submission_key == submission_key)) is not None
+    return db.session.scalar(sa.select(Screening.id).where(Screening.submission_key == submission_key,
+                                                           Screening.taken_at < expiry_cutoff())) is not None
 
 
 _SCREENINGS = cast(sa.Table, Screening.__table__)
