@@ -26,7 +26,7 @@ def test_stored_result_shows_date_and_what_to_do_with_the_code(client, db):
     assert "What to do with this code" in html
     assert "Give it to your clinician" in html
     # Compare, download and delete are buttons posting the code in their body: no address holds it.
-    assert (f'<form method="post" action="/screen/pcl5/compare" class="no-print">\n'
+    assert (f'<form method="post" action="/screen/pcl5/compare">\n'
             f'<input type="hidden" name="previous" value="{code}">') in html
     assert f'action="/results/download" class="code-actions">\n<input type="hidden" name="code" value="{code}">' in html
     assert 'formaction="/results/delete">Delete this result</button>' in html
