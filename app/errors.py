@@ -82,7 +82,10 @@ def is_submission() -> bool:
     return request.method == "POST" and request.endpoint in {"screening.screen", "api.create_screening"}
 
 
-def unsaved_form_response():
+NOT_SAVED_DETAIL = _l("Your answers are still filled in below. Nothing was stored; submit again in a moment.")
+
+
+def unsaved_form_response(notice=NOT_SAVED, status: int = 503, detail=NOT_SAVED_DETAIL):
     """The questionnaire again with the person's answers kept and a notice that nothing was saved."""
     from .screening.forms import form_class
     from .screening.instruments import INSTRUMENTS
@@ -93,8 +96,25 @@ def unsaved_form_response():
         return None
     form = form_class(instrument)()  # bound to the posted answers, so every choice is re-checked
     html = render_template("errors/unsaved_form.html", form=form, instrument=instrument,
-                           sections=item_sections(instrument), notice=NOT_SAVED)
-    return html, 503
+                           sections=item_sections(instrument), notice=notice, detail=detail)
+    return html, status
+
+
+RATE_LIMITED = _l("You have sent this form many times in a short time, so it was not sent this time.")
+RATE_LIMITED_DETAIL = _l("Your answers are still filled in below. Nothing was stored; please wait a minute, "
+                         "then press “See my result” again.")
+
+
+def rate_limited_form_response():
+    """A form refused by a rate limit comes back filled in with a plain message (None: not such a form)."""
+    if wants_json() or request.method != "POST":
+        return None
+    if is_submission():
+        return unsaved_form_response(RATE_LIMITED, 429, RATE_LIMITED_DETAIL)
+    if request.endpoint == "screening.find_result":
+        from .screening.views import rate_limited_code_box
+        return rate_limited_code_box()
+    return None
 
 
 # PostgreSQL's deadlock_detected and serialization_failure: another request changed the same rows at
@@ -175,7 +195,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        response = current_app.make_response(error_response(error.code or 500))
+        page = None
+        if error.code == 429:
+            try:
+                page = rate_limited_form_response()
+            except Exception:
+                current_app.logger.exception("limited form could not be re-rendered")
+        response = current_app.make_response(page or error_response(error.code or 500))
         if isinstance(error, MethodNotAllowed) and error.valid_methods:  # 405
             response.headers["Allow"] = ", ".join(error.valid_methods)
         retry_after = getattr(error, "retry_after", None)

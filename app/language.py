@@ -1,7 +1,7 @@
 """The English/Español switch: a cookie that overrides Accept-Language, then back to the same page."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 
@@ -43,10 +43,27 @@ def switch(code: str):
     return response
 
 
+# The query parameters the person's pages read (a clinic's link, a compare link kept from before): the
+# switch carries only these, so a long foreign query is not copied into every link of the page.
+PERSON_PARAMETERS = ("clinic", "previous")
+# The workspace's filters are many; there a value longer than any filter's is dropped.
+MAX_PARAMETER_LENGTH = 200
+
+
 @bp.app_template_global()
 def language_switch_next() -> str:
-    """This page's path and query, to come back to after switching (a form's POST returns to its GET)."""
-    query = request.query_string.decode("utf-8", "replace")
+    """This page's path and its own query parameters, to come back to after switching (a form's POST
+    returns to its GET, or to the home page where the address takes no GET)."""
+    rule = request.url_rule
+    if request.method != "GET" and (rule is None or "GET" not in (rule.methods or ())):
+        return url_for("screening.home")
+    if request.path == "/clinician" or request.path.startswith("/clinician/"):
+        kept = [(name, value) for name, value in request.args.items(multi=True)
+                if len(name) + len(value) <= MAX_PARAMETER_LENGTH]
+    else:
+        kept = [(name, value) for name in PERSON_PARAMETERS for value in request.args.getlist(name)[:1]
+                if len(value) <= MAX_PARAMETER_LENGTH]
+    query = urlencode(kept)
     return request.path + (f"?{query}" if query else "")
 
 

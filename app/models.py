@@ -96,6 +96,10 @@ class Screening(Model):
     # its whole code). Null: seen by no clinician but admins until someone adds it by code.
     clinic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("clinics.id", ondelete="SET NULL"), index=True)
     clinic: Mapped[Clinic | None] = relationship(lazy="select")
+    # A digest of the form's one-time value with the submission's content (app/screening/submissions.py):
+    # the same filled-in form sent again (Back, Reload, a double click) finds this row instead of
+    # storing another. Random and content-bound, it identifies no one; it goes with the row.
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True, index=True)
 
     __table_args__ = (
         # The filtered queue: one instrument over a date range.

@@ -47,6 +47,17 @@ def no_code_in_form() -> bool:
         return True
 
 
+def no_code_looked_up_by_form() -> bool:
+    """The look-up limit never blocks storing a result: a submission that keeps its result is counted
+    against the submissions' limit alone, even when it compares with an earlier code."""
+    if no_code_in_form():
+        return True
+    try:
+        return request.method == "POST" and request.form.get("store") == "yes"
+    except Exception:  # a malformed body is the view's 400/413 to give
+        return True
+
+
 def no_code_in_api_body() -> bool:
     """An API submission resolves an earlier result only when its JSON body names one in `previous`."""
     if not request.is_json or _code_lookup_data_too_large():
@@ -68,13 +79,17 @@ CODE_LOOKUPS = Limited("RATELIMIT_CODE_LOOKUPS", "code-lookups")
 # the API's `previous`, which say whether a code exists. A new view that accepts a code or answers
 # adds one line here. (The clinician workspace is signed in and audited, so it is not limited this way.)
 LIMITED_ENDPOINTS: dict[str, tuple[Limited, ...]] = {
-    "screening.screen": (SUBMISSIONS, Limited("RATELIMIT_CODE_LOOKUPS", "code-lookups", None, no_code_in_form)),
+    "screening.screen": (SUBMISSIONS,
+                         Limited("RATELIMIT_CODE_LOOKUPS", "code-lookups", None, no_code_looked_up_by_form)),
+    "screening.start_compare": (CODE_LOOKUPS,),  # "retake and compare": the earlier code in the body
     "api.create_screening": (SUBMISSIONS,
                              Limited("RATELIMIT_CODE_LOOKUPS", "code-lookups", ("POST",), no_code_in_api_body)),
     "screening.result": (CODE_LOOKUPS,),
     "screening.find_result": (CODE_LOOKUPS,),  # the home page's "Already have a result code?" box
     "screening.result_fhir": (CODE_LOOKUPS,),
     "screening.delete_result": (CODE_LOOKUPS,),  # GET (the confirmation) and POST (the deletion)
+    "screening.download_result": (CODE_LOOKUPS,),
+    "screening.delete_by_code": (CODE_LOOKUPS,),
     "api.delete_screening_by_code": (CODE_LOOKUPS,),
 }
 # Sign-in views → how the account they try is named: the posted email (password step), the account

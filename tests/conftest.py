@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import secrets
 from contextvars import ContextVar
 
 import pytest
@@ -154,3 +155,17 @@ def stored_count() -> int:
 
 def using_postgres() -> bool:
     return os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+def one_time_value() -> str:
+    """A form's one-time value, as the questionnaire's script makes it when the form is sent."""
+    return secrets.token_hex(16)
+
+
+KEPT_CODE = re.compile(r'<span class="code nowrap">([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})<')
+
+
+def kept_code(response) -> str | None:
+    """The code a result page says its result was kept under (at its top), or None when not kept."""
+    match = KEPT_CODE.search(response.get_data(as_text=True))
+    return match.group(1) if match else None

@@ -15,7 +15,7 @@ from app.extensions import db as _db
 from app.models import AuditEvent, Screening, ScreeningDailyCount, utcnow
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import counts_from_results, counts_in_table, csrf, store, utc
-from tests.conftest import using_postgres
+from tests.conftest import kept_code, one_time_value, using_postgres
 from tests.results_helpers import pcl5_answers, store_pcl5, store_pcptsd5
 
 
@@ -48,14 +48,15 @@ def assert_counts_exact() -> None:
 
 
 def person_form_store(client, answers: list[int]) -> str:
-    data = {"store": "yes", **{f"q{n}": str(v) for n, v in enumerate(answers, start=1)}}
+    data = {"store": "yes", "submission": one_time_value(),
+            **{f"q{n}": str(v) for n, v in enumerate(answers, start=1)}}
     response = client.post("/screen/pcl5", data=data)
-    assert response.status_code == 303
-    return response.headers["Location"].rsplit("/", 1)[-1]
+    assert response.status_code == 200 and kept_code(response)
+    return kept_code(response)
 
 
 def person_delete(client, code: str) -> None:
-    assert client.post(f"/results/{code}/delete", data={}).status_code == 303
+    assert client.post("/results/delete", data={"code": code, "confirm": "yes"}).status_code == 303
 
 
 def review(client, code: str, note: str = "") -> None:

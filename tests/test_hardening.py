@@ -269,7 +269,7 @@ def test_a_nul_character_in_a_form_field_is_a_400_and_stores_nothing(db, signed_
 
 def test_answers_sent_as_files_store_nothing(app, client):
     assert client.get("/screen/pcl5").status_code == 200
-    data = {"store": "yes", **{f"q{n}": "2" for n in range(1, 21)}}
+    data = {"store": "yes", "submission": "0123456789abcdef0123", **{f"q{n}": "2" for n in range(1, 21)}}
     data["q7"] = file_field("2")
     response = client.post("/screen/pcl5", data=data, content_type="multipart/form-data")
     assert response.status_code == 400 and count_rows(app) == 0
@@ -313,7 +313,7 @@ def padded_json(size: int) -> bytes:
 
 
 def padded_form(size: int) -> bytes:
-    body = "&".join(f"q{n}=2" for n in range(1, 21)).encode() + b"&store=yes&pad="
+    body = "&".join(f"q{n}=2" for n in range(1, 21)).encode() + b"&store=yes&submission=0123456789abcdef0123&pad="
     return body + b"x" * (size - len(body))
 
 

@@ -1,7 +1,7 @@
 """Hostile input: property-based bodies thrown at every form and API endpoint, and CSRF on every form.
 
 Whatever arrives, the answer is never a 5xx, only a documented status, and a row is stored only
-when the response acknowledges it (303 to a result page, or 201 with a code). Totals of the inputs
+when the response acknowledges it (a result page that says it was kept, or 201 with a code). Totals of the inputs
 tried are printed at the end of the module (`pytest -s tests/test_hostile.py`).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from app.auth.passwords import hash_password
 from app.screening.instruments import INSTRUMENTS
 from tests.apps import app_with_tables, count_rows
 from tests.clinician_support import PASSWORD, cheap_hashes, sign_in  # noqa: F401  (autouse: quick hashes)
-from tests.conftest import csrf_token_from
+from tests.conftest import csrf_token_from, kept_code, one_time_value
 
 API = "/api/v1/screenings"
 LIMIT = 32 * 1024  # MAX_CONTENT_LENGTH
@@ -99,12 +99,21 @@ def hostile_app(tmp_path):
         yield app
 
 
+def newly_kept(response) -> str | None:
+    """The code a questionnaire's POST answered with as kept (looking a result up keeps nothing)."""
+    request = response.request
+    if response.status_code != 200 or request.method != "POST" or not request.path.startswith("/screen/"):
+        return None
+    return kept_code(response)
+
+
 class Ledger:
     """Rows acknowledged so far; every response is checked against the database after it."""
 
     def __init__(self, app):
         self.app = app
         self.acknowledged = count_rows(app)
+        self.kept: set[str] = set()
 
     def check(self, kind: str, response, allowed: set[int]) -> None:
         status = response.status_code
@@ -114,9 +123,17 @@ class Ledger:
         assert status in allowed, status
         body = response.get_data(as_text=True)
         assert "Traceback" not in body
-        if status in (201, 303):
+        if status == 201:
             assert response.headers["Location"].startswith("/results/")
             self.acknowledged += 1
+        # A kept result is shown as the answer to the POST; the same submission again shows the same
+        # code and stores nothing new.
+        code = newly_kept(response)
+        if code is not None and code not in self.kept:
+            self.kept.add(code)
+            self.acknowledged += 1
+        # Werkzeug's trailing-slash 308 only repeats the address the client asked for.
+        assert "Location" not in response.headers or status in (201, 303, 308)
         assert count_rows(self.app) == self.acknowledged
 
 
@@ -200,6 +217,9 @@ def form_submissions(draw, instrument_id: str):
     if instrument.gate:
         pairs.append(("exposure", draw(st.sampled_from(choices))))
     pairs.append(("store", draw(st.sampled_from(["yes", "no"]))))
+    # The one-time value the page's script adds: fresh, reused (the same form sent again), or odd.
+    pairs.append(("submission", draw(st.sampled_from(["0123456789abcdef0123", "", "short", "x" * 65])
+                                     | st.just(None).map(lambda _: one_time_value()))))
     pairs = draw(st.permutations(pairs))[: draw(st.integers(0, len(pairs)))] if draw(st.booleans()) else pairs
     pairs += draw(st.lists(st.tuples(form_keys, form_values), max_size=6))  # repeated keys included
     return pairs
@@ -214,8 +234,8 @@ def test_forms_with_arbitrary_fields(hostile_app, instrument_id):
     @settings(max_examples=250, **SETTINGS)
     def run(pairs):
         response = client.post(url, data=MultiDict(pairs))  # keeps repeated keys
-        ledger.check(f"form {instrument_id}: fields", response, {200, 303, 400, 413})
-        if response.status_code == 303:
+        ledger.check(f"form {instrument_id}: fields", response, {200, 400, 413})
+        if kept_code(response):
             assert [value for key, value in pairs if key == "store"][0] == "yes"  # the form reads the first
         assert "Set-Cookie" not in response.headers  # whatever is sent, the person gets no cookie
 
@@ -281,7 +301,7 @@ def valid_form(app, url: str) -> dict:
     data = {item.field: instrument.options[-1].value for item in instrument.items}
     if instrument.gate:
         data["exposure"] = "yes"
-    return {**data, "store": "yes"}
+    return {**data, "store": "yes", "submission": one_time_value()}
 
 
 def home_clinic_token(app) -> str:
@@ -393,7 +413,7 @@ class FormCase:
     signed_in: bool = False
     rejected_text: str | None = None
     begin: Callable[[object], None] | None = None  # e.g. the password step before the two-factor form
-    accepted_status: int = 303  # the two-factor set-up and new links show their page once, with a 200
+    accepted_status: int = 303  # the two-factor set-up, new links and the person's result pages answer with a 200
     person: bool = False
     changes: bool = True
 
@@ -417,14 +437,24 @@ def _first_code(app) -> str:
 FORM_CASES: dict[str, FormCase] = {
     "screening.screen": FormCase(
         prepare=lambda app, url: url, data=valid_form, token_page=lambda url: url, state=_screening_state,
-        person=True),
+        person=True, accepted_status=200),
+    "screening.start_compare": FormCase(
+        prepare=lambda app, rule: (store_result(app), rule)[1], data=lambda app, url: {"previous": _first_code(app)},
+        token_page=lambda url: "/", state=_screening_state, person=True, changes=False, accepted_status=200),
+    "screening.download_result": FormCase(
+        prepare=lambda app, rule: (store_result(app), rule)[1], data=lambda app, url: {"code": _first_code(app)},
+        token_page=lambda url: "/", state=_screening_state, person=True, changes=False, accepted_status=200),
+    "screening.delete_by_code": FormCase(
+        prepare=lambda app, rule: (store_result(app), rule)[1],
+        data=lambda app, url: {"code": _first_code(app), "confirm": "yes"},
+        token_page=lambda url: "/", state=_screening_state, person=True),
     "screening.delete_result": FormCase(
         prepare=lambda app, rule: rule.replace("<code>", store_result(app)), data=lambda app, url: {},
         token_page=lambda url: url, state=_screening_state, person=True),
     "screening.find_result": FormCase(
         prepare=lambda app, rule: (store_result(app), rule)[1],
         data=lambda app, url: {"code": _first_code(app).lower()}, token_page=lambda url: "/",
-        state=_screening_state, person=True, changes=False),
+        state=_screening_state, person=True, changes=False, accepted_status=200),
     "auth.login": FormCase(
         prepare=lambda app, rule: (add_clinician(app), rule)[1],
         data=lambda app, url: {"email": "doc@example.org", "password": PASSWORD},
@@ -583,7 +613,8 @@ FORM_CASES.update({
 FORMS = [(url, endpoint) for rule, endpoint in every_form_rule(create_app("testing"))
          for url in ([rule.replace("<instrument_id>", id_) for id_ in sorted(INSTRUMENTS)]
                      if "<instrument_id>" in rule else [rule])]
-KNOWN_FORMS = {"/screen/pcl5", "/screen/pcptsd5", "/results/<code>/delete", "/results", "/clinician/login",
+KNOWN_FORMS = {"/screen/pcl5", "/screen/pcptsd5", "/results/<code>/delete", "/results", "/results/delete",
+               "/results/download", "/screen/pcl5/compare", "/clinician/login",
                "/clinician/logout", "/clinician/results/<code>/review", "/clinician/results/<code>/unreview",
                "/clinician/", "/clinician/clinics", "/clinician/clinics/<slug>",
                "/clinician/clinics/<slug>/rotate-link"}
@@ -643,7 +674,7 @@ def test_a_cross_site_post_to_every_person_form_is_refused_and_changes_nothing(h
     assert "sent from another website" in response.get_data(as_text=True)
     assert case.state(hostile_app, client) == before
     accepted = client.post(url, data=data, headers=SAME_SITE_VARIANTS["fetch metadata same-origin"])
-    assert accepted.status_code == 303, accepted.get_data(as_text=True)[:500]
+    assert accepted.status_code == case.accepted_status, accepted.get_data(as_text=True)[:500]
     assert "Set-Cookie" not in accepted.headers
     assert (case.state(hostile_app, client) != before) == case.changes
 
@@ -656,7 +687,7 @@ def test_a_post_from_this_site_works_without_a_token(hostile_app, url, endpoint,
     client = client_for(hostile_app, case)
     before = case.state(hostile_app, client)
     response = client.post(url, data=case.data(hostile_app, url), headers=SAME_SITE_VARIANTS[variant])
-    assert response.status_code == 303 and "Set-Cookie" not in response.headers
+    assert response.status_code == case.accepted_status and "Set-Cookie" not in response.headers
     assert (case.state(hostile_app, client) != before) == case.changes
 
 
@@ -666,7 +697,7 @@ def test_this_site_is_the_configured_public_address_when_there_is_one(hostile_ap
     client = hostile_app.test_client()
     data = valid_form(hostile_app, "/screen/pcl5")
     ours = client.post("/screen/pcl5", data=data, headers={"Origin": "https://screening.example.org"})
-    assert ours.status_code == 303
+    assert ours.status_code == 200 and kept_code(ours)
     theirs = client.post("/screen/pcl5", data=data, headers={"Origin": "http://localhost"})
     assert theirs.status_code == 403  # the request's own origin is no longer "this site"
     assert count_rows(hostile_app) == 1
@@ -718,8 +749,10 @@ def test_accepted_form_posts_did_what_they_say(hostile_app):
     assert not signed_in(client)
     assert audited(hostile_app)[-1] == "sign_out"
     person = hostile_app.test_client()
-    assert person.post("/results", data={"code": code.replace("-", " ")}).headers["Location"] == f"/results/{code}"
-    assert person.post(f"/results/{code}/delete", data={}).status_code == 303
+    found = person.post("/results", data={"code": code.replace("-", " ")})
+    assert found.status_code == 200 and kept_code(found) == code and "Location" not in found.headers
+    assert person.post("/results/delete", data={"code": code}).status_code == 200 and count_rows(hostile_app) == 1
+    assert person.post("/results/delete", data={"code": code, "confirm": "yes"}).status_code == 303
     assert count_rows(hostile_app) == 0
 
 
@@ -810,8 +843,11 @@ class RouteLedger(Ledger):
         assert status < 500 or not_ready, (kind, status, response.get_data(as_text=True)[:300])
         assert "Traceback" not in response.get_data(as_text=True)
         location = response.headers.get("Location", "")
-        if status == 201 or (status == 303 and location.startswith("/results/") and location != "/results/deleted"):
+        code = newly_kept(response)
+        if status == 201 or (code is not None and code not in self.kept):
             self.acknowledged += 1
+            if code is not None:
+                self.kept.add(code)
         if status == 204 or (status == 303 and location == "/results/deleted"):
             self.acknowledged -= 1
         assert count_rows(self.app) == self.acknowledged, (kind, status)

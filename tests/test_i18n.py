@@ -83,13 +83,25 @@ def test_unknown_language_is_a_404_and_sets_nothing(client, code):
 
 
 def test_switch_links_are_visible_marked_and_return_to_this_page(client):
-    page = get(client, "/learn/ptsd?x=1", "es").get_data(as_text=True)
+    page = get(client, "/learn/ptsd?clinic=abc&x=1", "es").get_data(as_text=True)
     switch = re.search(r'<nav class="language-switch" aria-label="Idioma">.*?</nav>', page, re.S).group(0)
     links = re.findall(r"<a [^>]+>[^<]+</a>", switch)
+    # Only the site's own parameters travel (a clinic's link); a foreign one is left behind.
     assert links == [
-        '<a href="/language/en?next=/learn/ptsd?x%3D1" lang="en" hreflang="en">English</a>',
-        '<a href="/language/es?next=/learn/ptsd?x%3D1" lang="es" hreflang="es" aria-current="true">Español</a>',
+        '<a href="/language/en?next=/learn/ptsd?clinic%3Dabc" lang="en" hreflang="en">English</a>',
+        '<a href="/language/es?next=/learn/ptsd?clinic%3Dabc" lang="es" hreflang="es" aria-current="true">Español</a>',
     ]
+
+
+def test_a_long_foreign_query_is_not_copied_into_the_page(client):
+    plain = get(client, "/").get_data()
+    padded = get(client, "/?" + "junk=" + "x" * 20_000)
+    assert padded.status_code == 200 and len(padded.get_data()) < len(plain) + 200
+
+
+def test_the_switch_on_a_page_that_answers_a_post_returns_to_a_page_that_takes_a_get(client, db):
+    page = client.post("/results", data={"code": "0000-0000-0000"}).get_data(as_text=True)
+    assert 'href="/language/es?next=/"' in page
 
 
 def test_pages_vary_by_language(client):
@@ -105,8 +117,8 @@ def test_pages_vary_by_language(client):
 @pytest.mark.parametrize("path", ["/screen/pcl5", "/screen/pcptsd5"])
 def test_spanish_screening_keeps_english_items_marked_and_says_why(client, path):
     page = get(client, path, "es").get_data(as_text=True)
-    assert "Las preguntas se muestran en inglés: se probaron y validaron en inglés" in page
-    assert "un médico, un consejero o un intérprete pueden ayudarle" in page
+    assert "Las preguntas están en inglés, el idioma en que se validaron" in page
+    assert "pueden ayudarle un médico, un consejero o un intérprete" in page
     assert "solo si es seguro para usted" in page
     # Each question's fieldset (its wording and answer labels) is marked as English.
     items = re.findall(r'<fieldset id="(?:q\d+|exposure)" class="[^"]*" lang="en">', page)
@@ -131,7 +143,7 @@ def test_spanish_validation_errors_name_the_question(client):
     assert response.status_code == 400 and stored_count() == 0
     assert "Por favor, revise sus respuestas" in page and "No se guardó nada." in page
     # Inside an English-marked question, the Spanish error message is marked Spanish.
-    assert 'id="q7-error" lang="es">Pregunta 7: por favor, elija una respuesta.</p>' in page
+    assert 'id="q7-error" lang="es">Pregunta 7: elija una respuesta.</p>' in page
 
 
 def test_spanish_result_page_and_crisis_lines(client):

@@ -12,7 +12,7 @@ from flask import request
 from app.ratelimits import limit_sign_in
 from app.screening import codes
 from tests.apps import app_with_tables
-from tests.conftest import csrf_token_from
+from tests.conftest import csrf_token_from, kept_code, one_time_value
 
 ADDRESS = "203.0.113.99"
 PASSWORD = "hunter2-correct-horse"
@@ -42,8 +42,9 @@ def test_app_logs_nothing_identifying_or_clinical(logged_app, caplog):
     with caplog.at_level(logging.DEBUG):
         api = client.post("/api/v1/screenings", json={"instrument": "pcl5", "answers": ANSWERS, "store": True})
         seen_codes.append(api.get_json()["code"])
-        form = {"store": "yes", **{f"q{n}": str(v) for n, v in enumerate(ANSWERS, 1)}}
-        seen_codes.append(client.post("/screen/pcl5", data=form).headers["Location"].rsplit("/", 1)[1])
+        form = {"store": "yes", "submission": one_time_value(), **{f"q{n}": str(v) for n, v in enumerate(ANSWERS, 1)}}
+        seen_codes.append(kept_code(client.post("/screen/pcl5", data=form)))
+        client.post("/results", data={"code": seen_codes[-1]})
         for code in seen_codes:
             assert client.get(f"/results/{code}").status_code == 200
             client.get(f"/results/{code.lower().replace('-', '')}")

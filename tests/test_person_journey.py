@@ -9,7 +9,7 @@ import pytest
 from app.screening.instruments import INSTRUMENTS
 from tests import clinician_support
 from tests.clinician_support import sign_in
-from tests.conftest import stored_count
+from tests.conftest import kept_code, one_time_value, stored_count
 from tests.results_helpers import pcl5_answers, row_for
 
 # clinician_support's fixtures these tests use, bound by name in this module where pytest finds them
@@ -22,13 +22,19 @@ NO_COOKIES = {"en": "This site sets no cookies unless you choose a language.",
               "es": "Este sitio no guarda cookies, salvo si usted elige un idioma."}
 
 
+def _once(store: str) -> dict:
+    """The one-time value the questionnaire's script adds to a form that keeps its result."""
+    return {"submission": one_time_value()} if store == "yes" else {}
+
+
 def pcl5_data(total: int, store: str, **extra) -> dict:
-    return {"store": store, **{f"q{n}": str(v) for n, v in enumerate(pcl5_answers(total), 1)}, **extra}
+    return {"store": store, **{f"q{n}": str(v) for n, v in enumerate(pcl5_answers(total), 1)}, **_once(store),
+            **extra}
 
 
 def pcptsd5_data(store: str, exposure: str = "yes", yes: int = 3, **extra) -> dict:
     answers = {f"q{n}": "yes" if n <= yes else "no" for n in range(1, 6)} if exposure == "yes" else {}
-    return {"store": store, "exposure": exposure, **answers, **extra}
+    return {"store": store, "exposure": exposure, **answers, **_once(store), **extra}
 
 
 def crawl(client, language: str) -> list[tuple[str, object]]:
@@ -52,25 +58,28 @@ def crawl(client, language: str) -> list[tuple[str, object]]:
     assert post("/screen/pcl5", {"store": "no"}).status_code == 400
     assert post("/screen/pcl5", pcl5_data(40, "no")).status_code == 200
     assert post("/screen/pcptsd5", pcptsd5_data("no", exposure="no")).status_code == 200
-    first = post("/screen/pcl5", pcl5_data(50, "yes")).headers["Location"]
-    quick = post("/screen/pcptsd5", pcptsd5_data("yes")).headers["Location"]
-    code = first.rsplit("/", 1)[1]
-    # Come back: the result, by the home page's code box (typed loosely), its FHIR file, the print view.
-    for location in (first, quick):
-        assert get(location).status_code == 200
-        assert get(location + ".fhir.json").status_code == 200
-    assert post("/results", {"code": code.lower().replace("-", " ")}).status_code == 303
-    assert get(first, query_string={"print": "1"}).status_code == 200
-    # Compare: the link, a comparison not kept, one kept.
+    first = post("/screen/pcl5", pcl5_data(50, "yes"))
+    quick = post("/screen/pcptsd5", pcptsd5_data("yes"))
+    code, quick_code = kept_code(first), kept_code(quick)
+    assert first.status_code == quick.status_code == 200 and code and quick_code
+    # Come back: by the home page's code box (typed loosely), a link kept from before, the FHIR file.
+    for each in (code, quick_code):
+        assert post("/results", {"code": each.lower().replace("-", " ")}).status_code == 200
+        assert get(f"/results/{each}").status_code == 200
+        assert post("/results/download", {"code": each}).status_code == 200
+        assert get(f"/results/{each}.fhir.json").status_code == 200
+    # Compare: the button, a link kept from before, a comparison not kept, one kept.
+    assert post("/screen/pcl5/compare", {"previous": code}).status_code == 200
     assert get(f"/screen/pcl5?previous={code}").status_code == 200
-    assert post(f"/screen/pcl5?previous={code}", pcl5_data(30, "no", previous=code)).status_code == 200
-    later = post(f"/screen/pcl5?previous={code}", pcl5_data(20, "yes", previous=code)).headers["Location"]
-    assert get(later).status_code == 200
-    # Delete, and the errors a person can meet on the way.
-    assert get(f"{later}/delete").status_code == 200
-    assert post(f"{later}/delete", {}).status_code == 303
+    assert post("/screen/pcl5", pcl5_data(30, "no", previous=code)).status_code == 200
+    later = kept_code(post("/screen/pcl5", pcl5_data(20, "yes", previous=code)))
+    assert later
+    # Delete (the button, then the confirmation), and the errors a person can meet on the way.
+    assert post("/results/delete", {"code": later}).status_code == 200
+    assert post("/results/delete", {"code": later, "confirm": "yes"}).status_code == 303
     assert get("/results/deleted").status_code == 200
-    assert get(later).status_code == 404
+    assert get(f"/results/{later}").status_code == 404
+    assert get(f"/results/{quick_code}/delete").status_code == 200
     assert post("/results", {"code": "0000-0000-0000"}).status_code == 404
     assert post("/results", {"code": ""}).status_code == 400
     assert get("/no-such-page").status_code == 404
@@ -118,24 +127,32 @@ def test_a_signed_in_clinician_keeps_a_session_but_the_person_pages_leave_it_alo
 
 @pytest.mark.parametrize("typed", ["{code}", "{lower}", "{spaced}", "  {plain}  ", "{oh_for_zero}"])
 def test_the_home_page_code_box_opens_the_result(client, db, typed):
-    location = client.post("/screen/pcl5", data=pcl5_data(44, "yes")).headers["Location"]
-    code = location.rsplit("/", 1)[1]
+    code = kept_code(client.post("/screen/pcl5", data=pcl5_data(44, "yes")))
+    assert code
     plain = code.replace("-", "")
     variants = {"code": code, "lower": code.lower(), "spaced": " ".join(plain[i:i + 4] for i in (0, 4, 8)),
                 "plain": plain, "oh_for_zero": code.replace("0", "O").lower()}
     response = client.post("/results", data={"code": typed.format(**variants)})
-    assert response.status_code == 303 and response.headers["Location"] == location
-    assert "Set-Cookie" not in response.headers
+    # The result is the answer to the POST: no redirect, so no address ever holds the code.
+    assert response.status_code == 200 and "Location" not in response.headers
+    assert kept_code(response) == code and "<strong>44</strong> out of 80" in response.get_data(as_text=True)
+    assert "Set-Cookie" not in response.headers and response.headers["Cache-Control"] == "no-store"
 
 
 @pytest.mark.parametrize("typed", ["0000-0000-0000", "not a code", "x" * 200, "7KQ2-M9XD-4TP"])
-def test_an_unknown_code_gets_the_same_404_as_the_result_page(client, db, typed):
-    client.post("/screen/pcl5", data=pcl5_data(44, "yes"))
+def test_an_unknown_code_gets_its_error_beside_the_box_with_what_was_typed(client, db, typed):
+    code = kept_code(client.post("/screen/pcl5", data=pcl5_data(44, "yes")))
     response = client.post("/results", data={"code": typed})
-    stranger = client.get("/results/0000-0000-0000")
-    assert response.status_code == stranger.status_code == 404
-    assert response.get_data() == stranger.get_data()
-    assert stored_count() == 1
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404 and "Already have a result code?" in html
+    box = html[html.index('<section class="card code-lookup"'):]
+    assert 'class="field-error"' in box and f'value="{typed}"' in box and 'aria-invalid="true"' in box
+    # One message whatever was wrong: unknown, mistyped, or deleted.
+    message = re.search(r'<p class="field-error" id="[^"]+">([^<]+)</p>', box).group(1)
+    client.post("/results/delete", data={"code": code, "confirm": "yes"})
+    deleted = client.post("/results", data={"code": code}).get_data(as_text=True)
+    assert deleted.count(message) >= 1 and f'value="{code}"' in deleted
+    assert stored_count() == 0
 
 
 def test_an_empty_code_box_says_what_to_type(client, db):
@@ -162,7 +179,8 @@ def test_about_says_who_runs_it_what_is_kept_and_who_sees_it(client, language):
     for instrument in INSTRUMENTS.values():
         assert instrument.title in html and instrument.credit.split(":")[0] in html
     if language == "en":
-        assert "has not yet said who they are" in html  # the honest default
+        assert "have not added their name and contact details here yet" in html  # the calm, factual default
+        assert "do not keep a result here" not in html
         assert "No trackers" in html and "that clinic's staff can see it" in html
         assert "A clinician you give the code to" in html
 
@@ -173,7 +191,7 @@ def test_about_names_the_configured_operator(app, client):
     html = client.get("/about").get_data(as_text=True)
     assert '<a href="https://riverside.example" rel="noreferrer">Riverside Veterans Clinic</a>' in html
     assert 'href="mailto:privacy@riverside.example"' in html
-    assert "90 days after it was taken" in html and "has not yet said" not in html
+    assert "90 days after it was taken" in html and "have not added their name" not in html
 
 
 @pytest.mark.parametrize("path", ["/", "/screen/pcl5", "/learn", "/results/deleted", "/no-such-page"])
@@ -219,12 +237,17 @@ def test_the_learn_index_shows_each_summary_once(client):
 
 
 def test_the_comparison_box_is_folded_unless_the_page_came_from_a_compare_link(client, db):
-    code = client.post("/screen/pcl5", data=pcl5_data(44, "yes")).headers["Location"].rsplit("/", 1)[1]
+    code = kept_code(client.post("/screen/pcl5", data=pcl5_data(44, "yes")))
     plain = client.get("/screen/pcl5").get_data(as_text=True)
     assert '<details class="compare-box">' in plain
     assert plain.index('id="store"') < plain.index('class="compare-box"')
     linked = client.get(f"/screen/pcl5?previous={code}").get_data(as_text=True)
     assert 'class="compare-note"' in linked and 'name="previous" value="' in linked  # kept, not asked again
+    # The result page's button does the same with the code in the body; the form's address holds none.
+    button = client.post("/screen/pcl5/compare", data={"previous": code.lower()}).get_data(as_text=True)
+    assert 'class="compare-note"' in button and f'name="previous" value="{code}"' in button
+    assert '<form method="post" action="/screen/pcl5" novalidate' in button and "Before you start" in button
+    assert 'id="error-summary"' not in button
     bad_link = client.get("/screen/pcl5?previous=0000-0000-0000").get_data(as_text=True)
     assert '<details class="compare-box" open>' in bad_link  # shown, with what is wrong
     typed = client.post("/screen/pcl5", data=pcl5_data(30, "no", previous="junk")).get_data(as_text=True)
@@ -236,8 +259,8 @@ def test_the_pcptsd5_says_the_questions_may_be_left_blank_after_no(client, db):
     assert "If you answered No, the screen ends here: you can leave the questions below blank" in html
     assert html.index('id="exposure"') < html.index("data-gate-hint") < html.index('class="items"')
     # …and a No with the five left blank (or filled in) is scored as the published screen says.
-    response = client.post("/screen/pcptsd5", data={"store": "yes", "exposure": "no", "q1": "yes"})
-    assert response.status_code == 303 and row_for(response.headers["Location"].rsplit("/", 1)[1]).exposure is False
+    response = client.post("/screen/pcptsd5", data={"store": "yes", "exposure": "no", "q1": "yes", **_once("yes")})
+    assert response.status_code == 200 and row_for(kept_code(response)).exposure is False
 
 
 def test_the_pcl5_parts_and_progress_are_readable_without_script(client):

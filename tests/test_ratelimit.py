@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 import pytest
 from flask import request
@@ -36,8 +37,19 @@ def client_at(app, address: str):
 
 
 def form_post(client, store="yes"):
+    """The questionnaire sent as a browser with script sends it: a kept one carries its one-time value."""
     data = {"store": store, **{f"q{n}": "2" for n in range(1, 21)}}
+    if store == "yes":
+        data["submission"] = secrets.token_hex(16)
     return client.post("/screen/pcl5", data=data)
+
+
+def assert_limited_form_comes_back_filled_in(response):
+    """A refused questionnaire is the form again, every answer still chosen, with a plain message."""
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    html = response.get_data(as_text=True)
+    assert "it was not sent this time" in html and "Your answers are still filled in below" in html
+    assert all(f'name="q{n}" value="2" checked' in html for n in range(1, 21))
 
 
 def assert_friendly_429(response, json_expected: bool, staff: bool = False):
@@ -57,9 +69,9 @@ def assert_friendly_429(response, json_expected: bool, staff: bool = False):
 
 def test_form_submissions_are_limited_with_a_friendly_page(limited):
     client = client_at(limited, "192.0.2.1")
-    assert [form_post(client).status_code for _ in range(3)] == [303, 303, 303]
+    assert [form_post(client).status_code for _ in range(3)] == [200, 200, 200]
     assert client.get("/screen/pcl5").status_code == 200  # reading the form costs nothing
-    assert_friendly_429(form_post(client), json_expected=False)
+    assert_limited_form_comes_back_filled_in(form_post(client))
     assert count_rows(limited) == 3
 
 
@@ -72,7 +84,7 @@ def test_api_submissions_are_limited_with_json(limited):
 
 def test_form_and_api_share_one_budget_and_rejected_bodies_count_too(limited):
     client = client_at(limited, "192.0.2.3")
-    assert form_post(client).status_code == 303
+    assert form_post(client).status_code == 200
     assert client.post("/api/v1/screenings", json={"instrument": "nope"}).status_code == 400
     assert client.post("/api/v1/screenings", json=PCL5).status_code == 201
     assert client.post("/api/v1/screenings", json=PCL5).status_code == 429
@@ -374,12 +386,17 @@ CODE_PATHS = {
     "API DELETE": lambda client, code: client.delete(f"/api/v1/screenings/{code}"),
     "form link ?previous=": lambda client, code: client.get(f"/screen/pcl5?previous={code}"),
     "form previous field": pcl5_form,
+    "compare button": lambda client, code: client.post("/screen/pcl5/compare", data={"previous": code}),
+    "download button": lambda client, code: client.post("/results/download", data={"code": code}),
+    "delete button": lambda client, code: client.post("/results/delete", data={"code": code}),
+    "delete confirmed": lambda client, code: client.post("/results/delete", data={"code": code, "confirm": "yes"}),
     "API previous": lambda client, code: client.post("/api/v1/screenings", json={**PCL5, "store": False,
                                                                                  "previous": code}),
 }
 GUESS_STATUSES = {"result page": 404, "FHIR download": 404, "delete confirmation": 404, "delete POST": 404,
                   "home page code box": 404,
-                  "API DELETE": 404, "form link ?previous=": 200, "form previous field": 400, "API previous": 400}
+                  "API DELETE": 404, "form link ?previous=": 200, "form previous field": 400, "API previous": 400,
+                  "compare button": 200, "download button": 404, "delete button": 404, "delete confirmed": 404}
 
 
 @pytest.fixture
@@ -396,7 +413,14 @@ def test_code_enumeration_is_cut_off_on_every_path(lookup_limited, path):
     guesses = ["0000-0000-0000", "ZZZZ-ZZZZ-ZZZZ", "junk", "7KQ2-M9XD-4TPA"]
     assert [CODE_PATHS[path](guesser, code).status_code for code in guesses] == [GUESS_STATUSES[path]] * 4
     over = CODE_PATHS[path](guesser, real)  # the right code, once over the budget, tells nothing
-    assert_friendly_429(over, json_expected=path.startswith("API"))
+    if path == "home page code box":  # the home page again, what was typed still in the box
+        assert over.status_code == 429 and int(over.headers["Retry-After"]) > 0
+        html = over.get_data(as_text=True)
+        assert f'value="{real}"' in html and "Too many codes were tried" in html and 'aria-invalid="true"' in html
+    elif path == "form previous field":
+        assert_limited_form_comes_back_filled_in(over)
+    else:
+        assert_friendly_429(over, json_expected=path.startswith("API"))
     assert count_rows(app) == 1  # not deleted, nothing stored
     assert client_at(app, "192.0.2.20").get(f"/results/{real}").status_code == 200  # others unaffected
 
@@ -422,6 +446,24 @@ def test_submissions_without_a_previous_code_do_not_spend_the_lookup_budget(look
     assert client.post("/api/v1/screenings", json={**PCL5, "previous": None}).status_code == 201
     assert client.post("/api/v1/screenings", json={**PCL5, "previous": "0000-0000-0000"}).status_code == 429
     assert count_rows(app) == 2
+
+
+def test_storing_a_result_is_never_blocked_by_the_lookup_limit(lookup_limited):
+    """Over the look-up budget, a form that keeps its result and compares with an earlier code is still
+    stored and shown (the submissions' budget governs it); one that only compares is refused, filled in."""
+    app = lookup_limited
+    client = client_at(app, "203.0.113.24")
+    earlier = client.post("/api/v1/screenings", json=PCL5).get_json()["code"]
+    for n in range(4):
+        client.get(f"/results/0000-0000-000{n}")
+    assert client.get("/results/0000-0000-0009").status_code == 429
+    data = {"store": "yes", "previous": earlier, "submission": secrets.token_hex(16),
+            **{f"q{n}": "2" for n in range(1, 21)}}
+    kept = client.post("/screen/pcl5", data=data)
+    assert kept.status_code == 200 and "Kept — you can come back to it with this code" in kept.get_data(as_text=True)
+    assert client.post("/screen/pcl5", data=data).status_code == 200  # Reload: the same result
+    assert count_rows(app) == 2
+    assert_limited_form_comes_back_filled_in(pcl5_form(client, previous=earlier))
 
 
 def test_clinician_views_are_not_limited_by_code_lookups(lookup_limited):

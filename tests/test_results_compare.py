@@ -6,7 +6,7 @@ import re
 import pytest
 
 from app.screening.service import earlier_in_series
-from tests.conftest import stored_count
+from tests.conftest import kept_code, one_time_value, stored_count
 from tests.results_helpers import (
     pcl5_answers,
     row_for,
@@ -22,7 +22,8 @@ API = "/api/v1/screenings"
 
 def pcl5_form(total, store="no", **extra):
     data = {f"q{n}": str(v) for n, v in enumerate(pcl5_answers(total), start=1)}
-    return {"store": store, **data, **extra}
+    once = {"submission": one_time_value()} if store == "yes" else {}
+    return {"store": store, **data, **once, **extra}
 
 
 # ---- API ---------------------------------------------------------------------------------------
@@ -136,7 +137,13 @@ def test_retake_link_prefills_a_hidden_previous_and_says_so(client, db):
     assert f'<input type="hidden" name="previous" value="{code}">' in html
     assert 'type="text" id="previous"' not in html
     assert "compared with your earlier result from" in html and code in html
-    assert f'action="/screen/pcl5?previous={typed_sloppily(code)}"' in html
+    # The form's address holds no code (the hidden field carries it), and the result page's button
+    # opens the same form with the code in its body.
+    assert '<form method="post" action="/screen/pcl5" novalidate' in html
+    button = client.post("/screen/pcl5/compare", data={"previous": typed_sloppily(code)})
+    assert button.status_code == 200 and button.headers["Cache-Control"] == "no-store"
+    page = button.get_data(as_text=True)
+    assert f'<input type="hidden" name="previous" value="{code}">' in page and 'type="text" id="previous"' not in page
 
 
 def test_form_offers_a_visible_optional_previous_box(client):
@@ -194,12 +201,12 @@ def test_form_compare_without_storing_shows_the_band_and_the_source(client, db, 
 
 def test_form_compare_and_store_links_and_redirects_to_a_page_with_the_change(client, db):
     code = store_pcl5_earlier(client, 52)
-    assert client.get(f"/screen/pcl5?previous={code}").status_code == 200
-    response = client.post(f"/screen/pcl5?previous={code}", data=pcl5_form(30, store="yes", previous=code))
-    assert response.status_code == 303
-    new_code = response.headers["Location"].rsplit("/", 1)[1]
-    assert row_for(new_code).previous_id == row_for(code).id
-    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert client.post("/screen/pcl5/compare", data={"previous": code}).status_code == 200
+    response = client.post("/screen/pcl5", data=pcl5_form(30, store="yes", previous=code, previous_fixed="1"))
+    assert response.status_code == 200
+    new_code = kept_code(response)
+    assert new_code and row_for(new_code).previous_id == row_for(code).id
+    html = response.get_data(as_text=True)
     assert "22 points lower" in html and "\u221222" in html
 
 

@@ -12,14 +12,21 @@ from tests.results_helpers import row_for, store_pcl5, typed_sloppily
 def test_result_page_offers_delete_and_the_confirmation_page_explains(client, db):
     code = store_pcl5(client, 40)
     html = client.get(f"/results/{code}").get_data(as_text=True)
-    assert f'href="/results/{code}/delete"' in html and "Delete this result" in html
-    confirm = client.get(f"/results/{typed_sloppily(code)}/delete")
-    assert confirm.status_code == 200
-    page = confirm.get_data(as_text=True)
-    assert "cannot be undone" in page and code in page
-    assert f'action="/results/{code}/delete"' in page and 'method="post"' in page
-    assert f'href="/results/{code}">No, keep it' in page
-    assert confirm.headers["Cache-Control"] == "no-store"
+    assert f'action="/results/download" class="code-actions">\n<input type="hidden" name="code" value="{code}">' in html
+    assert 'formaction="/results/delete">Delete this result</button>' in html
+    assert "Delete this result" in html
+    for confirm in (client.post("/results/delete", data={"code": typed_sloppily(code)}),
+                    client.get(f"/results/{typed_sloppily(code)}/delete")):  # the button, or a link kept from before
+        assert confirm.status_code == 200
+        page = confirm.get_data(as_text=True)
+        assert "cannot be undone" in page and code in page
+        # Both answers post the code in their body: Yes deletes, No shows the result again.
+        assert ('<form method="post" action="/results/delete">\n'
+                f'<input type="hidden" name="code" value="{code}">'
+                '<input type="hidden" name="confirm" value="yes">') in page
+        assert ('<form method="post" action="/results">\n'
+                f'<input type="hidden" name="code" value="{code}">') in page and "No, keep it" in page
+        assert confirm.headers["Cache-Control"] == "no-store"
     assert stored_count() == 1  # looking at the confirmation deletes nothing
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from tests.conftest import scripts_are_only_the_site_script, stored_count
+from tests.conftest import kept_code, one_time_value, scripts_are_only_the_site_script, stored_count
 from tests.results_helpers import pcl5_answers, row_for, store_pcl5, store_pcptsd5, typed_sloppily
 
 STATIC_JS = Path(__file__).resolve().parent.parent / "app" / "static" / "js"
@@ -25,9 +25,15 @@ def test_stored_result_shows_date_and_what_to_do_with_the_code(client, db):
     assert f"Taken on {taken:%B} {taken.day}, {taken.year}" in html
     assert "What to do with this code" in html
     assert "Give it to your clinician" in html
-    assert f'href="/screen/pcl5?previous={code}"' in html
-    assert f'href="/results/{code}/delete"' in html
-    assert f'href="/results/{code}.fhir.json" download' in html
+    # Compare, download and delete are buttons posting the code in their body: no address holds it.
+    assert (f'<form method="post" action="/screen/pcl5/compare">\n'
+            f'<input type="hidden" name="previous" value="{code}">') in html
+    assert f'action="/results/download" class="code-actions">\n<input type="hidden" name="code" value="{code}">' in html
+    assert 'formaction="/results/delete">Delete this result</button>' in html
+    assert not re.search(r'(?:href|action)="[^"]*' + code, html)
+    # Opened from a link kept from before: kept, and a word about such links and private windows.
+    assert "Kept — you can come back to it with this code" in html and "stay in the browser’s history" in html
+    assert "use a private window" in html
     assert '<button type="button" class="button secondary" data-print hidden>Print / Save as PDF</button>' in html
     assert scripts_are_only_the_site_script(html)  # leave-site.js and print.js, one bundle
     assert response.headers["Cache-Control"] == "no-store"
@@ -156,19 +162,23 @@ def test_a_code_survives_the_whole_round_trip(client, db):
     """Stored, typed back in lower case without dashes, shown, compared, printed, downloaded as valid
     FHIR, deleted — and then a 404 exactly like a code that never existed."""
     assert client.get("/screen/pcl5").status_code == 200
-    data = {"store": "yes", **{f"q{n}": str(v) for n, v in enumerate(pcl5_answers(48), 1)}}
+    data = {"store": "yes", "submission": one_time_value(),
+            **{f"q{n}": str(v) for n, v in enumerate(pcl5_answers(48), 1)}}
     stored = client.post("/screen/pcl5", data=data)
-    assert stored.status_code == 303
-    code = stored.headers["Location"].rsplit("/", 1)[1]
+    assert stored.status_code == 200
+    code = kept_code(stored)
+    assert code
     typed = typed_sloppily(code)
 
-    shown = client.get(f"/results/{typed}")
+    shown = client.post("/results", data={"code": typed})
     assert shown.status_code == 200 and code in shown.get_data(as_text=True)
+    assert client.get(f"/results/{typed}").status_code == 200  # a link kept from before
 
+    assert client.post("/screen/pcl5/compare", data={"previous": typed}).status_code == 200
     assert client.get(f"/screen/pcl5?previous={typed}").status_code == 200
     retake = {"store": "no", "previous": code,
               **{f"q{n}": str(v) for n, v in enumerate(pcl5_answers(36), 1)}}
-    compared = client.post(f"/screen/pcl5?previous={typed}", data=retake).get_data(as_text=True)
+    compared = client.post("/screen/pcl5", data=retake).get_data(as_text=True)
     # Minutes apart: the past months asked about overlap, so numbers only, no label.
     assert "12 points lower" in compared and "less than a month apart" in compared
     assert "improvement" not in compared and "larger than chance" not in compared
@@ -178,11 +188,14 @@ def test_a_code_survives_the_whole_round_trip(client, db):
     # @media print
     assert "data-print" in printable and re.search(r'href="/assets/result\.[0-9a-f]{12}\.css"', printable)
 
-    fhir = client.get(f"/results/{typed}.fhir.json")
-    assert QuestionnaireResponse.model_validate(fhir.get_json(force=True)).identifier.value == code
+    for fhir in (client.post("/results/download", data={"code": typed}), client.get(f"/results/{typed}.fhir.json")):
+        assert QuestionnaireResponse.model_validate(fhir.get_json(force=True)).identifier.value == code
+        assert fhir.headers["Cache-Control"] == "no-store"
 
+    assert client.post("/results/delete", data={"code": typed}).status_code == 200
+    assert stored_count() == 1
     assert client.get(f"/results/{typed}/delete").status_code == 200
-    assert client.post(f"/results/{typed}/delete", data={}).status_code == 303
+    assert client.post("/results/delete", data={"code": typed, "confirm": "yes"}).status_code == 303
     assert stored_count() == 0
 
     never = client.get("/results/0000-0000-0000")

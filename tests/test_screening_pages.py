@@ -5,14 +5,16 @@ import re
 
 import pytest
 
-from tests.conftest import scripts_are_only_the_site_script, stored_count
+from tests.conftest import kept_code, one_time_value, scripts_are_only_the_site_script, stored_count
 
 NOT_A_DIAGNOSIS = "This is not a diagnosis — please talk to a clinician"
 
 
 def pcl5_form(answers, store="no", **extra):
+    """The form as the browser sends it; a kept one carries the one-time value the page's script adds."""
     data = {f"q{n}": str(v) for n, v in enumerate(answers, start=1)}
-    return {"store": store, **data, **extra}
+    once = {"submission": one_time_value()} if store == "yes" else {}
+    return {"store": store, **data, **once, **extra}
 
 
 def test_home_explains_and_links_both_screenings(client):
@@ -73,18 +75,60 @@ def test_pcl5_below_cutoff_wording(client, db):
     assert "below the level" in html and "do not fit the full pattern" in html
 
 
-def test_pcl5_stored_redirects_303_to_result(client, db):
+def test_pcl5_stored_is_shown_as_the_answer_to_the_post_with_no_code_in_any_address(client, db):
     assert client.get("/screen/pcl5").status_code == 200
     response = client.post("/screen/pcl5", data=pcl5_form([3] * 20, store="yes"))
-    assert response.status_code == 303
-    location = response.headers["Location"]
-    assert re.fullmatch(r"/results/[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", location)
-    assert stored_count() == 1
-    page = client.get(location)
-    html = page.get_data(as_text=True)
-    assert page.status_code == 200
-    assert "<strong>60</strong> out of 80" in html and location.rsplit("/", 1)[1] in html
+    assert response.status_code == 200 and "Location" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store"
+    code = kept_code(response)
+    assert code is not None and stored_count() == 1
+    html = response.get_data(as_text=True)
+    assert "<strong>60</strong> out of 80" in html and code in html
     assert NOT_A_DIAGNOSIS in html and "Taken on" in html
+    # Nowhere on the page does a link or form address carry the code.
+    assert not [url for url in re.findall(r'(?:href|action)="([^"]*)"', html) if code.replace("-", "") in
+                re.sub(r"[^0-9A-Z]", "", url.upper())]
+    # A link kept from before still opens it.
+    page = client.get(f"/results/{code}")
+    assert page.status_code == 200 and "<strong>60</strong> out of 80" in page.get_data(as_text=True)
+
+
+def test_without_the_one_time_value_nothing_is_stored_until_keep_is_pressed(client, db):
+    """Without script the form has no one-time value: "Yes" shows the result with one Keep button, whose
+    form carries a value made for that page, so Reload or a second press stores one result."""
+    response = client.post("/screen/pcl5", data={**pcl5_form([3] * 20), "store": "yes"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and stored_count() == 0 and kept_code(response) is None
+    assert "Not kept yet" in html
+    keep = re.search(r'id="result-status">.*?<form method="post" action="/screen/pcl5">(.*?)</form>',
+                     html, re.S).group(1)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', keep))
+    assert fields["store"] == "yes" and len(fields["submission"]) >= 16
+    assert {fields[f"q{n}"] for n in range(1, 21)} == {"3"}
+    first = client.post("/screen/pcl5", data=fields)
+    again = client.post("/screen/pcl5", data=fields)
+    assert kept_code(first) == kept_code(again) is not None and stored_count() == 1
+
+
+def test_sending_the_same_form_again_shows_the_same_result_and_stores_nothing_new(client, db):
+    form = pcl5_form([2] * 20, store="yes")
+    codes = [kept_code(client.post("/screen/pcl5", data=form)) for _ in range(3)]
+    assert codes[0] is not None and codes == [codes[0]] * 3 and stored_count() == 1
+    # Changed after Back (same one-time value, other answers): a new result.
+    changed = {**form, "q1": "4"}
+    assert kept_code(client.post("/screen/pcl5", data=changed)) not in (None, codes[0])
+    assert stored_count() == 2
+
+
+def test_keeping_is_not_chosen_in_advance_and_an_unanswered_choice_keeps_nothing(client, db):
+    html = client.get("/screen/pcl5").get_data(as_text=True)
+    store = re.search(r'<fieldset id="store".*?</fieldset>', html, re.S).group(0)
+    assert "checked" not in store
+    data = {k: v for k, v in pcl5_form([2] * 20).items() if k != "store"}
+    response = client.post("/screen/pcl5", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and stored_count() == 0
+    assert "Not kept: nothing you answered has been saved." in html and ">Keep this result</button>" in html
 
 
 @pytest.mark.parametrize(
@@ -109,8 +153,8 @@ def test_pcptsd5_flow(client, db, data, total, message):
 def test_pcptsd5_stored(client, db):
     assert client.get("/screen/pcptsd5").status_code == 200
     data = {"exposure": "yes", "store": "yes", **{f"q{n}": "yes" for n in range(1, 6)}}
-    response = client.post("/screen/pcptsd5", data=data)
-    assert response.status_code == 303 and stored_count() == 1
+    response = client.post("/screen/pcptsd5", data={**data, "submission": one_time_value()})
+    assert response.status_code == 200 and kept_code(response) and stored_count() == 1
 
 
 INVALID_FORMS = {
@@ -190,9 +234,9 @@ def test_a_post_from_this_site_needs_no_token_and_an_old_token_field_is_ignored(
     html = client.get("/screen/pcl5").get_data(as_text=True)
     assert 'name="csrf_token"' not in html
     same_site = {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}
-    assert client.post("/screen/pcl5", data=pcl5_form([2] * 20, store="yes"), headers=same_site).status_code == 303
+    assert kept_code(client.post("/screen/pcl5", data=pcl5_form([2] * 20, store="yes"), headers=same_site))
     stale = {**pcl5_form([2] * 20, store="yes"), "csrf_token": "left-over"}
-    assert client.post("/screen/pcl5", data=stale).status_code == 303
+    assert kept_code(client.post("/screen/pcl5", data=stale))
     assert stored_count() == 2
 
 

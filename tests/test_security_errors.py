@@ -93,7 +93,7 @@ def test_form_submission_answers_503_and_keeps_the_answers(down):
     client = down.test_client()
     assert client.get("/screen/pcl5").status_code == 200
     answers = {f"q{n}": str(n % 5) for n in range(1, 21)}
-    response = client.post("/screen/pcl5", data={"store": "yes", **answers})
+    response = client.post("/screen/pcl5", data={"store": "yes", "submission": "0123456789abcdef0123", **answers})
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
     assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
@@ -110,8 +110,8 @@ def test_form_submission_answers_503_and_keeps_the_answers(down):
 def test_pcptsd5_form_keeps_its_gate_and_answers(down):
     client = down.test_client()
     assert client.get("/screen/pcptsd5").status_code == 200
-    data = {"store": "yes", "exposure": "yes", "q1": "yes", "q2": "no", "q3": "yes",
-            "q4": "no", "q5": "yes"}
+    data = {"store": "yes", "submission": "0123456789abcdef0123", "exposure": "yes", "q1": "yes", "q2": "no",
+            "q3": "yes", "q4": "no", "q5": "yes"}
     html = client.post("/screen/pcptsd5", data=data).get_data(as_text=True)
     assert NOT_SAVED in html
     assert re.search(r'name="exposure" value="yes"\s+checked', html)

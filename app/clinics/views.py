@@ -18,7 +18,7 @@ def landing(token: str):
     if clinic is None:  # unknown or rotated: one calm page that leads to the ordinary start
         return unknown_link()
     response = current_app.make_response(render_template(
-        "clinics/landing.html", clinic=clinic, token=token, instruments=INSTRUMENTS,
+        "clinics/landing.html", clinic=clinic, token=token, clinic_token=token, instruments=INSTRUMENTS,
         retention_days=current_app.config["RETENTION_DAYS"]))
     # The token is a secret of the clinic: keep the page out of shared caches and search engines.
     response.headers["Cache-Control"] = "no-store"

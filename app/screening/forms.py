@@ -90,8 +90,10 @@ def _store_field() -> RadioField:
             SelectChoice(NO, _l("No, do not keep my answers (nothing is saved)")),
             SelectChoice(YES, _l("Yes, keep my result anonymously and give me a code")),
         ],
-        default=NO,
-        invalid_choice_message=_l("Keep this result?: please choose Yes or No."),
+        # No answer is chosen in advance; left unanswered, nothing is kept and the result page offers
+        # to keep it.
+        validate_choice=False,
+        validators=[OptionalChoice(_l("Keep this result?: please choose Yes or No."))],
     )
 
 

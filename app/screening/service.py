@@ -63,15 +63,23 @@ def raw_answers(result: ScreeningResult) -> list:
 
 
 def add_screening(result: ScreeningResult, previous: Screening | None = None,
-                  clinic: Clinic | None = None) -> str:
+                  clinic: Clinic | None = None, submission_key: str | None = None) -> str:
     """Store a result under a fresh code (linked to the earlier result it was compared with), commit,
     and return the code.
 
     The caller has the person's consent. Through a clinic's link the result is shared with that clinic,
     and so is the earlier result it follows if no clinic has it yet (the form says so before storing).
+    A `submission_key` (app/screening/submissions.py) already stored returns that row's code instead:
+    the same form sent twice stores one result, even when both arrive at once.
     """
+    if submission_key is not None:
+        existing = _code_for_submission(submission_key)
+        if existing is not None:
+            return existing
+        if _submission_expired(submission_key):  # a form kept open past the retention period: a new result
+            submission_key = None
     values = {**result_columns(result), "previous_id": previous.id if previous is not None else None,
-              "clinic_id": clinic.id if clinic is not None else None}
+              "clinic_id": clinic.id if clinic is not None else None, "submission_key": submission_key}
     # Read before the first attempt: a rollback expires `previous`, and the shared flag must not change.
     share_previous = ({"previous": values["previous_id"], "clinic": values["clinic_id"]}
                       if clinic is not None and previous is not None and previous.clinic_id is None else None)
@@ -89,9 +97,26 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
             db.session.commit()
             return values["code"]
         except IntegrityError:
-            # A 60-bit collision is astronomically unlikely, but a retry costs nothing.
+            # The same submission stored by a request that arrived at the same moment (a double click),
+            # or a 60-bit code collision: astronomically unlikely, but a retry costs nothing.
             db.session.rollback()
+            if submission_key is not None:
+                existing = _code_for_submission(submission_key)
+                if existing is not None:
+                    return existing
     raise RuntimeError("could not allocate a unique result code")
+
+
+def _code_for_submission(submission_key: str) -> str | None:
+    """The code of the unexpired result stored by this submission, if any."""
+    return db.session.scalar(sa.select(Screening.code).where(Screening.submission_key == submission_key,
+                                                             unexpired()))
+
+
+def _submission_expired(submission_key: str) -> bool:
+    """Whether the row this submission stored is past the retention period but not yet purged."""
+    return db.session.scalar(sa.select(Screening.id).where(Screening.submission_key == submission_key,
+                                                           Screening.taken_at < expiry_cutoff())) is not None
 
 
 _SCREENINGS = cast(sa.Table, Screening.__table__)

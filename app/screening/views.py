@@ -11,7 +11,7 @@ from ..clinics.views import unknown_link
 from ..crisis_lines import CRISIS_LINES, EMERGENCY_EU, EMERGENCY_US, bold_number, directory_link, how_markup
 from ..extensions import csrf
 from ..fhir import questionnaire_response
-from ..models import Screening
+from ..models import Clinic, Screening
 from ..page_cache import cached_page
 from . import codes
 from .change import Change, signed
@@ -32,6 +32,8 @@ from .service import (
     result_of,
     score,
 )
+from .submissions import FIELD as SUBMISSION_FIELD
+from .submissions import new_one_time_value, submission_key
 
 bp = Blueprint("screening", __name__)
 # The person's forms carry no CSRF token (they get no session to bind one to): a cross-site POST is
@@ -176,14 +178,31 @@ def home():
 
 @bp.post("/results")
 def find_result():
-    """"Already have a result code?": the code as typed → 303 to its result; an unknown code gets the
-    very same 404 as /results/<code>, and every attempt counts against the code look-up limit."""
+    """"Already have a result code?": the code as typed (in the body, never in a URL) → its result, as
+    the answer to this POST. A code that is not found gets its error beside the box on the home page,
+    with what was typed still in it: one message for unknown, mistyped and deleted codes. Every attempt
+    counts against the code look-up limit."""
     form = ResultCodeForm()
     if not form.code.data:
         form.code.errors = [_l("Type the code you were given, for example 7KQ2-M9XD-4TPA.")]
         return _home_page(form, 400)
-    row = _stored_or_404(form.code.data)
-    return redirect(url_for(".result", code=codes.display(row.code)), 303)
+    row = find_screening(form.code.data)
+    if row is None:
+        form.code.errors = [CODE_NOT_FOUND]
+        return _home_page(form, 404)
+    return render_stored(row)
+
+
+def rate_limited_code_box():
+    """The home page's code box refused by the look-up limit: the typed code stays, with a plain message."""
+    form = ResultCodeForm()
+    form.code.errors = [_l("Too many codes were tried from here in a short time. Please wait a minute, "
+                           "then press “Open my result” again.")]
+    return _home_page(form, 429)
+
+
+CODE_NOT_FOUND = _l("We could not find a result with this code. Check it and try again: results are kept "
+                    "for a limited time, and a deleted result cannot be opened.")
 
 
 @bp.get("/about")
@@ -211,31 +230,34 @@ def _when_from(form) -> str | None:
     return form.when.data or None if "when" in form else None
 
 
-def _previous_from_url(instrument: Instrument, form) -> tuple[bool, Screening | None]:
-    """Prefill `previous` from ?previous=<code>; whether the URL carried one, and the row if it is usable."""
-    typed = request.args.get("previous", "").strip()
-    if not typed:
-        return False, None
-    if not form.is_submitted():
-        normal = codes.normalise(typed)
-        form.previous.data = codes.display(normal) if normal else typed
-        try:
-            return True, resolve_previous(instrument, typed)
-        except PreviousCodeError as error:
-            form.previous.errors = [error.message]  # shown beside the box, not as a failed submission
-            return True, None
-    return True, form.previous_row
+def _previous_from_link(instrument: Instrument, form, typed: str) -> Screening | None:
+    """Prefill `previous` from a compare link or button; the row if it is usable, else None with the
+    problem beside the box."""
+    normal = codes.normalise(typed)
+    form.previous.data = codes.display(normal) if normal else typed
+    try:
+        return resolve_previous(instrument, typed)
+    except PreviousCodeError as error:
+        form.previous.errors = [error.message]  # shown beside the box, not as a failed submission
+        return None
+
+
+def _clinic_from_request() -> tuple[str, Clinic | None, bool]:
+    """The clinic's link token (in the URL or a hidden field, never a cookie), its clinic, and whether a
+    token was given that names no clinic."""
+    token = request.values.get("clinic", "").strip()
+    clinic = find_clinic_by_token(token) if token else None
+    return token, clinic, bool(token) and clinic is None
 
 
 @bp.route("/screen/<instrument_id>", methods=["GET", "POST"])
 @cached_page  # the blank form only: a POST or ?previous= is always rendered afresh
 def screen(instrument_id: str):
-    """The questionnaire; a valid submission shows the result, stored only with consent."""
+    """The questionnaire; a valid submission shows the result, stored only with consent and only once
+    per submission (the form's one-time value, app/screening/submissions.py)."""
     instrument = INSTRUMENTS.get(instrument_id) or abort(404)
-    # Through a clinic's link the clinic travels in the URL and a hidden field, never in a cookie.
-    token = request.values.get("clinic", "").strip()
-    clinic = find_clinic_by_token(token) if token else None
-    if token and clinic is None:
+    token, clinic, unknown = _clinic_from_request()
+    if unknown:
         return unknown_link()
     form = form_class(instrument)()
     if clinic is not None:
@@ -244,22 +266,69 @@ def screen(instrument_id: str):
         answers, exposure = _answers_from(instrument, form)
         result = score(instrument, answers, exposure, when=_when_from(form))
         previous = form.previous_row
-        if form.store.data == YES:
-            code = add_screening(result, previous=previous, clinic=clinic)
-            return redirect(url_for(".result", code=codes.display(code)), 303)
+        key = submission_key(request.form.get(SUBMISSION_FIELD), result, previous, clinic)
+        if form.store.data == YES and key is not None:
+            code = add_screening(result, previous=previous, clinic=clinic, submission_key=key)
+            row = find_screening(code) or abort(404)  # just stored (or stored by this same form before)
+            return render_stored(row, kept_now=True)
         change = change_since(previous, result) if previous is not None else None
-        return render_result(result, code=None, change=change, previous=previous)
-    status = 400 if form.is_submitted() else 200
-    from_url, previous = _previous_from_url(instrument, form)
-    # A code that came in the link stays out of the way as a hidden field; a typed one stays editable.
-    hide_previous = from_url and previous is not None and not form.previous.errors
+        return render_result(result, code=None, change=change, previous=previous,
+                             keep_offer=_keep_offer(instrument, form, clinic, token),
+                             asked_to_keep=form.store.data == YES)
+    typed = request.args.get("previous", "").strip()  # a compare link kept from before
+    return _form_page(instrument, form, clinic, token, typed_previous=typed,
+                      fixed_previous=bool(typed) or bool(request.form.get("previous_fixed")),
+                      status=400 if form.is_submitted() else 200)
+
+
+@bp.post("/screen/<instrument_id>/compare")
+def start_compare(instrument_id: str):
+    """"Retake and compare": the questionnaire with the earlier result's code in the body, not a URL."""
+    instrument = INSTRUMENTS.get(instrument_id) or abort(404)
+    token, clinic, unknown = _clinic_from_request()
+    if unknown:
+        return unknown_link()
+    form = form_class(instrument)(formdata=None)
+    if clinic is not None:
+        form.store.choices = clinic_store_choices(clinic)
+    typed = request.form.get("previous", "").strip()
+    response = current_app.make_response(_form_page(instrument, form, clinic, token, typed_previous=typed,
+                                                    fixed_previous=bool(typed), submitted=False))
+    return _private(response)
+
+
+def _form_page(instrument: Instrument, form, clinic: Clinic | None, token: str, typed_previous: str = "",
+               fixed_previous: bool = False, status: int = 200, submitted: bool | None = None):
+    """The questionnaire page, blank, prefilled from a compare link, or with a submission's problems."""
+    submitted = form.is_submitted() if submitted is None else submitted
+    if typed_previous and not submitted:
+        previous = _previous_from_link(instrument, form, typed_previous)
+    else:
+        previous = form.previous_row if submitted else None
+    # A code that came in a compare link or button stays out of the way as a hidden field; a typed one
+    # stays editable.
+    hide_previous = fixed_previous and previous is not None and not form.previous.errors
     # The optional comparison box stays folded unless the page came from a compare link or the box
     # is in use (a typed code, or a problem with it).
-    compare_open = from_url or bool(form.previous.data) or bool(form.previous.errors)
+    compare_open = fixed_previous or bool(form.previous.data) or bool(form.previous.errors)
     return render_template("screening/form.html", form=form, instrument=instrument,
                            sections=item_sections(instrument), previous=previous,
                            hide_previous=hide_previous, compare_open=compare_open, clinic=clinic,
-                           clinic_token=token or None), status
+                           clinic_token=token or None, submitted=submitted), status
+
+
+def _keep_offer(instrument: Instrument, form, clinic: Clinic | None, token: str) -> dict:
+    """"Keep this result" on a result that was not kept: the answers as hidden fields, a one-time value
+    made for this page, and the clinic it would be shared with."""
+    fields = [(name, value) for name, value in ((field.name, field.raw_data[0] if field.raw_data else "")
+                                                for field in form if field.name not in ("store", "previous"))
+              if value not in ("", None)]
+    if form.previous_row is not None:
+        fields.append(("previous", codes.display(form.previous_row.code)))
+    if clinic is not None:
+        fields.append(("clinic", token))
+    fields += [("store", YES), (SUBMISSION_FIELD, new_one_time_value())]
+    return {"action": url_for(".screen", instrument_id=instrument.id), "fields": fields, "clinic": clinic}
 
 
 def answer_rows(result: ScreeningResult) -> list[tuple[int, str, str]]:
@@ -270,8 +339,11 @@ def answer_rows(result: ScreeningResult) -> list[tuple[int, str, str]]:
 
 
 def render_result(result: ScreeningResult, code: str | None, taken_at=None, change: Change | None = None,
-                  previous: Screening | None = None, series: list[Screening] | None = None):
-    """The result page, for a fresh or a stored screening, with the change since an earlier one."""
+                  previous: Screening | None = None, series: list[Screening] | None = None,
+                  keep_offer: dict | None = None, asked_to_keep: bool = False, kept_now: bool = False,
+                  shared_with: Clinic | None = None, from_link: bool = False):
+    """The result page, for a fresh or a stored screening, with the change since an earlier one; at its
+    top, what happened (kept, shared with a clinic, or not kept with the offer to keep it)."""
     response = current_app.make_response(render_template(
         "screening/result.html", result=result, instrument=result.instrument,
         code=codes.display(code) if code else None, taken_at=taken_at, change=change, previous=previous,
@@ -280,9 +352,21 @@ def render_result(result: ScreeningResult, code: str | None, taken_at=None, chan
         harm_item=bool(result.instrument.safety_items_endorsed(result.answers)),
         # ITQ: PTSD symptoms in every group but no effect on daily life, so the pattern was not met.
         itq_impairment_unmet=result.instrument is ITQ and ptsd_symptoms_without_impairment(result.answers),
+        keep_offer=keep_offer, asked_to_keep=asked_to_keep, kept_now=kept_now, shared_with=shared_with,
+        from_link=from_link, clinic_token=request.values.get("clinic", "").strip() or None,
     ))
     _private(response)
     return response
+
+
+def render_stored(row: Screening, kept_now: bool = False, from_link: bool = False):
+    """A stored result with the change since the result it was compared with."""
+    result = result_of(row)
+    previous = previous_of(row)
+    change = change_since(previous, result, taken_at=row.taken_at) if previous is not None else None
+    series = earlier_in_series(row) if previous is not None else []
+    return render_result(result, code=row.code, taken_at=row.taken_at, change=change, previous=previous,
+                         series=series, kept_now=kept_now, shared_with=row.clinic, from_link=from_link)
 
 
 def _private(response):
@@ -297,12 +381,12 @@ def _stored_or_404(code: str) -> Screening:
     return find_screening(code) or abort(404)
 
 
-# Registered before /results/<code>: the default converter accepts dots, so the longer static
-# suffix must be its own rule (Werkzeug prefers the rule with more static text; tests pin this).
-@bp.get("/results/<code>.fhir.json")
-def result_fhir(code: str):
-    """The stored result as a FHIR R4 QuestionnaireResponse, for any clinic's system."""
-    row = _stored_or_404(code)
+def _posted_code() -> str:
+    code = request.form.get("code", "")
+    return code if isinstance(code, str) else ""
+
+
+def _fhir_download(row: Screening):
     body = json.dumps(questionnaire_response(row), ensure_ascii=False, indent=2)
     response = current_app.response_class(body, mimetype="application/fhir+json")
     response.headers["Content-Disposition"] = (
@@ -310,30 +394,54 @@ def result_fhir(code: str):
     return _private(response)
 
 
+# Registered before /results/<code>: the default converter accepts dots, so the longer static
+# suffix must be its own rule (Werkzeug prefers the rule with more static text; tests pin this).
+@bp.get("/results/<code>.fhir.json")
+def result_fhir(code: str):
+    """The stored result as a FHIR R4 QuestionnaireResponse (a link kept from before; the result page
+    posts the code to /results/download instead)."""
+    return _fhir_download(_stored_or_404(code))
+
+
+@bp.post("/results/download")
+def download_result():
+    """The stored result as a FHIR R4 QuestionnaireResponse, for any clinic's system; the code in the body."""
+    return _fhir_download(_stored_or_404(_posted_code()))
+
+
 @bp.get("/results/<code>")
 def result(code: str):
-    """A stored result by its code, with the change since the result it was compared with."""
-    row = _stored_or_404(code)
-    result = result_of(row)
-    previous = previous_of(row)
-    change = change_since(previous, result, taken_at=row.taken_at) if previous is not None else None
-    series = earlier_in_series(row) if previous is not None else []
-    return render_result(result, code=row.code, taken_at=row.taken_at, change=change,
-                         previous=previous, series=series)
+    """A stored result by a link kept from before: it still opens, with a note that such links stay in
+    the browser's history (the site's own pages never put a code in an address any more)."""
+    return render_stored(_stored_or_404(code), from_link=True)
+
+
+@bp.post("/results/delete")
+def delete_by_code():
+    """Confirm, then delete a stored result for good; the code travels in the body, never in a URL."""
+    row = _stored_or_404(_posted_code())
+    if request.form.get("confirm") == YES:
+        delete_screening(row)
+        return redirect(url_for(".result_deleted"), 303)
+    return _delete_page(row, DeleteForm(formdata=None))
 
 
 @bp.route("/results/<code>/delete", methods=["GET", "POST"])
 def delete_result(code: str):
-    """Confirm, then delete a stored result for good: only a POST from this site deletes."""
+    """Confirm, then delete a stored result for good (a link kept from before): only a POST deletes."""
     row = _stored_or_404(code)
     form = DeleteForm()
     if form.validate_on_submit():
         delete_screening(row)
         return redirect(url_for(".result_deleted"), 303)
+    return _delete_page(row, form, 400 if form.is_submitted() else 200)
+
+
+def _delete_page(row: Screening, form: DeleteForm, status: int = 200):
     response = current_app.make_response(render_template(
         "screening/delete.html", form=form, code=codes.display(row.code), row=row,
         instrument=INSTRUMENTS[row.instrument]))
-    response.status_code = 400 if form.is_submitted() else 200
+    response.status_code = status
     return _private(response)
 
 

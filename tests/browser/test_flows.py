@@ -36,11 +36,21 @@ def tab(page: Page, key: str = "Tab") -> dict:
 
 
 def stored_code(page: Page) -> str:
+    """The code of the result this page shows as kept; the address bar holds no code."""
     expect(page.locator("#code-heading")).to_be_visible()
     code = page.locator("p.code").inner_text().strip()
     assert CODE.match(code), code
-    assert page.url.endswith(f"/results/{code}")
+    expect(page.locator("#result-status")).to_contain_text(code)  # said at the top too
+    assert code.replace("-", "") not in re.sub(r"[^0-9A-Z]", "", page.url.upper())
     return code
+
+
+def open_by_code(page: Page, typed: str) -> None:
+    """The home page's "Already have a result code?" box: the code goes in the body of a POST."""
+    page.goto("/")
+    page.fill("#code", typed)
+    page.locator(".code-lookup button").click()
+    expect(page.locator("#code-heading")).to_be_visible()
 
 
 # --- clicking ------------------------------------------------------------------------------------
@@ -56,12 +66,12 @@ def test_pcl5_by_clicking_labels_then_revisit_compare_and_delete(page):
     expect(page.locator(".score")).to_contain_text("40 out of 80")
 
     # Revisit by the code as someone might type it: lower case, no dashes.
-    response = page.goto(f"/results/{code.lower().replace('-', '')}")
-    assert response.status == 200
+    open_by_code(page, code.lower().replace("-", ""))
     expect(page.locator("p.code")).to_have_text(code)
+    assert stored_code(page) == code
 
-    # Retake through the result page's link: the earlier code travels along, hidden.
-    page.get_by_role("link", name="retake the PCL-5 and compare").click()
+    # Retake through the result page's button: the earlier code travels along, hidden.
+    page.get_by_role("button", name="Retake the PCL-5 and compare").click()
     expect(page.locator("#compare-note")).to_contain_text(code)
     pcl5_answers_by_label(page, rating=1)  # total 20
     page.click("label:has(input[name='store'][value='yes'])")
@@ -72,7 +82,7 @@ def test_pcl5_by_clicking_labels_then_revisit_compare_and_delete(page):
     expect(page.locator(".change-headline")).to_contain_text("Your total is 20 points lower than on")
 
     # Delete the retake through its confirmation page.
-    page.get_by_role("link", name="Delete this result").first.click()
+    page.get_by_role("button", name="Delete this result").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Delete this result?")
     page.get_by_role("button", name="Yes, delete this result").click()
     expect(page).to_have_url(re.compile(r"/results/deleted$"))
@@ -163,16 +173,19 @@ def test_pcl5_without_javascript_end_to_end(nojs_page):
     pcl5_answers_by_label(page, rating=3)  # total 60
     page.click("label:has(input[name='store'][value='yes'])")
     page.get_by_role("button", name="See my result").click()
+    # Without script the form has no one-time value: the result is shown with one Keep button.
+    expect(page.locator("#result-status")).to_contain_text("Not kept yet")
+    page.get_by_role("button", name="Keep this result").click()
     code = stored_code(page)
     expect(page.locator(".score")).to_contain_text("60 out of 80")
     expect(page.locator("[data-print]")).to_be_hidden()  # needs JS; the page says how to print instead
-    assert page.goto(f"/results/{code.lower().replace('-', '')}").status == 200
-    page.get_by_role("link", name="retake the PCL-5 and compare").click()
+    open_by_code(page, code.lower().replace("-", ""))
+    page.get_by_role("button", name="Retake the PCL-5 and compare").click()
     pcl5_answers_by_label(page, rating=0)
     page.get_by_role("button", name="See my result").click()  # not stored: compared, shown once
     expect(page.locator(".change-headline")).to_contain_text("60 points lower than on")
-    page.goto(f"/results/{code}")
-    page.get_by_role("link", name="Delete this result").first.click()
+    open_by_code(page, code)
+    page.get_by_role("button", name="Delete this result").click()
     page.get_by_role("button", name="Yes, delete this result").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your result has been deleted")
     assert page.goto(f"/results/{code}").status == 404
@@ -193,6 +206,7 @@ def test_pcptsd5_without_javascript_end_to_end(nojs_page):
         page.click(f"label:has(input[name='q{number}'][value='yes'])")
     page.click("label:has(input[name='store'][value='yes'])")
     page.get_by_role("button", name="See my result").click()
+    page.get_by_role("button", name="Keep this result").click()
     stored_code(page)
     expect(page.locator(".score")).to_contain_text("5 out of 5")
 
@@ -206,7 +220,7 @@ def test_language_switch_without_javascript(nojs_page, live_server):
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page).to_have_url(re.compile(r"/screen/pcl5\?previous=nonsense$"))
     expect(page.get_by_role("button", name="Ver mi resultado")).to_be_visible()
-    expect(page.locator(".language-note")).to_contain_text("se probaron y validaron en inglés")
+    expect(page.locator(".language-note")).to_contain_text("el idioma en que se validaron")
     expect(page.locator("fieldset#q1")).to_have_attribute("lang", "en")
     cookie = next(c for c in page.context.cookies() if c["name"] == "lang")
     assert (cookie["value"], cookie["httpOnly"], cookie["sameSite"]) == ("es", True, "Lax")
@@ -267,9 +281,9 @@ def itq_answers_by_label(page: Page, answers: list[int]) -> None:
 
 @pytest.mark.parametrize("language, pattern, retake", [
     ("en", "Your answers match the pattern that this questionnaire uses for complex PTSD",
-     "retake the ITQ and compare"),
+     "Retake the ITQ and compare"),
     ("es", "Sus respuestas coinciden con el patrón que este cuestionario usa para el TEPT complejo",
-     "volver a responder el ITQ y comparar"),
+     "Repetir el ITQ y comparar"),
 ])
 def test_itq_from_home_to_a_stored_result_and_a_retake_in_both_languages(page_in, language, pattern, retake):
     page = page_in(language)
@@ -283,7 +297,7 @@ def test_itq_from_home_to_a_stored_result_and_a_retake_in_both_languages(page_in
     page.locator("button[type=submit]").click()
     code = stored_code(page)
     expect(page.locator("#verdict")).to_contain_text(pattern)
-    page.get_by_role("link", name=retake).click()
+    page.get_by_role("button", name=retake).click()
     expect(page.locator("#compare-note")).to_contain_text(code)
     itq_answers_by_label(page, [0] * 18)
     page.locator("button[type=submit]").click()
