@@ -131,7 +131,7 @@ def test_spanish_screening_keeps_english_items_marked_and_says_why(client, path)
 @pytest.mark.parametrize("path", ["/screen/pcl5", "/screen/pcptsd5"])
 def test_english_screening_has_no_language_note(client, path):
     page = get(client, path, "en").get_data(as_text=True)
-    assert 'class="language-note"' not in page and 'lang="en">' in page
+    assert 'class="language-note' not in page and 'lang="en">' in page
 
 
 def test_spanish_validation_errors_name_the_question(client):
