@@ -6,15 +6,15 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from ..models import REVIEW_NOTE_MAX
+from ..models import NOTE_MAX
 
 
-class ReviewForm(FlaskForm):
-    """Mark a result reviewed, with an optional short note (kept on the result, not in the audit log)."""
+class NoteForm(FlaskForm):
+    """A note appended to a result's notes (adding one, or with a review); its text is not in the audit log."""
 
-    note = TextAreaField(_l("Note (optional)"), validators=[
-        Length(max=REVIEW_NOTE_MAX, message=_l("Keep the note to %(max)s characters or fewer.", max=REVIEW_NOTE_MAX)),
-    ], render_kw={"rows": 3, "maxlength": REVIEW_NOTE_MAX})
+    note = TextAreaField(_l("Note"), validators=[
+        Length(max=NOTE_MAX, message=_l("Keep the note to %(max)s characters or fewer.", max=NOTE_MAX)),
+    ], render_kw={"rows": 3, "maxlength": NOTE_MAX})
 
 
 class UnreviewForm(FlaskForm):

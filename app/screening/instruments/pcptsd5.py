@@ -20,6 +20,7 @@ from . import (
 DEFAULT_CUTOFF = 3  # the instrument's default (PCPTSD5_CUTOFF configures it); also score_pcptsd5's default
 PCPTSD5 = Instrument(
     id="pcptsd5",
+    brief_screen=True,
     version="PC-PTSD-5 (2016)",
     name="PC-PTSD-5",
     title="Primary Care PTSD Screen for DSM-5 (PC-PTSD-5)",
