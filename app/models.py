@@ -254,9 +254,11 @@ class Clinician(UserMixin, Model):
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The time step of the last code accepted: that code, and any older one, is refused (no replay).
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
-    # "Email me when a result needs review" (off by default), and when the last such email was sent.
+    # "Email me when a result needs review" (off by default): when the last such email was sent, and
+    # the moment up to which new results have been announced (app/clinician/alerts.py).
     notify_new_results: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     alert_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alerts_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     clinics: Mapped[list[Clinic]] = relationship(
         secondary=clinician_clinics, back_populates="clinicians", lazy="select", order_by="Clinic.name"

@@ -406,6 +406,15 @@ def _clinician_state(app, client):
     return count_rows(app), review_columns(app), clinic_columns(app), audited(app), signed_in(client)
 
 
+def _notify_state(app, client):
+    from app.extensions import db
+    from app.models import Clinician
+
+    with app.app_context():
+        notify = db.session.scalar(sa.select(Clinician.notify_new_results))
+    return notify, signed_in(client)
+
+
 def reference_in(app, code: str) -> str:
     """The displayed case reference of the stored result with this code."""
     from app.extensions import db
@@ -466,6 +475,9 @@ FORM_CASES: dict[str, FormCase] = {
                                    rule.replace("<reference>", reference_in(app, store_result(app, reviewed=True))))[1],
         data=lambda app, url: {"note": "Left a message."}, token_page=lambda url: url.rsplit("/", 1)[0],
         state=_clinician_state, signed_in=True),
+    "clinician.notifications": FormCase(
+        prepare=lambda app, rule: (add_clinician(app), rule)[1], data=lambda app, url: {"notify": "y"},
+        token_page=lambda url: "/clinician/account", state=_notify_state, signed_in=True),
     "clinician.assign": FormCase(
         prepare=lambda app, rule: (add_clinician(app),
                                    rule.replace("<reference>", reference_in(app, store_result(app))))[1],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..models import NOTE_MAX
@@ -15,6 +15,12 @@ class NoteForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[
         Length(max=NOTE_MAX, message=_l("Keep the note to %(max)s characters or fewer.", max=NOTE_MAX)),
     ], render_kw={"rows": 3, "maxlength": NOTE_MAX})
+
+
+class NotificationsForm(FlaskForm):
+    """"Email me when a result needs review", on one's own account page."""
+
+    notify = BooleanField(_l("Email me when a result needs review"))
 
 
 class UnreviewForm(FlaskForm):

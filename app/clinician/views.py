@@ -32,7 +32,7 @@ from . import audit
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
 from .filter_parsing import parse_page
-from .forms import ClaimForm, NoteForm, UnreviewForm
+from .forms import ClaimForm, NoteForm, NotificationsForm, UnreviewForm
 from .queries import (
     PAGE_SIZE,
     backlog,
@@ -272,6 +272,22 @@ def unreview(reference: str):
     db.session.commit()
     flash(_("Marked as not reviewed."), "info")
     return redirect(url_for(".result", reference=reference_of(row)), 303)
+
+
+@bp.post("/account/notifications")
+def notifications():
+    """Turn "Email me when a result needs review" on or off (from the account page); announced from now on."""
+    form = NotificationsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    clinician = me()
+    if form.notify.data and not clinician.notify_new_results:
+        clinician.alerts_since = utcnow()
+    clinician.notify_new_results = bool(form.notify.data)
+    db.session.commit()
+    flash(_("You will get an email when results need review.") if form.notify.data
+          else _("You will not get emails about results."), "info")
+    return redirect(url_for("auth.account") + "#notifications-heading", 303)
 
 
 @bp.get("/stats")

@@ -92,6 +92,10 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
                 connection.execute(_SUPERSEDE_PREVIOUS, supersede)
             connection.execute(_INSERT_SCREENING, values)
             db.session.commit()
+            if clinic is not None:
+                from ..clinician.alerts import mark_new_result  # the workspace's, imported when used
+
+                mark_new_result()
             return values["code"]
         except IntegrityError:
             # A 60-bit code or 35-bit reference collision is unlikely, and a retry costs nothing.

@@ -144,6 +144,7 @@ def upgrade():
         batch_op.add_column(sa.Column('notify_new_results', sa.Boolean(), server_default=sa.false(),
                                       nullable=False))
         batch_op.add_column(sa.Column('alert_sent_at', UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('alerts_since', UTCDateTime(), nullable=True))
     _backfill(op.get_bind())
     with rollup_triggers_kept():
         with op.batch_alter_table('screenings', schema=None) as batch_op:
@@ -161,6 +162,7 @@ def downgrade():
     op.drop_index(op.f('ix_screenings_series_start_id'), table_name='screenings')
     op.drop_index(op.f('ix_screenings_case_reference'), table_name='screenings')
     with op.batch_alter_table('clinicians', schema=None) as batch_op:
+        batch_op.drop_column('alerts_since')
         batch_op.drop_column('alert_sent_at')
         batch_op.drop_column('notify_new_results')
     with rollup_triggers_kept():
