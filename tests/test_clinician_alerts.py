@@ -193,3 +193,15 @@ def test_a_mail_failure_is_logged_once_and_the_submission_is_kept(tmp_path, smtp
         assert caplog.text.count("review alert e-mail could not be sent") == 1
         assert "ConnectionRefusedError" in caplog.text and code not in caplog.text
         assert person.get(f"/results/{codes.display(code)}").status_code == 200
+
+
+def test_the_alerts_command_sends_what_is_due(app, runner, signed_in, smtp_server):
+    controller, handler = smtp_server
+    mail_to(app, controller.port)
+    assert set_notify(signed_in, True).status_code == 303
+    store(answers=HARM)
+    time.sleep(0.01)
+    result = runner.invoke(args=["alerts", "send"])
+    assert result.exit_code == 0 and "1 alert e-mails sent." in result.output
+    assert runner.invoke(args=["alerts", "send"]).output.startswith("0 ")
+    assert len(handler.messages) == 1
