@@ -189,3 +189,17 @@ def test_another_clinics_clinician_cannot_open_assign_or_note_by_reference(app, 
     assert client.get(url).status_code == 404
     for action, data in (("notes", {"note": "x"}), ("assign", {"clinician": ""}), ("review", {})):
         assert client.post(f"{url}/{action}", data={"csrf_token": token, **data}).status_code == 404
+
+
+def test_notes_go_with_the_result_when_the_person_deletes_it(app, client, signed_in):
+    from app.models import ResultNote
+
+    row = store(answers=HARM, reviewed=True)
+    url = f"/clinician/results/{ref(row)}"
+    added = signed_in.post(url + "/notes", data={"csrf_token": csrf(signed_in, url), "note": "Called."})
+    assert added.status_code == 303
+    with app.app_context():
+        assert _db.session.scalar(sa.select(sa.func.count(ResultNote.id))) == 1
+    assert client.post(f"/results/{codes.display(row.code)}/delete", data={}).status_code == 303
+    with app.app_context():
+        assert _db.session.scalar(sa.select(sa.func.count(ResultNote.id))) == 0

@@ -32,7 +32,7 @@ from . import audit
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
 from .filter_parsing import parse_page
-from .forms import ClaimForm, NoteForm, NotificationsForm, UnreviewForm
+from .forms import ClaimForm, NoteForm, NotificationsForm, PostOnlyForm, UnreviewForm
 from .queries import (
     PAGE_SIZE,
     backlog,
@@ -245,7 +245,7 @@ def add_result_note(reference: str):
 def assign(reference: str):
     """Give a result's series to a clinician of its clinic (or to nobody); audited."""
     row = visible_or_404(reference)
-    form = UnreviewForm()
+    form = PostOnlyForm()
     choice = (request.form.get("clinician") or "").strip()
     clinicians = {str(clinician.id): clinician for clinician in assignable(row)}
     if not form.validate_on_submit() or (choice and choice not in clinicians):
