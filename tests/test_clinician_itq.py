@@ -30,7 +30,7 @@ def test_queue_lists_itq_results_and_counts_meeting_criteria_as_at_or_above(sign
 def status_cells(body: str) -> dict[str, str]:
     """Each queue row's status cell, text only, by the row's displayed code."""
     rows = re.findall(r'<tr[^>]*>\s*<td><a class="mono"[^>]*>(R-[0-9A-Z-]+)</a>.*?</td>.*?</td>.*?</td>'
-                      r'\s*<td>(.*?)</td>', body, re.S)
+                      r'\s*<td[^>]*>(.*?)</td>', body, re.S)
     return {code: " ".join(re.sub(r"<[^>]+>", " ", cell).split()) for code, cell in rows}
 
 
