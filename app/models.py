@@ -139,8 +139,12 @@ sa.Index("ix_screenings_triage_instrument", Screening.instrument, *TRIAGE_COLUMN
 sa.Index("ix_screenings_triage_cutoff", Screening.at_or_above_cutoff, *TRIAGE_COLUMNS)
 sa.Index("ix_screenings_clinic_triage", Screening.clinic_id, *TRIAGE_COLUMNS)
 sa.Index("ix_screenings_clinic_triage_instrument", Screening.clinic_id, Screening.instrument, *TRIAGE_COLUMNS)
-# The statistics' count of flagged results (few): by tier, then clinic.
-sa.Index("ix_screenings_flagged", Screening.triage_tier, Screening.clinic_id, Screening.taken_at)
+# The statistics' count of flagged results: by tier, then clinic, covering the filters' columns so the
+# count never reads a row (measured at 1,000,000 demo results, many flagged: 680 ms reading rows).
+sa.Index("ix_screenings_flagged", Screening.triage_tier, Screening.clinic_id, Screening.reviewed,
+         Screening.instrument, Screening.at_or_above_cutoff, Screening.taken_at)
+# ?instrument= with ?cutoff= (everyone's): the cut-off side is no longer next to `reviewed` in the order.
+sa.Index("ix_screenings_triage_instrument_cutoff", Screening.instrument, Screening.at_or_above_cutoff, *TRIAGE_COLUMNS)
 # ?assigned=me: one clinician's series.
 sa.Index("ix_screenings_assigned_triage", Screening.assigned_to_id, *TRIAGE_COLUMNS)
 # A clinic's statistics: one clinic's results aggregated from this index alone (the daily counts hold

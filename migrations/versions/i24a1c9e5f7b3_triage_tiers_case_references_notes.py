@@ -33,7 +33,9 @@ NEW_INDEXES = (
     ('ix_screenings_clinic_triage', ['clinic_id', *TRIAGE]),
     ('ix_screenings_clinic_triage_instrument', ['clinic_id', 'instrument', *TRIAGE]),
     ('ix_screenings_assigned_triage', ['assigned_to_id', *TRIAGE]),
-    ('ix_screenings_flagged', ['triage_tier', 'clinic_id', 'taken_at']),
+    ('ix_screenings_flagged', ['triage_tier', 'clinic_id', 'reviewed', 'instrument', 'at_or_above_cutoff',
+                               'taken_at']),
+    ('ix_screenings_triage_instrument_cutoff', ['instrument', 'at_or_above_cutoff', *TRIAGE]),
 )
 OLD_INDEXES = (
     ('ix_screenings_triage', OLD_TRIAGE),
