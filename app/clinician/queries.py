@@ -167,19 +167,23 @@ def _taken_at(in_triage_order: bool):
     return unindexed(Screening.taken_at) if in_triage_order else Screening.taken_at
 
 
-def scoped(statement: sa.Select, scope: Scope, in_triage_order: bool = False) -> sa.Select:
+def scoped(statement: sa.Select, scope: Scope, in_triage_order: bool = False,
+           narrower: bool = False) -> sa.Select:
     """Only results within retention that this reader may see. A clinic's results are found through
     its clinic_id (a fiftieth of the rows at 50 clinics), never a date index: SQLite took the taken_at
-    index for the retention bound and read every clinic's rows (statistics 180 ms instead of ~20)."""
+    index for the retention bound and read every clinic's rows (statistics 180 ms instead of ~20).
+    With `narrower` (a reference or an assignee, which match far fewer), the clinic is checked on the
+    rows those find: SQLite otherwise walked the whole clinic (130–170 ms at 1,000,000)."""
     keep_off_dates = in_triage_order or not scope.everything
     statement = statement.where(_taken_at(keep_off_dates) >= expiry_cutoff())
     if scope.everything:
         return statement
     if not scope.clinic_ids:
         return statement.where(sa.false())
+    clinic_id = unindexed(Screening.clinic_id) if narrower else Screening.clinic_id
     if len(scope.clinic_ids) == 1:
-        return statement.where(Screening.clinic_id == scope.clinic_ids[0])
-    return statement.where(Screening.clinic_id.in_(scope.clinic_ids))
+        return statement.where(clinic_id == scope.clinic_ids[0])
+    return statement.where(clinic_id.in_(scope.clinic_ids))
 
 
 def _start_of(day: date) -> datetime:
@@ -189,7 +193,8 @@ def _start_of(day: date) -> datetime:
 def filtered(statement: sa.Select, filters: Filters, scope: Scope, in_triage_order: bool = False) -> sa.Select:
     """Add the reader's scope and the filters' WHERE clauses to a statement over screenings. A statement
     read in triage order (the queue) keeps SQLite off the taken_at indexes (see `unindexed`)."""
-    statement = scoped(statement, scope, in_triage_order)
+    statement = scoped(statement, scope, in_triage_order,
+                       narrower=filters.assigned == ME or filters.reference_match() is not None)
     taken_at = _taken_at(in_triage_order or not scope.everything)
     # Within a clinic, the cut-off is filtered on the clinic's own index: SQLite otherwise walked the
     # cut-off index through every clinic's results (1.3 s instead of ~10 ms at 1,000,000).
