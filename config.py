@@ -57,6 +57,11 @@ class Config:
     MAIL_USE_TLS = True
     MAIL_FROM: str | None = None
     MAIL_TIMEOUT_SECONDS = 10
+    # "Email me when a result needs review": at most one email per clinician per interval; results that
+    # arrive within it wait for the next. Pending alerts are checked after requests at most this often
+    # (and by `flask alerts send`, e.g. from a timer each minute); 0 turns the in-app check off.
+    ALERT_INTERVAL_MINUTES = 15
+    ALERT_CHECK_EVERY_SECONDS = 30
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ("en", "es")
     WTF_CSRF_TIME_LIMIT = None  # a distressed person may take a long time; the token ends with the session
@@ -133,6 +138,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"  # or TEST_DATABASE_URL, see environment_settings()
     RATELIMIT_ENABLED = False  # tests/test_ratelimit.py switches them on with small limits
     RETENTION_PURGE_EVERY_MINUTES = 0  # tests/test_retention.py switches it on
+    ALERT_CHECK_EVERY_SECONDS = 0  # tests/test_clinician_alerts.py switches it on
 
 
 class ProductionConfig(Config):

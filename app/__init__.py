@@ -13,6 +13,7 @@ from config import (
 )
 
 from .assets import init_assets
+from .clinician.alerts import init_alerts
 from .database import configure_sqlite
 from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -67,6 +68,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     register_error_handlers(app)
     register_commands(app)
     init_retention(app)
+    init_alerts(app)
     return app
 
 

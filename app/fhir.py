@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .models import Screening
-from .screening import codes
+from .screening import case_references, codes
 from .screening.instruments import INSTRUMENTS, PCL5, PRODUCT_CLUSTERS
 from .screening.instruments.itq import DSO_CLUSTERS, ITQ, WHEN_OPTIONS
 
@@ -11,6 +11,8 @@ LOINC = "http://loinc.org"
 PCL5_PANEL = "101697-1"
 PCL5_TOTAL = "101698-9"
 RESULT_CODE_SYSTEM = "urn:ptsd-self-check:result-code"
+# A clinic's export names a result by its case reference, never by the person's code (their key).
+CASE_REFERENCE_SYSTEM = "urn:ptsd-self-check:case-reference"
 # Where LOINC has no confirmed panel, this app's own fixed name for the questionnaire: the same from every
 # server and every request (a canonical built from the Host header would let a request rename it).
 QUESTIONNAIRE_NAMESPACE = "urn:ptsd-self-check:questionnaire:"
@@ -97,13 +99,17 @@ def itq_score_items(row: Screening) -> list[dict]:
     return items
 
 
-def questionnaire_response(row: Screening) -> dict:
-    """A completed QuestionnaireResponse for one stored screening; the subject is anonymous by design."""
-    code = codes.display(row.code)
+def questionnaire_response(row: Screening, for_clinic: bool = False) -> dict:
+    """A completed QuestionnaireResponse for one stored screening; the subject is anonymous by design.
+    The person's own download is identified by their code; a clinic's by the case reference."""
+    if for_clinic:
+        name, system = case_references.display(row.case_reference), CASE_REFERENCE_SYSTEM
+    else:
+        name, system = codes.display(row.code), RESULT_CODE_SYSTEM
     return {
         "resourceType": "QuestionnaireResponse",
-        "id": row.code.lower(),
-        "identifier": {"system": RESULT_CODE_SYSTEM, "value": code},
+        "id": name.lower(),
+        "identifier": {"system": system, "value": name},
         "questionnaire": questionnaire_canonical(row.instrument),
         "status": "completed",
         "authored": row.taken_at.isoformat(timespec="seconds"),

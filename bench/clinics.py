@@ -50,6 +50,7 @@ def scenarios(prefix: str) -> dict[str, str]:
         "queue pcptsd5+cutoff=no+reviewed=yes": "/clinician/?instrument=pcptsd5&cutoff=no&reviewed=yes",
         "queue pcl5+last 7 days": f"/clinician/?instrument=pcl5&from={week}",
         "queue page 20": "/clinician/?page=20",
+        "queue ?assigned=me": "/clinician/?assigned=me",
         "statistics": "/clinician/stats",
         "statistics pcl5+cutoff=yes+90 days": f"/clinician/stats?instrument=pcl5&cutoff=yes&from={since}",
     }
@@ -137,7 +138,8 @@ def main() -> None:
         db.session.commit()
         stored = db.session.scalar(sa.select(sa.func.count()).select_from(Screening))
         in_clinic = db.session.scalar(sa.select(sa.func.count()).where(Screening.clinic_id == home.id))
-        prefix = db.session.scalar(sa.select(Screening.code).where(Screening.clinic_id == home.id).limit(1))[:2]
+        prefix = db.session.scalar(sa.select(Screening.case_reference)
+                                   .where(Screening.clinic_id == home.id).limit(1))[:2]
         dialect = db.engine.dialect.name
         db.session.remove()
 

@@ -12,6 +12,7 @@ from app.auth.passwords import hash_password
 from app.clinics import create_clinic
 from app.extensions import db as _db
 from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, Screening, ScreeningDailyCount
+from app.screening import case_references
 from app.screening.instruments import INSTRUMENTS
 from app.screening.service import add_screening, score
 from tests.conftest import csrf_token_from, in_app_context
@@ -146,3 +147,26 @@ def counts_from_results() -> dict[tuple, tuple]:
         for index, value in enumerate((1, reexperiencing, avoidance, arousal)):
             sums[index] += value
     return {key: tuple(sums) for key, sums in groups.items()}
+
+
+def ref(row) -> str:
+    """A stored result's case reference as the workspace shows and links it."""
+    return case_references.display(row.case_reference)
+
+
+def reference_of_code(code: str, app=None) -> str:
+    """The displayed case reference of the result with this person's code (any spelling), in the test
+    app's context or the given app's."""
+    from app.screening import codes
+
+    @in_app_context
+    def look_up() -> str | None:
+        return _db.session.scalar(sa.select(Screening.case_reference).where(Screening.code == codes.normalise(code)))
+
+    if app is not None:
+        with app.app_context():
+            reference = look_up()
+    else:
+        reference = look_up()
+    assert reference is not None, code
+    return case_references.display(reference)

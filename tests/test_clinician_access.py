@@ -7,7 +7,7 @@ from app import create_app
 from app.extensions import db as _db
 from app.models import Clinician
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import csrf, sign_in, store
+from tests.clinician_support import csrf, ref, sign_in, store
 from tests.conftest import reloaded
 
 
@@ -32,7 +32,7 @@ def test_the_sweep_finds_the_workspace():
 
 
 def open_route(client, rule: str, method: str, code: str):
-    url = rule.replace("<code>", code).replace("<int:account_id>", "1")
+    url = rule.replace("<code>", code).replace("<reference>", code).replace("<int:account_id>", "1")
     data = {"csrf_token": csrf(client)} if method == "POST" else None
     return client.open(url, method=method, data=data)
 
@@ -51,7 +51,7 @@ def test_every_workspace_route_redirects_to_sign_in(app, client, make_clinician,
         else:
             with client.session_transaction("/clinician/") as session:  # the workspace keeps the session
                 session["clinician_seen"] = 0
-    response = open_route(client, rule, method, row.code)
+    response = open_route(client, rule, method, ref(row))
     assert response.status_code in (302, 303)
     assert response.headers["Location"].startswith("/clinician/login")
     body = response.get_data(as_text=True)

@@ -21,9 +21,8 @@ from app.clinician.exports import CSV_HEADER, csv_stream
 from app.clinician.queries import Filters, Scope, filtered, parse_filters
 from app.extensions import db as _db
 from app.models import AuditEvent, Screening
-from app.screening import codes
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import clinic_named, store, utc
+from tests.clinician_support import clinic_named, ref, store, utc
 
 
 @pytest.fixture
@@ -48,7 +47,7 @@ def test_csv_has_one_parseable_row_per_result(signed_in, sample):
     reader = csv.reader(io.StringIO(response.get_data(as_text=True)))
     assert next(reader) == CSV_HEADER
     pcl5, screen, no_exposure = parse_csv(response)
-    assert pcl5["code"] == codes.display(sample[0].code)
+    assert pcl5["code"] == "" and pcl5["case_reference"] == ref(sample[0])  # never the person's code
     assert (pcl5["instrument"], pcl5["version"], pcl5["taken_at"]) == ("pcl5", "PCL-5 (2013), past month",
                                                                        "2026-01-02T03:04:05Z")
     assert (pcl5["total"], pcl5["reexperiencing"], pcl5["avoidance"], pcl5["arousal"]) == ("40", "10", "16", "14")
@@ -68,7 +67,7 @@ def test_csv_has_one_parseable_row_per_result(signed_in, sample):
 ])
 def test_csv_follows_the_filters(signed_in, sample, query, expected):
     rows = parse_csv(signed_in.get(f"/clinician/export.csv?{query}"))
-    assert [row["code"] for row in rows] == [codes.display(sample[i].code) for i in expected]
+    assert [row["case_reference"] for row in rows] == [ref(sample[i]) for i in expected]
 
 
 @pytest.mark.parametrize("query, expected", [("", [0, 1, 2]), ("instrument=pcl5", [0]), ("to=2025-12-31", [])])
@@ -82,7 +81,7 @@ def test_fhir_bundle_validates_with_fhir_resources(signed_in, sample, query, exp
     assert bundle.type == "collection"
     entries = document.get("entry", [])
     assert [entry["resource"]["identifier"]["value"] for entry in entries] == \
-        [codes.display(sample[i].code) for i in expected]
+        [ref(sample[i]) for i in expected]
     assert all(entry["resource"]["resourceType"] == "QuestionnaireResponse" for entry in entries)
 
 
@@ -104,7 +103,8 @@ def test_a_large_export_streams_in_chunks_and_keeps_every_row(app, signed_in, mo
         chunks = list(csv_stream(Filters(), Scope(None)))
     assert len(chunks) == 1 + 13  # the header, then one chunk per batch: written out as it goes, not built whole
     rows = list(csv.reader(io.StringIO("".join(chunks))))
-    assert len(rows) == 1235 and len({row[0] for row in rows[1:]}) == 1234
+    reference_at = CSV_HEADER.index("case_reference")
+    assert len(rows) == 1235 and len({row[reference_at] for row in rows[1:]}) == 1234
     document = json.loads(signed_in.get("/clinician/export.fhir.json").get_data(as_text=True))
     with app.app_context():
         assert len(document["entry"]) == 1234 == _db.session.scalar(sa.select(sa.func.count(Screening.id)))
@@ -124,7 +124,7 @@ def reference_csv(filters: Filters) -> bytes:
     statement = filtered(sa.select(Screening), filters, Scope(None)).order_by(Screening.taken_at, Screening.id)
     for row in _db.session.scalars(statement):
         answers = [int(answer) for answer in row.answers]  # Yes/No as 1/0
-        writer.writerow([codes.display(row.code), row.instrument, row.instrument_version,
+        writer.writerow(["", row.instrument, row.instrument_version,
                          row.taken_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                          row.total, row.reexperiencing, row.avoidance, row.arousal,
                          flag(row.at_or_above_cutoff), flag(row.reviewed), flag(row.exposure),
@@ -132,7 +132,8 @@ def reference_csv(filters: Filters) -> bytes:
                          *[("" if value is None else value) for value in (
                              row.dso_total, row.affective_dysregulation, row.negative_self_concept,
                              row.disturbed_relationships)],
-                         flag(row.ptsd_criteria_met), flag(row.dso_criteria_met), row.diagnosis or ""])
+                         flag(row.ptsd_criteria_met), flag(row.dso_criteria_met), row.diagnosis or "",
+                         ref(row), row.assigned_to.email if row.assigned_to else "", row.safety_items or ""])
     return buffer.getvalue().encode()
 
 
@@ -172,7 +173,7 @@ def varied(app):
                                    "from=2026-03-01&to=2026-03-02", "code=first-code-prefix"])
 def test_csv_is_byte_for_byte_what_csv_writer_writes(app, signed_in, varied, query):
     if query == "code=first-code-prefix":
-        query = f"code={varied[0].code[:3].lower()}"
+        query = f"code={varied[0].case_reference[:3].lower()}"
     with app.test_request_context():  # the filters' error messages are translated
         filters, errors = parse_filters(MultiDict(parse_qsl(query)))
     assert not errors

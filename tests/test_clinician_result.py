@@ -10,17 +10,16 @@ from app.clinician.charts import bar_chart, nice_ceiling, trend_chart
 from app.clinician.queries import Scope, series_for
 from app.extensions import db as _db
 from app.models import AuditEvent, Screening
-from app.screening import codes
 from app.screening.instruments import PCL5, PCPTSD5
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import store, utc
+from tests.clinician_support import ref, store, utc
 
 PCL5_ANSWERS = [0, 1, 2, 3, 4] * 4
 
 
 def test_every_pcl5_item_with_its_wording_and_answer_and_the_dsm5_rule(app, signed_in, clinician):
     row = store(answers=PCL5_ANSWERS)
-    response = signed_in.get(f"/clinician/results/{row.code.lower()}")
+    response = signed_in.get(f"/clinician/results/{ref(row)}")
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     labels = {option.score: option.label for option in PCL5.options}
@@ -35,7 +34,7 @@ def test_every_pcl5_item_with_its_wording_and_answer_and_the_dsm5_rule(app, sign
     assert f"{row.total} out of 80" in body
     with app.app_context():
         [event] = _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "view_result")).all()
-        assert (event.clinician_id, event.target) == (clinician.id, codes.display(row.code))
+        assert (event.clinician_id, event.target) == (clinician.id, ref(row))
 
 
 @pytest.mark.parametrize("exposure, answers, expected", [
@@ -44,7 +43,7 @@ def test_every_pcl5_item_with_its_wording_and_answer_and_the_dsm5_rule(app, sign
 ])
 def test_pcptsd5_shows_the_gate_and_each_answer(signed_in, exposure, answers, expected):
     row = store("pcptsd5", answers=answers, exposure=exposure)
-    body = signed_in.get(f"/clinician/results/{codes.display(row.code)}").get_data(as_text=True)
+    body = signed_in.get(f"/clinician/results/{ref(row)}").get_data(as_text=True)
     assert PCPTSD5.gate in body
     assert re.findall(r"<td>(Yes|No) \([01]\)</td>\s*</tr>", body) == expected
     if not exposure:
@@ -57,7 +56,7 @@ def test_a_single_result_gets_no_one_dot_chart_and_no_change(app, signed_in):
     with app.app_context():
         current = _db.session.get(Screening, row.id)
         assert series_for(current, Scope(None)) == [current]
-    body = signed_in.get(f"/clinician/results/{row.code}").get_data(as_text=True)
+    body = signed_in.get(f"/clinician/results/{ref(row)}").get_data(as_text=True)
     assert '<svg class="chart"' not in body and "Trend" not in body
     assert "None: this is the first result in its series." in body
 
@@ -65,7 +64,7 @@ def test_a_single_result_gets_no_one_dot_chart_and_no_change(app, signed_in):
 def test_the_detail_reads_in_the_order_of_the_work(signed_in):
     first = store(answers=[4] * 20, taken_at=utc(2026, 1, 5))
     second = store(answers=[3] * 20, taken_at=utc(2026, 2, 5), previous_id=first.id)
-    body = signed_in.get(f"/clinician/results/{second.code}").get_data(as_text=True)
+    body = signed_in.get(f"/clinician/results/{ref(second)}").get_data(as_text=True)
     order = [body.index(marker) for marker in (
         "60 out of 80", "At or above the cut-off of 33", "\u221220", "reliable change (18 points or more",
         'id="review-heading"', '<svg class="chart"', 'id="answers-heading"')]
@@ -83,16 +82,16 @@ def test_a_series_of_retakes_is_shown_whole_from_any_of_its_results(app, signed_
             assert series_for(row, Scope(None)) == series
         alone = _db.session.get(Screening, unrelated.id)
         assert series_for(alone, Scope(None)) == [alone]
-    body = signed_in.get(f"/clinician/results/{second.code}").get_data(as_text=True)
+    body = signed_in.get(f"/clinician/results/{ref(second)}").get_data(as_text=True)
     svg = body[body.index('<svg class="chart"'):body.index("</svg>", body.index('<svg class="chart"'))]
     assert svg.count("<circle") == 3 and "<polyline" in svg
     for row in (first, third):
-        assert codes.display(row.code) in body
+        assert ref(row) in body
 
 
 def test_workspace_pages_have_no_inline_style_or_script(signed_in):
     row = store()
-    for url in ("/clinician/", f"/clinician/results/{row.code}", "/clinician/stats", "/clinician/login"):
+    for url in ("/clinician/", f"/clinician/results/{ref(row)}", "/clinician/stats", "/clinician/login"):
         body = signed_in.get(url).get_data(as_text=True)
         assert "style=" not in body and "<script" not in body and " on" + "click=" not in body
 

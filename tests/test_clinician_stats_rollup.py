@@ -14,7 +14,7 @@ from app.clinician.queries import Filters, Scope, instrument_summaries, weekly_c
 from app.extensions import db as _db
 from app.models import AuditEvent, Screening, ScreeningDailyCount, utcnow
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import counts_from_results, counts_in_table, csrf, store, utc
+from tests.clinician_support import counts_from_results, counts_in_table, csrf, reference_of_code, store, utc
 from tests.conftest import kept_code, one_time_value, using_postgres
 from tests.results_helpers import pcl5_answers, store_pcl5, store_pcptsd5
 
@@ -59,14 +59,21 @@ def person_delete(client, code: str) -> None:
     assert client.post("/results/delete", data={"code": code, "confirm": "yes"}).status_code == 303
 
 
+def workspace_url(code: str) -> str:
+    """The workspace's address of the result with this person's code (by its case reference)."""
+    return f"/clinician/results/{reference_of_code(code)}"
+
+
 def review(client, code: str, note: str = "") -> None:
-    token = csrf(client, f"/clinician/results/{code}")
-    assert client.post(f"/clinician/results/{code}/review", data={"csrf_token": token, "note": note}).status_code == 303
+    url = workspace_url(code)
+    token = csrf(client, url)
+    assert client.post(f"{url}/review", data={"csrf_token": token, "note": note}).status_code == 303
 
 
 def unreview(client, code: str) -> None:
-    token = csrf(client, f"/clinician/results/{code}")
-    assert client.post(f"/clinician/results/{code}/unreview", data={"csrf_token": token}).status_code == 303
+    url = workspace_url(code)
+    token = csrf(client, url)
+    assert client.post(f"{url}/unreview", data={"csrf_token": token}).status_code == 303
 
 
 def every_kind_of_write(app, signed_in, runner) -> None:
@@ -154,7 +161,7 @@ def test_statistics_from_the_daily_counts_equal_those_from_the_results(app, admi
 def test_a_code_search_counts_the_results_themselves(app):
     row = store(answers=[4] * 20)
     store(answers=[1] * 20)
-    filters = Filters(code=row.code)
+    filters = Filters(code=row.case_reference)
     with app.app_context():
         _db.session.execute(sa.delete(ScreeningDailyCount))  # the counts cannot be what answers this
         _db.session.commit()

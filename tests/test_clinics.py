@@ -16,11 +16,11 @@ from app.extensions import db as _db
 from app.models import AuditEvent, Clinic, Screening, utcnow
 from app.screening import codes
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, clinic_named, csrf, sign_in, store, utc
+from tests.clinician_support import PASSWORD, clinic_named, csrf, reference_of_code, sign_in, store, utc
 from tests.conftest import CSRF_INPUT, in_app_context, kept_code, one_time_value, reloaded, stored_count
 
 BASE = "https://check.example.org"
-QUEUE_LINK = re.compile(r'href="/clinician/results/([0-9A-Z-]{14})"')
+QUEUE_LINK = re.compile(r'href="/clinician/results/R-([0-9A-Z]{3})-([0-9A-Z]{4})"')
 
 
 @pytest.fixture(autouse=True)
@@ -41,9 +41,16 @@ def scalars(statement) -> list:
 
 
 def listed(client, query: str = "") -> set[str]:
+    """The person's codes (stored form) of the results the queue lists, found from their case references;
+    a person's code typed in the search is refused (400), which lists nothing."""
     response = client.get(f"/clinician/{query}")
+    if response.status_code == 400 and "code=" in query:
+        return set()
     assert response.status_code == 200
-    return {code.replace("-", "") for code in QUEUE_LINK.findall(response.get_data(as_text=True))}
+    references = ["".join(parts) for parts in QUEUE_LINK.findall(response.get_data(as_text=True))]
+    if not references:
+        return set()
+    return set(scalars(sa.select(Screening.code).where(Screening.case_reference.in_(references))))
 
 
 def cli_clinic(runner, name: str, *options: str) -> tuple[str, str]:
@@ -113,14 +120,14 @@ def test_the_whole_path_from_the_command_line_to_one_clinics_caseload(app, runne
     river = app.test_client()
     assert sign_in(river, "river@example.org").status_code == 303
     assert code in listed(river)
-    detail = river.get(f"/clinician/results/{code}")
+    detail = river.get(f"/clinician/results/{reference_of_code(code)}")
     assert detail.status_code == 200 and "America/Chicago" not in detail.get_data(as_text=True)  # zone shown as CST/CDT
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d C[SD]T", detail.get_data(as_text=True))
 
     other = app.test_client()
     assert sign_in(other, "hill@example.org").status_code == 303
     assert code not in listed(other)
-    assert other.get(f"/clinician/results/{code}").status_code == 404
+    assert other.get(f"/clinician/results/{reference_of_code(code)}").status_code == 404
     assert listed(other, f"?code={code}") == set() and listed(other, f"?code={code[:3]}") == set()
     assert "0 results match." in other.get("/clinician/stats").get_data(as_text=True)
     exported = list(csv.reader(io.StringIO(other.get("/clinician/export.csv").get_data(as_text=True))))
@@ -140,23 +147,24 @@ def test_a_result_without_a_clinic_is_seen_only_once_added_by_its_whole_code(app
     code = response.get_json()["code"].replace("-", "")
     mine = store(answers=[1] * 20)
     assert listed(signed_in) == {mine.code}
-    assert signed_in.get(f"/clinician/results/{code}").status_code == 404
+    assert signed_in.get(f"/clinician/results/{reference_of_code(code)}").status_code == 404
     for typed in (code, code[:4], code[:11], codes.display(code)):
         assert listed(signed_in, f"?code={typed}") == set()
     # A prefix never reaches it, for an admin either; the whole code does, for an admin.
     assert code not in listed(admin_client, f"?code={code[:4]}")
     assert code not in listed(admin_client, f"?code={code[:11]}")
-    assert listed(admin_client, f"?code={code}") == {code}
+    assert listed(admin_client, f"?code={code}") == set()  # the queue is not searched by a person's code
     # A beginning is not enough to add it.
     refused = signed_in.post("/clinician/", data={"code": code[:8], "csrf_token": csrf(signed_in, "/clinician/")})
     assert refused.status_code == 404 and scalar(sa.select(sa.func.count(AuditEvent.id))
                                                  .where(AuditEvent.action == audit.CLAIM)) == 0
     added = signed_in.post("/clinician/", data={"code": codes.display(code).lower(),
                                                 "csrf_token": csrf(signed_in, "/clinician/")})
-    assert added.status_code == 303 and added.headers["Location"].endswith(f"/clinician/results/{codes.display(code)}")
+    assert added.status_code == 303
+    assert added.headers["Location"].endswith(f"/clinician/results/{reference_of_code(code)}")
     assert listed(signed_in) == {mine.code, code}
     [event] = scalars(sa.select(AuditEvent).where(AuditEvent.action == audit.CLAIM))
-    assert (event.clinician_id, event.target, event.detail) == (clinician.id, codes.display(code), "home-clinic")
+    assert (event.clinician_id, event.target, event.detail) == (clinician.id, reference_of_code(code), "home-clinic")
     # Adding it again is harmless; another clinic now gets "not found".
     again = signed_in.post("/clinician/", data={"code": code, "csrf_token": csrf(signed_in, "/clinician/")})
     assert again.status_code == 303
@@ -196,17 +204,17 @@ def test_the_queue_detail_stats_and_exports_of_a_clinician_hold_only_their_clini
     loose = store(answers=[4] * 20, clinic=None)
     assert listed(signed_in) == {mine.code}
     assert listed(admin_client) == {mine.code, theirs.code, loose.code}
-    assert signed_in.get(f"/clinician/results/{theirs.code}").status_code == 404
+    assert signed_in.get(f"/clinician/results/{reference_of_code(theirs.code)}").status_code == 404
     for action in ("review", "unreview"):
-        response = signed_in.post(f"/clinician/results/{theirs.code}/{action}",
+        response = signed_in.post(f"/clinician/results/{reference_of_code(theirs.code)}/{action}",
                                   data={"csrf_token": csrf(signed_in, "/clinician/")})
         assert response.status_code == 404
     assert "1 result matches." in signed_in.get("/clinician/stats").get_data(as_text=True)
     assert "3 results match." in admin_client.get("/clinician/stats").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(signed_in.get("/clinician/export.csv").get_data(as_text=True))))
-    assert [row[0] for row in rows[1:]] == [codes.display(mine.code)]
+    assert [row[-3] for row in rows[1:]] == [reference_of_code(mine.code)]
     bundle = json.loads(signed_in.get("/clinician/export.fhir.json").get_data(as_text=True))
-    assert [entry["resource"]["identifier"]["value"] for entry in bundle["entry"]] == [codes.display(mine.code)]
+    assert [entry["resource"]["identifier"]["value"] for entry in bundle["entry"]] == [reference_of_code(mine.code)]
 
 
 def test_a_clinician_in_no_clinic_sees_nothing_and_is_told_why(app, client, make_clinician):
@@ -220,7 +228,7 @@ def test_a_clinician_in_no_clinic_sees_nothing_and_is_told_why(app, client, make
 def test_a_series_never_shows_another_clinics_result(app, signed_in):
     first = store(answers=[4] * 20, taken_at=utc(2026, 1, 5), clinic="Other Clinic")
     second = store(answers=[3] * 20, taken_at=utc(2026, 2, 5), previous_id=first.id)
-    body = signed_in.get(f"/clinician/results/{second.code}").get_data(as_text=True)
+    body = signed_in.get(f"/clinician/results/{reference_of_code(second.code)}").get_data(as_text=True)
     assert codes.display(first.code) not in body and "None: this is the first result in its series." in body
 
 
@@ -233,7 +241,10 @@ def test_a_retake_through_the_clinic_link_shares_the_earlier_result_and_says_so_
     assert f"Your earlier result (code {codes.display(earlier.code)}) will be shared with Home Clinic as well" in page
     code = take_pcl5_through(person, start, answers=[2] * 20)
     assert reloaded(earlier).clinic_id == clinic.id
-    assert listed(signed_in) == {earlier.code, code}
+    assert listed(signed_in) == {code}  # one row for the series: its latest result
+    assert reloaded(earlier).latest_in_series is False
+    detail = signed_in.get(f"/clinician/results/{reference_of_code(code)}").get_data(as_text=True)
+    assert "Earlier results in this series" in detail and reference_of_code(earlier.code) in detail
     # Not kept: nothing stored, and the earlier result stays where it was.
     loose = store(answers=[4] * 20, clinic=None)
     take_pcl5_through(person, f"/screen/pcl5?clinic={clinic.link_token}&previous={loose.code}", store_it="no")
@@ -254,7 +265,8 @@ def test_a_code_that_is_already_taken_is_drawn_again_and_the_retry_still_shares_
     # the second draw stores the result and shares the earlier one again.
     assert take_pcl5_through(person, start, answers=[2] * 20) == fresh
     assert reloaded(earlier).clinic_id == clinic.id
-    assert stored_count() == 3 and listed(signed_in) == {earlier.code, fresh}
+    assert stored_count() == 3 and listed(signed_in) == {fresh}  # the series, by its latest result
+    assert reloaded(earlier).latest_in_series is False
 
 
 def test_an_unknown_or_rotated_link_is_a_calm_404_to_the_start_page(app, runner, admin_client):
@@ -379,10 +391,10 @@ def test_expired_results_are_never_shown_counted_or_exported(app, signed_in, adm
     for client in (signed_in, admin_client):
         assert listed(client) == {fresh.code}
         assert listed(client, f"?code={old.code}") == set()
-        assert client.get(f"/clinician/results/{old.code}").status_code == 404
+        assert client.get(f"/clinician/results/{reference_of_code(old.code)}").status_code == 404
         assert "1 result matches." in client.get("/clinician/stats").get_data(as_text=True)
         rows = list(csv.reader(io.StringIO(client.get("/clinician/export.csv").get_data(as_text=True))))
-        assert [row[0] for row in rows[1:]] == [codes.display(fresh.code)]
+        assert [row[-3] for row in rows[1:]] == [reference_of_code(fresh.code)]
         bundle = json.loads(client.get("/clinician/export.fhir.json").get_data(as_text=True))
         assert len(bundle["entry"]) == 1
     loose = store(taken_at=utcnow() - timedelta(days=40), clinic=None)
@@ -397,7 +409,7 @@ def test_statistics_show_the_backlog_the_cutoff_and_yes_counts(app, signed_in):
     store("pcptsd5", answers=[True, False, False, False, False])
     body = signed_in.get("/clinician/stats").get_data(as_text=True)
     backlog = body[body.index('id="backlog-heading"'):body.index("</section>", body.index('id="backlog-heading"'))]
-    assert re.findall(r"<dd>(\d+)</dd>", backlog) == ["3", "2"] and "3 days" in backlog
+    assert re.findall(r"<dd>(\d+)</dd>", backlog) == ["3", "2", "1", "1"] and "3 days" in backlog  # [4] * 20: item 16
     assert 'class="chart-marker"' in body and "cut-off 33" in body
     # PC-PTSD-5: re-experiencing is item 1 (2 yes of 2), avoidance items 2, 4, 5 (2 yes of 6), arousal item 3 (0 of 2).
     assert "2 “yes” of 2 answers" in body and "2 “yes” of 6 answers" in body and "0 “yes” of 2 answers" in body
@@ -409,7 +421,7 @@ def test_statistics_show_the_backlog_the_cutoff_and_yes_counts(app, signed_in):
 def test_the_audit_page_speaks_in_words_and_filters_by_clinician_date_and_action(app, admin_client, signed_in,
                                                                                 clinician):
     row = store()
-    signed_in.get(f"/clinician/results/{row.code}")
+    signed_in.get(f"/clinician/results/{reference_of_code(row.code)}")
     page = admin_client.get("/clinician/audit").get_data(as_text=True)
     assert "Viewed a result" in page and ">view_result<" not in page
     mine = admin_client.get(f"/clinician/audit?clinician={clinician.id}&action=view_result").get_data(as_text=True)
@@ -425,14 +437,14 @@ def test_the_audit_page_speaks_in_words_and_filters_by_clinician_date_and_action
 
 
 def test_fhir_meta_tag_names_the_instrument_version_under_its_own_system(app, signed_in):
-    from app.fhir import INSTRUMENT_VERSION_SYSTEM, RESULT_CODE_SYSTEM
+    from app.fhir import CASE_REFERENCE_SYSTEM, INSTRUMENT_VERSION_SYSTEM, RESULT_CODE_SYSTEM
 
     row = store()
     bundle = json.loads(signed_in.get("/clinician/export.fhir.json").get_data(as_text=True))
     resource = bundle["entry"][0]["resource"]
     [tag] = resource["meta"]["tag"]
     assert tag["system"] == INSTRUMENT_VERSION_SYSTEM != RESULT_CODE_SYSTEM and tag["code"] == row.instrument_version
-    assert resource["identifier"] == {"system": RESULT_CODE_SYSTEM, "value": codes.display(row.code)}
+    assert resource["identifier"] == {"system": CASE_REFERENCE_SYSTEM, "value": reference_of_code(row.code)}
 
 
 @pytest.mark.parametrize("token", ["a\x00b", "x" * 65, "ab cd", "ab%2Fcd", "ñandú"])

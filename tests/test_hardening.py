@@ -16,7 +16,7 @@ from app.errors import StreamInterrupted
 from app.models import AuditEvent
 from tests import clinician_support
 from tests.apps import app_with_tables, count_rows
-from tests.clinician_support import PASSWORD, sign_in, store
+from tests.clinician_support import PASSWORD, reference_of_code, sign_in, store
 from tests.conftest import csrf_token_from, in_app_context, reloaded
 
 PCL5 = {"instrument": "pcl5", "answers": [2] * 20, "store": True}
@@ -241,7 +241,7 @@ def test_sign_in_fields_sent_as_files_are_a_400_and_sign_no_one_in(app, db, clie
 
 def test_a_review_note_sent_as_a_file_is_a_400_and_stores_nothing(db, signed_in):
     row = store("pcl5")
-    page = f"/clinician/results/{row.code}"
+    page = f"/clinician/results/{reference_of_code(row.code)}"
     token = csrf_token_from(signed_in.get(page).get_data(as_text=True))
     before = audit_actions(db)
     response = signed_in.post(page + "/review", data={"csrf_token": token, "note": file_field("a note")},
@@ -258,7 +258,7 @@ def test_a_review_note_sent_as_a_file_is_a_400_and_stores_nothing(db, signed_in)
 def test_a_nul_character_in_a_form_field_is_a_400_and_stores_nothing(db, signed_in, content_type):
     """PostgreSQL refuses NUL in text: a review note holding one was a 500 there (found by the sweep)."""
     row = store("pcl5")
-    page = f"/clinician/results/{row.code}"
+    page = f"/clinician/results/{reference_of_code(row.code)}"
     token = csrf_token_from(signed_in.get(page).get_data(as_text=True))
     before = audit_actions(db)
     for data in ({"csrf_token": token, "note": "called\x00back"}, {"csrf_token": token, "note\x00": "x"}):

@@ -426,6 +426,34 @@ def _clinician_state(app, client):
     return count_rows(app), review_columns(app), clinic_columns(app), audited(app), signed_in(client)
 
 
+def _notify_state(app, client):
+    from app.extensions import db
+    from app.models import Clinician
+
+    with app.app_context():
+        notify = db.session.scalar(sa.select(Clinician.notify_new_results))
+    return notify, signed_in(client)
+
+
+def reference_in(app, code: str) -> str:
+    """The displayed case reference of the stored result with this code."""
+    from app.extensions import db
+    from app.models import Screening
+    from app.screening import case_references, codes
+
+    with app.app_context():
+        stored = db.session.scalar(sa.select(Screening.case_reference).where(Screening.code == codes.normalise(code)))
+        return case_references.display(stored)
+
+
+def first_clinician_id(app) -> int:
+    from app.extensions import db
+    from app.models import Clinician
+
+    with app.app_context():
+        return db.session.scalar(sa.select(Clinician.id).order_by(Clinician.id))
+
+
 def _first_code(app) -> str:
     from app.extensions import db
     from app.models import Screening
@@ -463,13 +491,29 @@ FORM_CASES: dict[str, FormCase] = {
         prepare=lambda app, rule: (add_clinician(app), rule)[1], data=lambda app, url: {},
         token_page=lambda url: "/clinician/", state=_clinician_state, signed_in=True),
     "clinician.review": FormCase(
-        prepare=lambda app, rule: (add_clinician(app), rule.replace("<code>", store_result(app)))[1],
+        prepare=lambda app, rule: (add_clinician(app),
+                                   rule.replace("<reference>", reference_in(app, store_result(app))))[1],
         data=lambda app, url: {"note": "Called back; follow-up booked."},
         token_page=lambda url: url.rsplit("/", 1)[0], state=_clinician_state, signed_in=True),
     "clinician.unreview": FormCase(
-        prepare=lambda app, rule: (add_clinician(app), rule.replace("<code>", store_result(app, reviewed=True)))[1],
+        prepare=lambda app, rule: (add_clinician(app),
+                                   rule.replace("<reference>", reference_in(app, store_result(app, reviewed=True))))[1],
         data=lambda app, url: {}, token_page=lambda url: url.rsplit("/", 1)[0], state=_clinician_state,
         signed_in=True),
+    "clinician.add_result_note": FormCase(
+        prepare=lambda app, rule: (add_clinician(app),
+                                   rule.replace("<reference>", reference_in(app, store_result(app, reviewed=True))))[1],
+        data=lambda app, url: {"note": "Left a message."}, token_page=lambda url: url.rsplit("/", 1)[0],
+        state=_clinician_state, signed_in=True),
+    "clinician.notifications": FormCase(
+        prepare=lambda app, rule: (add_clinician(app), rule)[1], data=lambda app, url: {"notify": "y"},
+        token_page=lambda url: "/clinician/account", state=_notify_state, signed_in=True),
+    "clinician.assign": FormCase(
+        prepare=lambda app, rule: (add_clinician(app),
+                                   rule.replace("<reference>", reference_in(app, store_result(app))))[1],
+        data=lambda app, url: {"clinician": str(first_clinician_id(app))},
+        token_page=lambda url: url.rsplit("/", 1)[0],
+        state=_clinician_state, signed_in=True),
     "clinician.claim": FormCase(  # "Add a result by its code" on the queue
         prepare=lambda app, rule: (add_clinician(app), store_result(app, shared=False), rule)[2],
         data=lambda app, url: {"code": first_code(app)}, token_page=lambda url: url, state=_clinician_state,
@@ -615,7 +659,8 @@ FORMS = [(url, endpoint) for rule, endpoint in every_form_rule(create_app("testi
                      if "<instrument_id>" in rule else [rule])]
 KNOWN_FORMS = {"/screen/pcl5", "/screen/pcptsd5", "/results/<code>/delete", "/results", "/results/delete",
                "/results/download", "/screen/pcl5/compare", "/clinician/login",
-               "/clinician/logout", "/clinician/results/<code>/review", "/clinician/results/<code>/unreview",
+               "/clinician/logout", "/clinician/results/<reference>/review",
+               "/clinician/results/<reference>/unreview",
                "/clinician/", "/clinician/clinics", "/clinician/clinics/<slug>",
                "/clinician/clinics/<slug>/rotate-link"}
 PERSON_FORMS = [(url, endpoint) for url, endpoint in FORMS if not endpoint.startswith(("auth.", "clinician."))]
@@ -740,7 +785,7 @@ def test_accepted_form_posts_did_what_they_say(hostile_app):
                                                  "csrf_token": token}).status_code == 303
     assert signed_in(client) and audited(hostile_app) == ["sign_in"]
     code = store_result(hostile_app)
-    page = f"/clinician/results/{code}"
+    page = f"/clinician/results/{reference_in(hostile_app, code)}"
     token = csrf_token_from(client.get(page).get_data(as_text=True))
     assert client.post(page + "/review", data={"csrf_token": token}).status_code == 303 and reviewed(hostile_app)
     assert client.post(page + "/unreview", data={"csrf_token": token}).status_code == 303

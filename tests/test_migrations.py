@@ -165,3 +165,44 @@ def test_running_migrations_leaves_sqlite_foreign_keys_enforced(empty_app):
     assert client.delete(f"/api/v1/screenings/{first}").status_code == 204
     with empty_app.app_context():
         assert row_for(second).previous_id is None
+
+
+def test_triage_references_series_and_notes_are_filled_in_for_the_results_already_stored(empty_app):
+    """The safety items come from each stored result's answers (by the instruments' own definitions);
+    each result gets its own reference; a series' earlier results leave the queue; audit targets and
+    review notes carry over without the person's code."""
+    from app.screening import case_references
+    from app.screening.instruments import INSTRUMENTS
+    from app.screening.triage import triage_of
+
+    with empty_app.app_context():
+        upgrade(revision="c3e1a7d42b90")
+        seed_old_schema(150)
+        table = sa.Table("screenings", sa.MetaData(), autoload_with=db.engine)
+        first, second = db.session.execute(sa.select(table.c.id, table.c.code).order_by(table.c.id).limit(2)).all()
+        db.session.execute(sa.update(table).where(table.c.id == second.id).values(previous_id=first.id))
+        db.session.execute(sa.update(table).where(table.c.id == first.id).values(review_note="Called back."))
+        db.session.execute(sa.text("INSERT INTO audit_events (at, action, target) VALUES (:at, 'view_result', :t)"),
+                           {"at": "2026-01-01 00:00:00", "t": f"{first.code[:4]}-{first.code[4:8]}-{first.code[8:]}"})
+        db.session.commit()
+        upgrade()
+        rows = db.session.execute(sa.text(
+            "SELECT id, instrument, answers, total, at_or_above_cutoff, safety_items, triage_tier, severity,"
+            " case_reference, latest_in_series, series_start_id FROM screenings ORDER BY id")).all()
+        flagged = 0
+        for row in rows:
+            answers = row.answers if isinstance(row.answers, list) else __import__("json").loads(row.answers)
+            expected = triage_of(INSTRUMENTS[row.instrument], answers, row.total, bool(row.at_or_above_cutoff))
+            assert (row.triage_tier, row.safety_items) == (expected.tier, expected.safety_text)
+            assert row.severity == pytest.approx(expected.severity)
+            flagged += row.safety_items is not None
+        assert 0 < flagged < len(rows)  # the demo mix has some item 16 at Moderately or more, not all
+        assert len({row.case_reference for row in rows}) == len(rows)
+        assert all(case_references.normalise(row.case_reference) == row.case_reference for row in rows)
+        by_id = {row.id: row for row in rows}
+        assert not by_id[first.id].latest_in_series and by_id[second.id].latest_in_series
+        assert by_id[second.id].series_start_id == first.id
+        assert db.session.scalar(sa.text("SELECT target FROM audit_events")) == \
+            case_references.display(by_id[first.id].case_reference)
+        assert db.session.execute(sa.text("SELECT text FROM result_notes")).scalars().all() == ["Called back."]
+        assert counts_in_table() == counts_from_results()  # the rebuilt table kept the rollup's triggers

@@ -11,7 +11,7 @@ from app import create_app
 from app.extensions import limiter
 from app.ratelimits import limit_sign_in
 from tests.apps import app_with_tables, count_rows
-from tests.clinician_support import PASSWORD, cheap_hashes  # noqa: F401  (autouse: quick hashes)
+from tests.clinician_support import PASSWORD, cheap_hashes, reference_of_code  # noqa: F401  (autouse: quick hashes)
 from tests.conftest import csrf_token_from, using_postgres
 
 PCL5 = {"instrument": "pcl5", "answers": [1] * 20, "store": True}
@@ -473,6 +473,6 @@ def test_clinician_views_are_not_limited_by_code_lookups(lookup_limited):
     client = client_at(app, "192.0.2.23")
     code = client.post("/api/v1/screenings", json=PCL5).get_json()["code"]
     assert attempt(client, "doc@example.org", PASSWORD).status_code == 303
-    statuses = {client.get(f"/clinician/results/{code}").status_code for _ in range(8)}
+    statuses = {client.get(f"/clinician/results/{reference_of_code(code, app)}").status_code for _ in range(8)}
     statuses |= {client.get("/clinician/results/0000-0000-0000").status_code for _ in range(8)}
     assert statuses == {200, 404}

@@ -9,7 +9,7 @@ from werkzeug.exceptions import Forbidden
 from app.security import CSP_DIRECTIVES, csp_nonce
 from tests import observatory
 from tests.apps import app_with_tables
-from tests.clinician_support import PASSWORD, cheap_hashes  # noqa: F401  (autouse: quick hashes)
+from tests.clinician_support import PASSWORD, cheap_hashes, reference_of_code  # noqa: F401  (autouse: quick hashes)
 
 PCL5 = {"instrument": "pcl5", "answers": [2] * 20, "store": True}
 EXPECTED = {
@@ -78,7 +78,8 @@ def test_observatory_grades_the_clinician_pages_a_plus(production):
                                                    "csrf_token": token}, **https)
     assert signed.status_code == 303
     code = stored_code(client).rsplit("/", 1)[1]
-    for path in ["/clinician/", f"/clinician/results/{code}", "/clinician/stats", "/clinician/audit"]:
+    detail = f"/clinician/results/{reference_of_code(code, production)}"
+    for path in ["/clinician/", detail, "/clinician/stats", "/clinician/audit"]:
         report = observatory.grade(client, path)
         penalties = {test: result for test, result in report.results.items() if result[1] < 0}
         assert report.status_code == 200, path

@@ -18,6 +18,8 @@ SIGN_OUT = "sign_out"
 VIEW_RESULT = "view_result"
 REVIEW = "review"
 UNREVIEW = "unreview"
+NOTE_ADDED = "note_added"
+ASSIGNED = "assigned"
 EXPORT_CSV = "export_csv"
 EXPORT_FHIR = "export_fhir"
 PURGE = "purge"
@@ -43,7 +45,8 @@ TWO_FACTOR_ENROLLED = "two_factor_enrolled"
 TWO_FACTOR_RESET = "two_factor_reset"
 ACCOUNT_ACTIONS = (ACCOUNT_INVITED, ACCOUNT_ACTIVATED, ROLE_CHANGED, CLINICS_CHANGED, DEACTIVATED, REACTIVATED,
                    PASSWORD_RESET_ISSUED, PASSWORD_CHANGED, TWO_FACTOR_ENROLLED, TWO_FACTOR_RESET)
-ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LIMITED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, EXPORT_CSV, EXPORT_FHIR,
+ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LIMITED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, NOTE_ADDED, ASSIGNED,
+           EXPORT_CSV, EXPORT_FHIR,
            PURGE, AUDIT_PURGE, STATS_REBUILD, BACKUP, RESTORE, CLAIM, CLINIC_CREATED, CLINIC_CHANGED, LINK_ROTATED,
            CLINIC_MEMBER_ADDED, *ACCOUNT_ACTIONS)
 
@@ -56,6 +59,8 @@ LABELS = {
     VIEW_RESULT: _l("Viewed a result"),
     REVIEW: _l("Marked a result reviewed"),
     UNREVIEW: _l("Marked a result not reviewed"),
+    NOTE_ADDED: _l("Added a note to a result"),
+    ASSIGNED: _l("Assigned a result"),
     EXPORT_CSV: _l("Downloaded CSV"),
     EXPORT_FHIR: _l("Downloaded FHIR"),
     PURGE: _l("Deleted expired results"),

@@ -246,6 +246,17 @@ def reset_two_factor(email: str) -> None:
     click.echo(f"Two-factor sign-in of {row.email} is reset; their sessions have ended.")
 
 
+alerts_cli = AppGroup("alerts", help="E-mails telling clinicians that results need review.")
+
+
+@alerts_cli.command("send")
+def send_alerts() -> None:
+    """Send the alerts that are due (for a timer each minute, so waiting alerts go out without traffic)."""
+    from .alerts import send_due_alerts
+
+    click.echo(f"{send_due_alerts()} alert e-mails sent.")
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's `flask` command line."""
     app.cli.add_command(clinician_cli)
@@ -254,3 +265,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(purge)
     app.cli.add_command(seed_demo)
     app.cli.add_command(stats_cli)
+    app.cli.add_command(alerts_cli)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Screening, utcnow
 from ..screening import codes
+from ..screening.case_references import new_case_reference
 from ..screening.instruments import ITQ, PCL5, PCPTSD5
 from ..screening.instruments.itq import DSO_IMPAIRMENT, DSO_SYMPTOMS_PART, WHEN_VALUES
 from ..screening.scoring import score_itq, score_pcl5, score_pcptsd5
@@ -94,9 +95,11 @@ def seed(count: int, random_seed: int | None = None, clinic_ids: list[int] | Non
         rows: list[dict] = []
         while len(rows) < min(BATCH, remaining):
             row = demo_row(rng, now, cutoffs)
-            if row["code"] in issued:  # 60 random bits: practically never, but codes must stay unique
+            row["case_reference"] = new_case_reference()
+            # Codes (60 random bits) practically never repeat; references (35) do, at a million results.
+            if row["code"] in issued or row["case_reference"] in issued:
                 continue
-            issued.add(row["code"])
+            issued.update((row["code"], row["case_reference"]))
             row["clinic_id"] = rng.choice(clinic_ids) if clinic_ids and rng.random() >= unattached else None
             rows.append(row)
         db.session.execute(sa.insert(Screening), rows)

@@ -15,8 +15,7 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from ..extensions import db
 from ..fhir import questionnaire_response
-from ..models import Screening
-from ..screening import codes
+from ..models import Clinician, Screening
 from ..screening.instruments import PCL5, PRODUCT_CLUSTERS
 from .queries import Filters, Scope, filtered
 
@@ -26,11 +25,14 @@ ITEM_COLUMNS = [f"q{number}" for number in range(1, len(PCL5.items) + 1)]
 # The ITQ's own scores come last, blank for the other instruments (its 18 answers fit the item columns).
 ITQ_COLUMNS = ["dso_total", "affective_dysregulation", "negative_self_concept", "disturbed_relationships",
                "ptsd_criteria_met", "dso_criteria_met", "diagnosis"]
+# `code` stays where it was, always empty: an export never holds the person's code (the key to their
+# own pages); `case_reference` names the result instead. safety_items: item numbers, e.g. 16.
+TRIAGE_CSV_COLUMNS = ["case_reference", "assigned_to", "safety_items"]
 CSV_HEADER = ["code", "instrument", "version", "taken_at", "total", *PRODUCT_CLUSTERS,
-              "at_or_above_cutoff", "reviewed", "exposure", *ITEM_COLUMNS, *ITQ_COLUMNS]
+              "at_or_above_cutoff", "reviewed", "exposure", *ITEM_COLUMNS, *ITQ_COLUMNS, *TRIAGE_CSV_COLUMNS]
 # Only the columns an export needs, as plain rows: no ORM objects, no relationship loading.
 EXPORT_COLUMNS = [column for column in Screening.__table__.columns
-                  if column.name not in {"review_note", "reviewed_by_id", "reviewed_at"}]
+                  if column.name not in {"review_note", "reviewed_by_id", "reviewed_at", "code"}]
 
 
 def export_rows(filters: Filters, scope: Scope, columns=EXPORT_COLUMNS) -> Iterator[sa.Row]:
@@ -85,11 +87,8 @@ def _quoted_text(column) -> sa.ColumnElement:
 
 def _csv_line() -> sa.ColumnElement:
     """The whole CSV line but its line break, as PostgreSQL text."""
-    code = Screening.code
-    group = codes.GROUP
-    display: sa.ColumnElement = sa.func.substr(code, 1, group)
-    for start in range(group + 1, codes.CODE_LENGTH + 1, group):
-        display = display + "-" + sa.func.substr(code, start, group)
+    reference = Screening.case_reference
+    display = "R-" + sa.func.substr(reference, 1, 3) + "-" + sa.func.substr(reference, 4)
     # JSON text such as `[2, 1, 0]` or `[true, false]` becomes `2,1,0` or `1,0`: scores, Yes as 1.
     json_text = _text(Screening.answers)
     answers = sa.func.replace(sa.func.substr(json_text, 2, sa.func.length(json_text) - 2), " ", "")
@@ -98,7 +97,7 @@ def _csv_line() -> sa.ColumnElement:
     # in the JSON text, which has the same commas: each function call here costs ~1 µs a row.
     fields = sa.func.octet_length(json_text) - sa.func.octet_length(sa.func.replace(json_text, ",", "")) + 1
     comma = sa.literal(",")
-    return (display + comma + Screening.instrument + comma + _quoted_text(Screening.instrument_version)
+    return (comma + Screening.instrument + comma + _quoted_text(Screening.instrument_version)
             + comma + utc_iso(Screening.taken_at) + comma + _text(Screening.total)
             + comma + _text(Screening.reexperiencing) + comma + _text(Screening.avoidance)
             + comma + _text(Screening.arousal) + comma + _flag_text(Screening.at_or_above_cutoff)
@@ -108,7 +107,9 @@ def _csv_line() -> sa.ColumnElement:
             + comma + _optional_text(Screening.negative_self_concept)
             + comma + _optional_text(Screening.disturbed_relationships)
             + comma + _flag_text(Screening.ptsd_criteria_met) + comma + _flag_text(Screening.dso_criteria_met)
-            + comma + _optional_text(Screening.diagnosis))
+            + comma + _optional_text(Screening.diagnosis)
+            + comma + display + comma + sa.func.coalesce(_quoted_text(Clinician.email), "")
+            + comma + sa.func.coalesce(_quoted_text(Screening.safety_items), ""))
 
 
 def _csv_field(value: str) -> str:
@@ -138,7 +139,8 @@ def _copied_lines(connection: sa.Connection, filters: Filters, scope: Scope) -> 
     """PostgreSQL: `COPY (SELECT line …) TO STDOUT` in text format, BATCH lines a chunk. Text format ends
     each row with LF and escapes backslashes and control characters in the data, so every LF is a line
     end (made CRLF) and the escapes are undone exactly."""
-    statement = filtered(sa.select(_csv_line()), filters, scope).order_by(Screening.taken_at, Screening.id)
+    statement = (filtered(sa.select(_csv_line()).select_from(Screening).outerjoin(_ASSIGNEE, _ASSIGNED),
+                          filters, scope).order_by(Screening.taken_at, Screening.id))
     sql, params = _driver_statement(connection, statement)
     if not params:  # psycopg merges only when there are parameters; otherwise `%%` would stay doubled
         sql = sql.replace("%%", "%")
@@ -173,18 +175,19 @@ def _iso_utc(stored: str) -> str:
 
 def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) -> Iterator[str]:
     """SQLite: the stored values, as the driver returns them, formatted in Python, BATCH lines a chunk."""
-    columns = [Screening.code, Screening.instrument, Screening.instrument_version,
+    columns = [Screening.case_reference, Screening.instrument, Screening.instrument_version,
                sa.type_coerce(Screening.taken_at, sa.String),  # stored as `2026-01-31 09:05:00.000000`, UTC
                Screening.total, Screening.reexperiencing, Screening.avoidance, Screening.arousal,
                Screening.at_or_above_cutoff, Screening.reviewed, Screening.exposure,
                sa.type_coerce(Screening.answers, sa.String),  # the JSON text
                Screening.dso_total, Screening.affective_dysregulation, Screening.negative_self_concept,
                Screening.disturbed_relationships, Screening.ptsd_criteria_met, Screening.dso_criteria_met,
-               Screening.diagnosis]
+               Screening.diagnosis, Clinician.email, Screening.safety_items]
     # Walking the taken_at index (ties in id order, as the index holds the rowid) reads the rows where
     # they are: measured at 1,000,000 randomly placed results cheaper than sorting them all, and rows
     # that arrive in time order are then read nearly in place.
-    statement = filtered(sa.select(*columns), filters, scope).order_by(Screening.taken_at, Screening.id)
+    statement = (filtered(sa.select(*columns).select_from(Screening).outerjoin(_ASSIGNEE, _ASSIGNED),
+                          filters, scope).order_by(Screening.taken_at, Screening.id))
     sql, params = _driver_statement(connection, statement)
     versions: dict[str, str] = {}  # a handful of distinct versions, each quoted once
     padding = ["," * (len(ITEM_COLUMNS) - asked) for asked in range(len(ITEM_COLUMNS) + 1)]
@@ -195,9 +198,9 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(BATCH):
             lines = []
-            for (code, instrument, version, taken_at, total, reexperiencing, avoidance, arousal,
+            for (reference, instrument, version, taken_at, total, reexperiencing, avoidance, arousal,
                  at_or_above_cutoff, reviewed, exposure, answers, dso_total, affective, self_concept,
-                 relationships, ptsd_met, dso_met, diagnosis) in rows:
+                 relationships, ptsd_met, dso_met, diagnosis, assignee, safety) in rows:
                 quoted = versions.get(version)
                 if quoted is None:
                     quoted = versions[version] = _csv_field(version)
@@ -208,12 +211,14 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
                     answers = answers.replace("true", "1").replace("false", "0")
                 itq = ITQ_BLANK if diagnosis is None else _itq_fields(dso_total, affective, self_concept,
                                                                       relationships, ptsd_met, dso_met, diagnosis)
-                # codes.display as slices (a call a row costs more); the reference test compares the two.
-                lines.append(f"{code[:4]}-{code[4:8]}-{code[8:]},{instrument},{quoted},{taken_at},{total},"
+                lines.append(f",{instrument},{quoted},{taken_at},{total},"
                              f"{reexperiencing},{avoidance},{arousal},{FLAG_TEXT[at_or_above_cutoff]},"
                              f"{FLAG_TEXT[reviewed]},{FLAG_TEXT[exposure]},{answers}"
                              f"{padding[answers.count(',') + 1]}"
                              f"{itq}"
+                             # case_references.display as a slice (a call a row costs more).
+                             f",R-{reference[:3]}-{reference[3:]},{_csv_field(assignee) if assignee else ''}"
+                             f",{_csv_field(safety) if safety else ''}"
                              "\r\n")
             yield "".join(lines)
     finally:
@@ -221,6 +226,9 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
 
 
 ITQ_BLANK = "," * len(ITQ_COLUMNS)
+# The assignee's email for the CSV, by a LEFT JOIN of the assigned clinician.
+_ASSIGNEE = Clinician
+_ASSIGNED = Clinician.id == Screening.assigned_to_id
 
 
 def _itq_fields(dso_total, affective, self_concept, relationships, ptsd_met, dso_met, diagnosis) -> str:
@@ -250,7 +258,7 @@ def fhir_stream(filters: Filters, scope: Scope) -> Iterator[str]:
     parts: list[str] = []
     for row in export_rows(filters, scope):
         # A row of EXPORT_COLUMNS carries every attribute of a Screening that questionnaire_response reads.
-        resource = questionnaire_response(cast(Screening, row))
+        resource = questionnaire_response(cast(Screening, row), for_clinic=True)
         parts.append(separator + json.dumps({"resource": resource}, ensure_ascii=False))
         separator = ","
         if len(parts) == CHUNK:

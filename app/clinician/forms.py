@@ -3,19 +3,25 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from ..models import REVIEW_NOTE_MAX
+from ..models import NOTE_MAX
 from ..translated_text import WithParameters
 
 
-class ReviewForm(FlaskForm):
-    """Mark a result reviewed, with an optional short note (kept on the result, not in the audit log)."""
+class NoteForm(FlaskForm):
+    """A note appended to a result's notes (adding one, or with a review); its text is not in the audit log."""
 
-    note = TextAreaField(_l("Note (optional)"), validators=[
-        Length(max=REVIEW_NOTE_MAX, message=_l("Keep the note to %(max)s characters or fewer.")),
-    ], render_kw={"rows": 3, "maxlength": REVIEW_NOTE_MAX})
+    note = TextAreaField(_l("Note"), validators=[
+        Length(max=NOTE_MAX, message=_l("Keep the note to %(max)s characters or fewer.")),
+    ], render_kw={"rows": 3, "maxlength": NOTE_MAX})
+
+
+class NotificationsForm(FlaskForm):
+    """"Email me when a result needs review", on one's own account page."""
+
+    notify = BooleanField(_l("Email me when a result needs review"))
 
 
 class UnreviewForm(FlaskForm):

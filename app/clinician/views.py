@@ -23,8 +23,7 @@ from sqlalchemy.orm import joinedload
 
 from ..errors import without_error_messages
 from ..extensions import db, rows_changed
-from ..models import AuditEvent, Clinic, Clinician, Screening, utcnow
-from ..screening import codes
+from ..models import AuditEvent, Clinic, Clinician, ResultNote, Screening, utcnow
 from ..screening.instruments import INSTRUMENTS, PCL5
 from ..screening.scoring import DSM5_RULE
 from ..screening.service import change_since, find_screening, required_cutoff, result_of
@@ -32,18 +31,21 @@ from . import audit
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
 from .filter_parsing import parse_page
-from .forms import ClaimForm, ReviewForm, UnreviewForm
+from .forms import ClaimForm, NoteForm, NotificationsForm, PostOnlyForm, UnreviewForm
 from .queries import (
     PAGE_SIZE,
     backlog,
-    find_visible,
+    find_by_reference,
+    flagged_counts,
     instrument_summaries,
     parse_filters,
     queue_page,
     scope_of,
     series_for,
+    series_summaries,
     weekly_counts,
 )
+from .triage_display import reference_of, safety_flags
 from .zones import clinic_names_and_zones, in_zone
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")
@@ -58,7 +60,8 @@ def require_sign_in():
 @bp.context_processor
 def template_helpers():
     """Code display and date-time formatting for the workspace's templates."""
-    return {"display_code": codes.display, "format_datetime": format_datetime, "in_zone": in_zone}
+    return {"reference_of": reference_of, "safety_flags": safety_flags, "format_datetime": format_datetime,
+            "in_zone": in_zone}
 
 
 @bp.after_request
@@ -101,10 +104,12 @@ def render_queue(claim: ClaimForm, status: int = 200):
     filters, errors = parse_filters(request.args)
     if errors:
         return filter_errors(errors)
-    page = queue_page(filters, parse_page(request.args.get("page")), scope_of(me()))
+    scope = scope_of(me())
+    page = queue_page(filters, parse_page(request.args.get("page")), scope)
     clinic_names, zones = clinic_names_and_zones()
     return render_template("clinician/queue.html", filters=filters, errors=[], page=page, instruments=INSTRUMENTS,
-                           page_size=PAGE_SIZE, claim=claim, zones=zones, clinic_names=clinic_names), status
+                           page_size=PAGE_SIZE, claim=claim, zones=zones, clinic_names=clinic_names,
+                           series=series_summaries(page.rows, scope)), status
 
 
 @bp.get("/")
@@ -116,7 +121,8 @@ def queue():
 @bp.post("/")
 def claim():
     """Add a result to one of my clinics by its whole code (the person handed it over). Another
-    clinic's code, an expired and an unknown one get the very same "not found"."""
+    clinic's code, an expired and an unknown one get the very same "not found". From here on the
+    workspace names the result by its case reference only."""
     form = claim_form()
     if not form.validate_on_submit():
         return render_queue(form, 400)
@@ -124,13 +130,13 @@ def claim():
     assert clinic is not None  # the form accepts only the slug of one of my clinics
     row = find_screening(form.code.data)
     if row is not None and row.clinic_id == clinic.id:  # find_screening leaves out expired results
-        flash(_("Result %(code)s is already in this clinic's caseload.", code=codes.display(row.code)), "info")
-        return redirect(url_for(".result", code=codes.display(row.code)), 303)
+        flash(_("Result %(reference)s is already in this clinic's caseload.", reference=reference_of(row)), "info")
+        return redirect(url_for(".result", reference=reference_of(row)), 303)
     if row is not None and row.clinic_id is not None and me().is_admin:
         assert row.clinic is not None  # clinic_id is a foreign key to it
-        flash(_("Result %(code)s is already shared with %(clinic)s.", code=codes.display(row.code),
+        flash(_("Result %(reference)s is already shared with %(clinic)s.", reference=reference_of(row),
                 clinic=row.clinic.name), "info")
-        return redirect(url_for(".result", code=codes.display(row.code)), 303)
+        return redirect(url_for(".result", reference=reference_of(row)), 303)
     # One conditional statement: of two clinics adding the same code at once, only one changes the row
     # and the other is told "not found", as if it had come a moment later.
     if row is None or row.clinic_id is not None or not rows_changed(
@@ -138,16 +144,25 @@ def claim():
             .values(clinic_id=clinic.id).execution_options(synchronize_session=False)):
         form.code.errors.append(_("No result with this code was found. Check the code with the person who gave it "
                                   "to you."))
+        form.code.data = ""  # never echoed back: the workspace does not show a person's code
         return render_queue(form, 404)
-    audit.record(audit.CLAIM, me(), target=codes.display(row.code), detail=clinic.slug)
+    audit.record(audit.CLAIM, me(), target=reference_of(row), detail=clinic.slug)
     db.session.commit()
-    flash(_("Result %(code)s was added to %(clinic)s.", code=codes.display(row.code), clinic=clinic.name), "info")
-    return redirect(url_for(".result", code=codes.display(row.code)), 303)
+    flash(_("Result %(reference)s was added to %(clinic)s.", reference=reference_of(row), clinic=clinic.name),
+          "info")
+    return redirect(url_for(".result", reference=reference_of(row)), 303)
 
 
-def render_result(row, form: ReviewForm, status: int = 200):
-    """The detail page of one result, in the order of the work: the verdict and change, the review,
-    the trend (two or more results), then every answer."""
+def assignable(row) -> list[Clinician]:
+    """The active clinicians of the result's clinic, who may be given it (none for a result of no clinic)."""
+    if row.clinic is None:
+        return []
+    return [clinician for clinician in sorted(row.clinic.clinicians, key=lambda c: c.email) if clinician.active]
+
+
+def render_result(row, form: NoteForm | None = None, status: int = 200):
+    """The detail page of one result, in the order of the work: a safety flag, the verdict and change,
+    the review, notes and assignment, the series, then every answer."""
     result = result_of(row)
     instrument = INSTRUMENTS[row.instrument]
     scope = scope_of(me())
@@ -164,56 +179,118 @@ def render_result(row, form: ReviewForm, status: int = 200):
     options = {option.score: option.label for option in instrument.options}
     answers = [(item, options[int(value)], int(value)) for item, value in instrument.answered_items(row.answers)]
     zone = row.clinic.timezone if row.clinic else "UTC"
+    notes = db.session.scalars(sa.select(ResultNote).where(ResultNote.screening_id == row.id)
+                               .options(joinedload(ResultNote.author)).order_by(ResultNote.at, ResultNote.id)).all()
     return render_template("clinician/result.html", row=row, result=result, instrument=instrument,
-                           code=codes.display(row.code), answers=answers, series=series, chart=chart,
-                           form=form, dsm5_rule=DSM5_RULE, previous=previous, change=change, zone=zone,
-                           is_pcl5=instrument is PCL5), status
+                           reference=reference_of(row), answers=answers, series=series, chart=chart,
+                           form=form or NoteForm(), dsm5_rule=DSM5_RULE, previous=previous, change=change, zone=zone,
+                           is_pcl5=instrument is PCL5, flags=safety_flags(row), notes=notes,
+                           clinicians=assignable(row), earlier=earlier, instruments=INSTRUMENTS), status
 
 
-def visible_or_404(code: str):
-    return find_visible(code, scope_of(me())) or abort(404)
+def visible_or_404(reference: str):
+    return find_by_reference(reference, scope_of(me())) or abort(404)
 
 
-@bp.get("/results/<code>")
-def result(code: str):
-    """One result in full; each view is recorded in the audit log."""
-    row = visible_or_404(code)
-    audit.record(audit.VIEW_RESULT, me(), target=codes.display(row.code))
+@bp.get("/results/<reference>")
+def result(reference: str):
+    """One result in full, by its case reference; each view is recorded in the audit log."""
+    row = visible_or_404(reference)
+    audit.record(audit.VIEW_RESULT, me(), target=reference_of(row))
     db.session.commit()
-    return render_result(row, ReviewForm(data={"note": row.review_note or ""}))
+    return render_result(row)
 
 
-@bp.post("/results/<code>/review")
-def review(code: str):
-    """Mark a result reviewed (again, to change the note); a bad note stores nothing."""
-    row = visible_or_404(code)
-    form = ReviewForm()
+@bp.post("/results/<reference>/review")
+def review(reference: str):
+    """Mark a result reviewed (who and when are kept); an optional note is appended to its notes."""
+    row = visible_or_404(reference)
+    form = NoteForm()
     if not form.validate_on_submit():
         return render_result(row, form, 400)
     row.reviewed = True
     row.reviewed_at = utcnow()
     row.reviewed_by_id = me().id
-    row.review_note = (form.note.data or "").strip() or None
-    audit.record(audit.REVIEW, me(), target=codes.display(row.code))
+    audit.record(audit.REVIEW, me(), target=reference_of(row))
+    add_note(row, form)
     db.session.commit()
     flash(_("Marked as reviewed."), "info")
-    return redirect(url_for(".result", code=codes.display(row.code)), 303)
+    return redirect(url_for(".result", reference=reference_of(row)), 303)
 
 
-@bp.post("/results/<code>/unreview")
-def unreview(code: str):
-    """Put a result back in the unreviewed part of the queue (the note is kept for reference)."""
-    row = visible_or_404(code)
+def add_note(row, form: NoteForm) -> bool:
+    """Append the form's note, if any, to the result's notes, audited (not the text: the log is not a record
+    of care)."""
+    text = (form.note.data or "").strip()
+    if not text:
+        return False
+    db.session.add(ResultNote(screening_id=row.id, author_id=me().id, text=text))
+    audit.record(audit.NOTE_ADDED, me(), target=reference_of(row))
+    return True
+
+
+@bp.post("/results/<reference>/notes")
+def add_result_note(reference: str):
+    """Append a note to a result's notes; notes are never changed or removed (they go with the result)."""
+    row = visible_or_404(reference)
+    form = NoteForm()
+    if not form.validate_on_submit() or not (form.note.data or "").strip():
+        if not form.errors:
+            form.note.errors = [_("Write the note before adding it.")]
+        return render_result(row, form, 400)
+    add_note(row, form)
+    db.session.commit()
+    flash(_("Note added."), "info")
+    return redirect(url_for(".result", reference=reference_of(row)) + "#notes-heading", 303)
+
+
+@bp.post("/results/<reference>/assign")
+def assign(reference: str):
+    """Give a result's series to a clinician of its clinic (or to nobody); audited."""
+    row = visible_or_404(reference)
+    form = PostOnlyForm()
+    choice = (request.form.get("clinician") or "").strip()
+    clinicians = {str(clinician.id): clinician for clinician in assignable(row)}
+    if not form.validate_on_submit() or (choice and choice not in clinicians):
+        return render_result(row, status=400)
+    assignee = clinicians.get(choice)
+    row.assigned_to_id = assignee.id if assignee else None
+    audit.record(audit.ASSIGNED, me(), target=reference_of(row), detail=assignee.email if assignee else "nobody")
+    db.session.commit()
+    flash(_("Assigned to %(who)s.", who=assignee.email) if assignee else _("No longer assigned."), "info")
+    return redirect(url_for(".result", reference=reference_of(row)), 303)
+
+
+@bp.post("/results/<reference>/unreview")
+def unreview(reference: str):
+    """Put a result back in the unreviewed part of the queue (its notes are kept)."""
+    row = visible_or_404(reference)
     form = UnreviewForm()
     if not form.validate_on_submit():
         abort(400)
     row.reviewed = False
     row.reviewed_at = None
     row.reviewed_by_id = None
-    audit.record(audit.UNREVIEW, me(), target=codes.display(row.code))
+    audit.record(audit.UNREVIEW, me(), target=reference_of(row))
     db.session.commit()
     flash(_("Marked as not reviewed."), "info")
-    return redirect(url_for(".result", code=codes.display(row.code)), 303)
+    return redirect(url_for(".result", reference=reference_of(row)), 303)
+
+
+@bp.post("/account/notifications")
+def notifications():
+    """Turn "Email me when a result needs review" on or off (from the account page); announced from now on."""
+    form = NotificationsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    clinician = me()
+    if form.notify.data and not clinician.notify_new_results:
+        clinician.alerts_since = utcnow()
+    clinician.notify_new_results = bool(form.notify.data)
+    db.session.commit()
+    flash(_("You will get an email when results need review.") if form.notify.data
+          else _("You will not get emails about results."), "info")
+    return redirect(url_for("auth.account") + "#notifications-heading", 303)
 
 
 @bp.get("/stats")
@@ -236,6 +313,7 @@ def stats():
         weeks_chart=bar_chart([(week.isoformat(), count) for week, count in weeks]) if weeks else None,
         summaries=summaries, distributions=distributions, distribution_charts=charts,
         total=sum(summary.count for summary in summaries), backlog=backlog(filters, scope),
+        flagged=flagged_counts(filters, scope),
         today=utcnow().date(), pcl5_cutoff=required_cutoff(PCL5),
     )
 

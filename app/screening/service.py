@@ -17,11 +17,12 @@ from ..extensions import db
 from ..models import Clinic, Screening, utcnow
 from ..retention import expiry_cutoff, unexpired
 from ..translated_text import WithParameters
-from . import codes
+from . import case_references, codes
 from .change import Change, compare
 from .instruments import INSTRUMENTS, PCL5, PCPTSD5, Instrument
 from .instruments.itq import ITQ
 from .scoring import ScreeningResult, score_itq, score_pcl5, score_pcptsd5
+from .triage import triage_of_result
 
 # A series is short in practice (a retake every few weeks); the cap only bounds a pathological chain.
 MAX_SERIES_LENGTH = 100
@@ -83,8 +84,16 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
     # Read before the first attempt: a rollback expires `previous`, and the shared flag must not change.
     share_previous = ({"previous": values["previous_id"], "clinic": values["clinic_id"]}
                       if clinic is not None and previous is not None and previous.clinic_id is None else None)
+    supersede = None
+    if previous is not None:
+        values["series_start_id"] = previous.series_start_id or previous.id
+        if previous.clinic_id is None or previous.clinic_id == values["clinic_id"]:
+            # The same caseload: the retake becomes the series' one row, unreviewed, with its assignee.
+            values["assigned_to_id"] = previous.assigned_to_id
+            supersede = {"previous": previous.id}
     for _attempt in range(3):
         values["code"] = codes.new_code()
+        values["case_reference"] = case_references.new_case_reference()
         # One constant INSERT on the session's connection, in the request's transaction (taken_at and
         # reviewed from their column defaults): the ORM's unit of work would build, flush and track an
         # object nobody reads (callers need only the code), at about twice the CPU per stored result
@@ -93,12 +102,18 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
         try:
             if share_previous is not None:  # again after a rollback, which undoes it
                 connection.execute(_SHARE_PREVIOUS, share_previous)
+            if supersede is not None:
+                connection.execute(_SUPERSEDE_PREVIOUS, supersede)
             connection.execute(_INSERT_SCREENING, values)
             db.session.commit()
+            if clinic is not None:
+                from ..clinician.alerts import mark_new_result  # the workspace's, imported when used
+
+                mark_new_result()
             return values["code"]
         except IntegrityError:
             # The same submission stored by a request that arrived at the same moment (a double click),
-            # or a 60-bit code collision: astronomically unlikely, but a retry costs nothing.
+            # or a 60-bit code or 35-bit reference collision: unlikely, but a retry costs nothing.
             db.session.rollback()
             if submission_key is not None:
                 existing = _code_for_submission(submission_key)
@@ -124,6 +139,8 @@ _INSERT_SCREENING = sa.insert(_SCREENINGS)
 _SHARE_PREVIOUS = (sa.update(_SCREENINGS)
                    .where(_SCREENINGS.c.id == sa.bindparam("previous"), _SCREENINGS.c.clinic_id.is_(None))
                    .values(clinic_id=sa.bindparam("clinic")))
+_SUPERSEDE_PREVIOUS = (sa.update(_SCREENINGS).where(_SCREENINGS.c.id == sa.bindparam("previous"))
+                       .values(latest_in_series=False))
 
 
 def result_columns(result: ScreeningResult) -> dict:
@@ -148,7 +165,14 @@ def result_columns(result: ScreeningResult) -> dict:
         "cutoff": result.cutoff,
         "at_or_above_cutoff": result.at_or_above_cutoff,
         **_itq_columns(result),
+        **_triage_columns(result),
     }
+
+
+def _triage_columns(result: ScreeningResult) -> dict:
+    """The result's place in the clinician's triage order (app/screening/triage.py)."""
+    triage = triage_of_result(result)
+    return {"triage_tier": triage.tier, "severity": triage.severity, "safety_items": triage.safety_text}
 
 
 def _itq_columns(result: ScreeningResult) -> dict:
@@ -297,6 +321,11 @@ def later_in_series(row: Screening) -> list[Screening]:
 
 
 def delete_screening(row: Screening) -> None:
-    """Delete a stored result for good and commit; later results that linked to it are unlinked."""
+    """Delete a stored result for good and commit; later results that linked to it are unlinked, and
+    if it was its series' row in the queue, the result it followed in the same caseload takes its place."""
+    if row.latest_in_series and row.previous_id is not None:
+        db.session.execute(sa.update(Screening).where(Screening.id == row.previous_id,
+                                                      Screening.clinic_id.is_not_distinct_from(row.clinic_id))
+                           .values(latest_in_series=True))
     db.session.delete(row)
     db.session.commit()

@@ -19,6 +19,7 @@ from app.auth.passwords import hash_password
 from app.clinics import create_clinic
 from app.extensions import db
 from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, Screening
+from app.screening import case_references
 from tests.conftest import app_with_empty_tables, drop_tables
 from tests.results_helpers import ITQ_PATTERNS, store_itq, store_pcl5, store_pcptsd5
 
@@ -106,6 +107,12 @@ def live_server(tmp_path_factory):
         db.session.commit()
         live.codes["clinic_token"], live.codes["clinic_slug"] = clinic.link_token, clinic.slug
     live.codes["unattached"] = store_pcl5(client, 60)
+    # The workspace names results by their case references (never the person's code).
+    with app.app_context():
+        for name in ("trend", "pcptsd5", "itq_retake", "unattached"):
+            stored = db.session.scalar(sa.select(Screening.case_reference)
+                                       .where(Screening.code == live.codes[name].replace("-", "")))
+            live.codes[f"ref_{name}"] = case_references.display(stored)
     yield live
     server.shutdown()
     thread.join(timeout=10)

@@ -45,6 +45,11 @@ class ChangeRule:
     possible_source: str
 
 
+def N_(text: str) -> str:
+    """Mark words for the translation catalogue without translating them here (gettext_noop): pages do."""
+    return text
+
+
 @dataclass(frozen=True)
 class SafetyItem:
     """An item whose answer at or above `rated_at` calls for help today and a clinician's flag."""
@@ -106,6 +111,8 @@ class Instrument:
     time_frame_days: int | None = None
     # Items whose answer calls for help today (the person's page) and a flag (the clinician's).
     safety_items: tuple[SafetyItem, ...] = ()
+    # A brief screen (a positive result calls for a full assessment) rather than a full measure of severity.
+    brief_screen: bool = False
 
     def safety_items_endorsed(self, answers: Sequence[int]) -> tuple[SafetyItem, ...]:
         """The safety items these answers rate at or above their threshold, in item order."""

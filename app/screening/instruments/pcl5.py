@@ -7,6 +7,7 @@ from types import MappingProxyType
 from . import (
     AROUSAL,
     AVOIDANCE,
+    N_,
     NOT_AT_ALL_TO_EXTREMELY,
     REEXPERIENCING,
     ChangeRule,
@@ -116,7 +117,7 @@ PCL5 = Instrument(
         ),
     ),
     # Item 16 rated "Moderately" or more: the person's crisis box asks them to reach out today.
-    safety_items=(SafetyItem(16, 2, "risk-taking or self-harm"),),
+    safety_items=(SafetyItem(16, 2, N_("risk-taking or self-harm")),),
 )
 
 

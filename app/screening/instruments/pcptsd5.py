@@ -19,6 +19,7 @@ from . import (
 
 PCPTSD5 = Instrument(
     id="pcptsd5",
+    brief_screen=True,
     version="PC-PTSD-5 (2016)",
     name="PC-PTSD-5",
     title="Primary Care PTSD Screen for DSM-5 (PC-PTSD-5)",
