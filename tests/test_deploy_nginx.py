@@ -33,8 +33,9 @@ SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referr
                     "X-Frame-Options", "Cross-Origin-Opener-Policy", "Cross-Origin-Resource-Policy",
                     "Strict-Transport-Security")
 
-pytestmark = pytest.mark.skipif(not Path(NGINX).exists() and not os.environ.get("CI"),
-                                reason="nginx is not installed (apt-get install nginx; .ci/run installs it)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not Path(NGINX).exists() and not os.environ.get("CI"),
+                                 reason="nginx is not installed (apt-get install nginx; .ci/run installs it)")]
 
 
 def free_port() -> int:

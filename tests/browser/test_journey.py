@@ -7,6 +7,8 @@ from playwright.sync_api import expect
 
 from .site import pcl5_answers_by_label
 
+pytestmark = pytest.mark.browser
+
 LANGUAGES = ["en", "es"]
 # Issue 15's targets for the PCL-5 page, whole document height in CSS px.
 MAX_HEIGHT = {1280: 3500, 360: 7500}
