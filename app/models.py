@@ -191,6 +191,18 @@ clinician_clinics = sa.Table(
 )
 
 
+# A clinic's short code, typed from its poster: no 0/O, 1/I/L or U/V to mistake for each other, matched
+# without case. 8 of 30 characters is about 39 bits; guesses share the code look-up rate limit.
+SHORT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+SHORT_CODE_LENGTH = 8
+
+
+def random_short_code() -> str:
+    import secrets
+
+    return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))
+
+
 class Clinic(Model):
     """A clinic that sends its patients a link and sees the results shared with it as its caseload."""
 
@@ -202,6 +214,12 @@ class Clinic(Model):
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
     # The secret in the clinic's public link /c/<token>; rotating it makes the old link stop working.
     link_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The same link for typing: /c/<short_code>, at most 10 characters from an alphabet without
+    # look-alikes, stored upper case and matched case-insensitively; rotated with link_token.
+    short_code: Mapped[str] = mapped_column(sa.String(10), unique=True, default=random_short_code)
+    # The questionnaires the clinic's link offers, in its order: instrument ids joined by commas.
+    # Null: every questionnaire, in the site's order.
+    instruments: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     clinicians: Mapped[list[Clinician]] = relationship(
@@ -235,6 +253,9 @@ class Clinician(UserMixin, Model):
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The time step of the last code accepted: that code, and any older one, is refused (no replay).
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # The language the account's e-mails are written in: chosen at invitation, then the language the
+    # clinician last signed in with. Null: not known (the site's default language).
+    language: Mapped[str | None] = mapped_column(sa.String(8))
 
     clinics: Mapped[list[Clinic]] = relationship(
         secondary=clinician_clinics, back_populates="clinicians", lazy="select", order_by="Clinic.name"

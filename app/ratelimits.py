@@ -74,6 +74,7 @@ LIMITED_ENDPOINTS: dict[str, tuple[Limited, ...]] = {
     "screening.result_fhir": (CODE_LOOKUPS,),
     "screening.delete_result": (CODE_LOOKUPS,),  # GET (the confirmation) and POST (the deletion)
     "api.delete_screening_by_code": (CODE_LOOKUPS,),
+    "clinic_link.landing": (CODE_LOOKUPS,),  # a clinic's link or short code: guessed like a result code
 }
 # Sign-in views → how the account they try is named: the posted email (password step), the account
 # waiting for its code (two-factor step), the signed-in account (changing one's password).

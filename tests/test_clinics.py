@@ -314,7 +314,8 @@ def test_the_poster_and_settings_are_open_to_the_clinics_own_clinicians_and_admi
     other = clinic_named("Other Clinic")
     poster = signed_in.get(f"/clinician/clinics/{home.slug}/poster")
     body = poster.get_data(as_text=True)
-    assert poster.status_code == 200 and f"{BASE}/c/{home.link_token}" in body and "<svg" in body
+    short = f"{home.short_code[:4]}-{home.short_code[4:]}"
+    assert poster.status_code == 200 and f"{BASE}/c/{short}" in body and "<svg" in body
     assert "<script" not in body and "Leave this site" not in body
     assert signed_in.get(f"/clinician/clinics/{home.slug}").status_code == 200
     for path in (f"/clinician/clinics/{other.slug}", f"/clinician/clinics/{other.slug}/poster"):
