@@ -78,7 +78,9 @@ LIMITED_ENDPOINTS: dict[str, tuple[Limited, ...]] = {
 }
 # Sign-in views → how the account they try is named: the posted email (password step), the account
 # waiting for its code (two-factor step), the signed-in account (changing one's password).
-SIGN_IN_ENDPOINTS = {"auth.login": "email", "auth.two_factor": "pending", "auth.account": "signed-in"}
+# "Forgot your password?" draws on the same budgets, so it cannot flood a clinician's inbox.
+SIGN_IN_ENDPOINTS = {"auth.login": "email", "auth.two_factor": "pending", "auth.account": "signed-in",
+                     "auth.forgot": "email"}
 
 
 def setting(name: str) -> Callable[[], str]:

@@ -107,7 +107,7 @@ def update_clinic_questionnaires(slug: str):
     """Choose which questionnaires the clinic's link offers and in what order (admins and the clinic's
     own clinicians)."""
     clinic = clinic_or_404(slug)
-    form = questionnaires_form(INSTRUMENTS.values(), offered_instruments(clinic))
+    form = questionnaires_form(INSTRUMENTS.values(), [])  # a questionnaire left out of the form: not offered
     if not form.validate_on_submit():
         return render_settings(clinic, ClinicForm(obj=clinic, formdata=None), 400, questionnaires=form)
     before = ",".join(offered_instruments(clinic))
