@@ -45,7 +45,7 @@ from .queries import (
     series_for,
     weekly_counts,
 )
-from .zones import clinic_names_and_zones, in_zone
+from .zones import clinic_names_and_zones, in_zone, local_date
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")
 
@@ -150,17 +150,17 @@ def render_result(row, form: ReviewForm, status: int = 200):
     instrument = INSTRUMENTS[row.instrument]
     scope = scope_of(me())
     series = series_for(row, scope)
+    zone = row.clinic.timezone if row.clinic else "UTC"
     chart = None
-    if len(series) > 1:
-        chart = trend_chart([(format_date(item.taken_at, "medium"), item.total) for item in series],
-                            instrument.max_total, row.cutoff)
+    if len(series) > 1:  # by date, gaps to scale, labelled with the date in the clinic's zone as the table
+        chart = trend_chart([(item.taken_at.timestamp(), format_date(local_date(item.taken_at, zone), "medium"),
+                              item.total) for item in series], instrument.max_total, row.cutoff)
     earlier = [item for item in series if item.taken_at < row.taken_at or
                (item.taken_at == row.taken_at and item.id < row.id)]
     previous = earlier[-1] if earlier else None
     change = change_since(previous, result) if previous is not None and previous.instrument == row.instrument else None
     options = {option.score: option.label for option in instrument.options}
     answers = [(item, options[int(value)], int(value)) for item, value in instrument.answered_items(row.answers)]
-    zone = row.clinic.timezone if row.clinic else "UTC"
     return render_template("clinician/result.html", row=row, result=result, instrument=instrument,
                            code=codes.display(row.code), answers=answers, series=series, chart=chart,
                            form=form, dsm5_rule=DSM5_RULE, previous=previous, change=change, zone=zone,
