@@ -12,12 +12,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from ..extensions import db
-from ..models import Clinician, Screening, ScreeningDailyCount
+from ..models import Clinic, Clinician, Screening, ScreeningDailyCount
 from ..retention import expiry_cutoff
 from ..screening import codes
 from ..screening.instruments import INSTRUMENTS, PCL5, PRODUCT_CLUSTERS
 from ..screening.service import earlier_in_series, find_screening, later_in_series
-from .filter_parsing import EARLIEST, LATEST, DateOutOfRange, parse_date
+from .filter_parsing import EARLIEST, LATEST, DateOutOfRange, parse_clinic_slug, parse_date
 
 PAGE_SIZE = 50
 # The queue counts matches only up to here (or up to the requested page): an exact COUNT over
@@ -40,6 +40,7 @@ class Filters:
     cutoff: str | None = None  # "yes": at or above the cut-off, "no": below
     reviewed: str | None = None  # "yes" or "no"
     code: str | None = None  # as typed; code_match below is what is searched
+    clinic: str | None = None  # a clinic's slug: only its results (for readers who see several clinics)
 
     @property
     def active(self) -> bool:
@@ -54,6 +55,7 @@ class Filters:
             "cutoff": self.cutoff,
             "reviewed": self.reviewed,
             "code": self.code,
+            "clinic": self.clinic,
         }
         return {name: value for name, value in values.items() if value}
 
@@ -85,7 +87,8 @@ def _date(raw: str, label: str, errors: list[str]) -> date | None:
 def parse_filters(args) -> tuple[Filters, list[str]]:
     """Filters from request.args; every unusable value is reported and left out, never guessed."""
     errors: list[str] = []
-    raw = {name: (args.get(name) or "").strip() for name in ("instrument", "from", "to", "cutoff", "reviewed", "code")}
+    raw = {name: (args.get(name) or "").strip()
+           for name in ("instrument", "from", "to", "cutoff", "reviewed", "code", "clinic")}
     instrument = raw["instrument"] or None
     if instrument and instrument not in INSTRUMENTS:
         errors.append(_("Choose an instrument from the list."))
@@ -111,7 +114,8 @@ def parse_filters(args) -> tuple[Filters, list[str]]:
             errors.append(_("A result code has 12 letters and digits, such as 7KQ2-M9XD-4TPA; "
                             "you can also type its beginning."))
             code = None
-    return Filters(instrument, date_from, date_to, choices["cutoff"], choices["reviewed"], code), errors
+    clinic = parse_clinic_slug(raw["clinic"], errors)
+    return Filters(instrument, date_from, date_to, choices["cutoff"], choices["reviewed"], code, clinic), errors
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,18 @@ def scope_of(clinician: Clinician) -> Scope:
     if clinician.is_admin:
         return Scope(None)
     return Scope(tuple(sorted(clinic.id for clinic in clinician.clinics)))
+
+
+def scope_for(clinician: Clinician, filters: Filters) -> tuple[Scope, list[str]]:
+    """The reader's scope narrowed to the clinic `?clinic=` names, if any: one of their clinics (an
+    admin: any). Another clinic, or an unknown one, is an error alike, so none is confirmed to exist."""
+    scope = scope_of(clinician)
+    if not filters.clinic:
+        return scope, []
+    clinic_id = db.session.scalar(sa.select(Clinic.id).where(Clinic.slug == filters.clinic))
+    if clinic_id is None or not (scope.everything or clinic_id in (scope.clinic_ids or ())):
+        return scope, [_("Choose a clinic from the list.")]
+    return Scope((clinic_id,)), []
 
 
 class unindexed(FunctionElement):

@@ -41,6 +41,7 @@ from .queries import (
     instrument_summaries,
     parse_filters,
     queue_page,
+    scope_for,
     scope_of,
     series_for,
     weekly_counts,
@@ -74,6 +75,13 @@ def me():
     return current_user._get_current_object()
 
 
+@bp.app_template_global()
+def filter_clinics() -> list[Clinic]:
+    """The clinics the filters' clinic choice offers: only to a reader who sees more than one."""
+    readable = my_clinics()
+    return readable if len(readable) > 1 else []
+
+
 def my_clinics() -> list[Clinic]:
     """The clinics a result may be added to: every clinic for an admin, the clinician's own otherwise."""
     if me().is_admin:
@@ -100,9 +108,10 @@ def filter_errors(errors: list[str], template: str = "clinician/queue.html"):
 
 def render_queue(claim: ClaimForm, status: int = 200):
     filters, errors = parse_filters(request.args)
-    if errors:
-        return filter_errors(errors)
-    page = queue_page(filters, parse_page(request.args.get("page")), scope_of(me()))
+    scope, clinic_errors = scope_for(me(), filters)
+    if errors or clinic_errors:
+        return filter_errors(errors + clinic_errors)
+    page = queue_page(filters, parse_page(request.args.get("page")), scope)
     clinic_names, zones = clinic_names_and_zones()
     return render_template("clinician/queue.html", filters=filters, errors=[], page=page, instruments=INSTRUMENTS,
                            page_size=PAGE_SIZE, claim=claim, zones=zones, clinic_names=clinic_names), status
@@ -217,9 +226,9 @@ def unreview(code: str):
 def stats():
     """Results per week, distribution of totals, share at or above the cut-off, mean cluster profile."""
     filters, errors = parse_filters(request.args)
-    if errors:
-        return filter_errors(errors, "clinician/stats.html")
-    scope = scope_of(me())
+    scope, clinic_errors = scope_for(me(), filters)
+    if errors or clinic_errors:
+        return filter_errors(errors + clinic_errors, "clinician/stats.html")
     weeks = weekly_counts(filters, scope)
     summaries = instrument_summaries(filters, scope)
     distributions = {summary.instrument_id: summary.distribution() for summary in summaries}
@@ -239,12 +248,13 @@ def stats():
 
 def _download(stream, mimetype: str, extension: str, action: str):
     filters, errors = parse_filters(request.args)
-    if errors:
-        return filter_errors(errors)
+    scope, clinic_errors = scope_for(me(), filters)
+    if errors or clinic_errors:
+        return filter_errors(errors + clinic_errors)
     audit.record(action, me(), detail=filters.describe())
     db.session.commit()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    response = Response(stream_with_context(without_error_messages(stream(filters, scope_of(me())))),
+    response = Response(stream_with_context(without_error_messages(stream(filters, scope))),
                         mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="ptsd-results-{stamp}.{extension}"'
     return response
@@ -283,4 +293,4 @@ def audit_log():
 
 # The admins' accounts pages and the clinic screens register their routes on bp, so they are
 # imported once bp exists.
-from . import accounts, clinics  # noqa: E402, F401
+from . import accounts, clinics, outcomes  # noqa: E402, F401
