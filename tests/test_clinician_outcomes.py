@@ -9,9 +9,12 @@ import re
 
 import pytest
 
+from app.extensions import db as _db
+from app.models import Screening, utcnow
 from app.screening.instruments import PCL5
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import clinic_named, store, utc
+from tests.conftest import in_app_context
 
 
 def pcl5(total: int) -> list[int]:
@@ -46,17 +49,25 @@ def outcomes_data(app):
     and PC-PTSD-5 retakes (no change rule: no outcome rows)."""
     clinic_named()
     clinic_named("Other Clinic")
-    series("Home Clinic", (60, utc(2026, 1, 5)), (40, utc(2026, 2, 5)), (20, utc(2026, 3, 5)))
-    series("Home Clinic", (20, utc(2026, 1, 10)), (40, utc(2026, 2, 10)))
+    a = series("Home Clinic", (60, utc(2026, 1, 5)), (40, utc(2026, 2, 5)), (20, utc(2026, 3, 5)))
+    b = series("Home Clinic", (20, utc(2026, 1, 10)), (40, utc(2026, 2, 10)))
     series("Home Clinic", (40, utc(2026, 1, 20)), (30, utc(2026, 2, 20)))
     series("Home Clinic", (80, utc(2026, 1, 25)))
     series("Other Clinic", (40, utc(2026, 2, 3)), (60, utc(2026, 3, 3)), (22, utc(2026, 4, 3)))
     first = store("pcptsd5", taken_at=utc(2026, 1, 6))
     store("pcptsd5", taken_at=utc(2026, 2, 6), previous_id=first.id)
+    return {"A": a, "B": b}
 
 
 HOME = ["home-clinic", "pcl5", "2026-01", "3", "40", "30", "1", "1", "2", "18", "33"]
 OTHER = ["other-clinic", "pcl5", "2026-02", "1", "40", "22", "1", "0", "1", "18", "33"]
+
+
+@in_app_context
+def mark_reviewed(result_id: int) -> None:
+    row = _db.session.get(Screening, result_id)
+    row.reviewed, row.reviewed_at = True, utcnow()
+    _db.session.commit()
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -120,3 +131,23 @@ def test_the_clinic_filter_is_offered_only_to_readers_of_several_clinics(outcome
     assert 'name="clinic"' in admin_client.get("/clinician/").get_data(as_text=True)
     assert 'id="f-clinic"' not in signed_in.get("/clinician/").get_data(as_text=True)
     assert signed_in.get("/clinician/?clinic=home-clinic").status_code == 200  # one's own: allowed
+
+
+def test_statistics_count_people_beside_results_and_the_backlog_counts_series(outcomes_data, admin_client,
+                                                                                signed_in):
+    # Home: 8 PCL-5 results in 4 series (A, B, C, D) and 2 PC-PTSD-5 results in 1 series.
+    body = signed_in.get("/clinician/stats").get_data(as_text=True)
+    assert "10 results match." in body and "They come from 5 people (series of retakes)." in body
+    assert re.search(r'<th scope="row">PCL-5</th>\s*<td class="num">8</td>\s*<td class="num">4</td>', body)
+    assert re.search(r"<dt>Waiting for review</dt><dd>10</dd>", body)
+    assert re.search(r"<dt>People waiting \(series\)</dt><dd>5</dd>", body)
+    # Every result of series B reviewed: four series wait; one result of series A too: still four.
+    for row in (*outcomes_data["B"], outcomes_data["A"][0]):
+        mark_reviewed(row.id)
+    body = signed_in.get("/clinician/stats").get_data(as_text=True)
+    assert re.search(r"<dt>Waiting for review</dt><dd>7</dd>", body)
+    assert re.search(r"<dt>People waiting \(series\)</dt><dd>4</dd>", body)
+    pcl5_only = signed_in.get("/clinician/stats?instrument=pcl5").get_data(as_text=True)
+    assert re.search(r"<dt>People waiting \(series\)</dt><dd>3</dd>", pcl5_only)
+    everything = admin_client.get("/clinician/stats").get_data(as_text=True)
+    assert "They come from 6 people (series of retakes)." in everything

@@ -487,3 +487,39 @@ def instrument_summaries(filters: Filters, scope: Scope) -> list[InstrumentSumma
         summaries.append(InstrumentSummary(instrument_id, count, sum(row[2] for row in rows), cluster_sums,
                                            {row[0]: row[1] for row in rows}))
     return summaries
+
+
+# --- people: results counted by series (a person's retakes linked by code) ----------------------
+
+def series_of_results(scope: Scope) -> sa.CTE:
+    """Every result the reader may see with the first result of its series (`root`): a series starts at
+    a result whose earlier one is absent (none, expired, or not the reader's) and follows the links."""
+    from ..screening.service import MAX_SERIES_LENGTH
+
+    visible = scoped(sa.select(Screening.id, Screening.previous_id), scope).cte("visible_links")
+    earlier = visible.alias("earlier_link")
+    chain = (sa.select(visible.c.id, visible.c.id.label("root"), sa.literal(1).label("step"))
+             .select_from(visible.outerjoin(earlier, earlier.c.id == visible.c.previous_id))
+             .where(earlier.c.id.is_(None)).cte("series_chain", recursive=True))
+    return chain.union_all(sa.select(visible.c.id, chain.c.root, (chain.c.step + 1).label("step"))
+                           .join(chain, visible.c.previous_id == chain.c.id)
+                           .where(chain.c.step < MAX_SERIES_LENGTH))
+
+
+def series_counts(filters: Filters, scope: Scope) -> dict[str, int]:
+    """Per instrument, how many series (people, as far as anonymous results tell) the filtered results
+    belong to: one aggregate, COUNT(DISTINCT root) over the filtered results joined to their series."""
+    chain = series_of_results(scope)
+    statement = filtered(sa.select(Screening.instrument, sa.func.count(sa.distinct(chain.c.root)))
+                         .join(chain, chain.c.id == Screening.id), filters, scope).group_by(Screening.instrument)
+    return {instrument: int(count) for instrument, count in db.session.execute(statement).all()}
+
+
+def series_waiting(filters: Filters, scope: Scope) -> int:
+    """How many series have a filtered result waiting for review."""
+    if filters.reviewed == YES:
+        return 0
+    chain = series_of_results(scope)
+    statement = filtered(sa.select(sa.func.count(sa.distinct(chain.c.root))).select_from(Screening)
+                         .join(chain, chain.c.id == Screening.id), filters, scope)
+    return int(db.session.scalar(statement.where(Screening.reviewed.is_(False))) or 0)

@@ -43,7 +43,9 @@ from .queries import (
     queue_page,
     scope_for,
     scope_of,
+    series_counts,
     series_for,
+    series_waiting,
     weekly_counts,
 )
 from .zones import clinic_names_and_zones, in_zone, local_date
@@ -242,6 +244,7 @@ def stats():
         weeks_chart=bar_chart([(week.isoformat(), count) for week, count in weeks]) if weeks else None,
         summaries=summaries, distributions=distributions, distribution_charts=charts,
         total=sum(summary.count for summary in summaries), backlog=backlog(filters, scope),
+        series=series_counts(filters, scope), series_waiting=series_waiting(filters, scope),
         today=utcnow().date(), pcl5_cutoff=current_app.config["PCL5_CUTOFF"],
     )
 
