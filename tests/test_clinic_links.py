@@ -67,7 +67,8 @@ def test_the_poster_prints_the_short_address_under_the_qr_code(app, signed_in):
     clinic = clinic_named()
     body = signed_in.get(f"/clinician/clinics/{clinic.slug}/poster").get_data(as_text=True)
     grouped = f"{clinic.short_code[:4]}-{clinic.short_code[4:]}"
-    qr_at, short_at = body.index("<svg"), body.index(f'<p class="short-link">{BASE}/c/{grouped}</p>')
+    qr_at, short_at = body.index("<svg"), body.index(
+        f'<p class="short-link"><span>{BASE}/c/</span><wbr><span class="short-code">{grouped}</span></p>')
     assert qr_at < short_at
     assert clinic.link_token not in re.sub(r"<svg.*?</svg>", "", body, flags=re.S)  # no 43-character text
 
