@@ -16,10 +16,10 @@ from sqlalchemy.sql.expression import FunctionElement
 from ..extensions import db
 from ..models import Clinic, Screening
 from ..screening.instruments import INSTRUMENTS, Instrument
-from ..screening.service import MAX_SERIES_LENGTH, required_cutoff
+from ..screening.service import required_cutoff
 from . import audit
 from .charts import bar_chart
-from .queries import Filters, Scope, parse_filters, scope_for, scoped
+from .queries import Filters, Scope, parse_filters, scope_for, series_of_results
 from .views import bp, filter_errors, me
 
 CSV_HEADER = ["clinic", "instrument", "month", "series", "median_first", "median_latest",
@@ -46,25 +46,16 @@ def _month_sqlite(element, compiler, **kw):
 
 def series_rows(instrument: Instrument, scope: Scope) -> sa.Subquery:
     """One row per series of two or more of the instrument's results visible to the reader: the clinic
-    and month of its first result, its first and latest totals. A series starts at a result whose
-    earlier one is absent (none, expired, or not the reader's); retakes follow the previous links."""
-    visible = scoped(sa.select(Screening.id, Screening.previous_id, Screening.total, Screening.taken_at,
-                               Screening.clinic_id), scope).where(Screening.instrument == instrument.id).cte("visible")
-    earlier = visible.alias("earlier")
-    starts = (sa.select(visible.c.id, visible.c.id.label("root"), sa.literal(1).label("step"))
-              .select_from(visible.outerjoin(earlier, earlier.c.id == visible.c.previous_id))
-              .where(earlier.c.id.is_(None)))
-    chain = starts.cte("chain", recursive=True)
-    chain = chain.union_all(
-        sa.select(visible.c.id, chain.c.root, (chain.c.step + 1).label("step"))
-        .join(chain, visible.c.previous_id == chain.c.id).where(chain.c.step < MAX_SERIES_LENGTH))
+    and month of its first result, its first and latest totals (see queries.series_of_results)."""
+    chain = series_of_results(scope, instrument.id)
+    member = sa.orm.aliased(Screening, name="member")
     # Each result's place from the end of its series (1: the latest) and the series' length.
-    ranked = (sa.select(chain.c.root, visible.c.total, visible.c.taken_at, visible.c.clinic_id, chain.c.step,
+    ranked = (sa.select(chain.c.root, member.total, member.taken_at, member.clinic_id, chain.c.step,
                         sa.func.row_number().over(partition_by=chain.c.root,
-                                                  order_by=(visible.c.taken_at.desc(), visible.c.id.desc()))
+                                                  order_by=(member.taken_at.desc(), member.id.desc()))
                         .label("from_end"),
                         sa.func.count().over(partition_by=chain.c.root).label("length"))
-              .join(visible, visible.c.id == chain.c.id).subquery("ranked"))
+              .join(member, member.id == chain.c.id).subquery("ranked"))
     first = ranked.alias("first")
     latest = ranked.alias("latest")
     return (sa.select(first.c.root, first.c.clinic_id, month_of(first.c.taken_at).label("month"),
