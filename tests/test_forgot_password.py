@@ -217,3 +217,20 @@ def test_a_reset_is_written_in_the_language_the_clinician_signed_in_with(app, cl
     set_language("doc@example.org", None)
     forgot(other, "doc@example.org")
     assert mailbox.wait_for(2)[1][1]["Subject"] == "Choose a new password for the PTSD screening workspace"
+
+
+def test_forgot_password_draws_on_the_sign_in_limits(tmp_path):
+    from tests.apps import app_with_tables
+
+    with app_with_tables("testing", tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_SIGN_IN_ACCOUNT="2 per minute",
+                         RATELIMIT_SIGN_IN_CLIENT="3 per minute") as app:
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = "192.0.2.60"
+        token = csrf(client)  # the sign-in page's: without mail set up, the forgot page has no form
+
+        def ask(address):
+            return client.post("/clinician/forgot", data={"email": address, "csrf_token": token}).status_code
+
+        assert [ask("doc@example.org") for _ in range(3)] == [200, 200, 429]  # the same inbox, again and again
+        assert ask("other@example.org") == 200
+        assert ask("third@example.org") == 429  # this client's budget is spent, whichever email
