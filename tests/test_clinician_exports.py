@@ -24,7 +24,7 @@ from app.extensions import db as _db
 from app.models import AuditEvent, Clinic, Screening
 from app.screening import codes
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import clinic_named, store, utc
+from tests.clinician_support import clinic_named, sign_in, store, utc
 
 
 @pytest.fixture
@@ -223,3 +223,15 @@ def test_a_csv_download_given_up_halfway_leaves_the_session_usable(app, varied, 
         next(stream), next(stream)  # the header and one batch, then the client goes away
         stream.close()
         assert _db.session.scalar(sa.select(sa.func.count(Screening.id))) == len(varied)
+
+
+def test_a_clinician_of_two_clinics_exports_both_and_can_narrow_to_one(app, make_clinician, client):
+    make_clinician("two@example.org", clinics=("Home Clinic", "Other Clinic"))
+    store(answers=[4] * 20)
+    store(answers=[1] * 20, clinic="Other Clinic")
+    store(answers=[2] * 20, clinic="Third Clinic")
+    assert sign_in(client, "two@example.org").status_code == 303
+    both = client.get("/clinician/export.csv")
+    assert both.status_code == 200 and both.get_data(as_text=True).count("\r\n") == 3  # header and two rows
+    one = client.get("/clinician/export.csv?clinic=other-clinic").get_data(as_text=True)
+    assert one.count("\r\n") == 2 and ",other-clinic," in one

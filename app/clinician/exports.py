@@ -177,7 +177,7 @@ def _driver_statement(connection: sa.Connection, statement: sa.Select) -> tuple[
     (e.g. UTCDateTime's check), for the driver to bind: psycopg's COPY merges them client-side, quoted
     as literals by libpq; sqlite3 binds them."""
     dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect)
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})  # IN (…) expanded
     params = compiled.construct_params()
     for name, bind in compiled.binds.items():
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
