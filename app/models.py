@@ -218,6 +218,18 @@ clinician_clinics = sa.Table(
 )
 
 
+# A clinic's short code, typed from its poster: no 0/O, 1/I/L or U/V to mistake for each other, matched
+# without case. 8 of 30 characters is about 39 bits; guesses share the code look-up rate limit.
+SHORT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+SHORT_CODE_LENGTH = 8
+
+
+def random_short_code() -> str:
+    import secrets
+
+    return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))
+
+
 class Clinic(Model):
     """A clinic that sends its patients a link and sees the results shared with it as its caseload."""
 
@@ -229,6 +241,12 @@ class Clinic(Model):
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
     # The secret in the clinic's public link /c/<token>; rotating it makes the old link stop working.
     link_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The same link for typing: /c/<short_code>, at most 10 characters from an alphabet without
+    # look-alikes, stored upper case and matched case-insensitively; rotated with link_token.
+    short_code: Mapped[str] = mapped_column(sa.String(10), unique=True, default=random_short_code)
+    # The questionnaires the clinic's link offers, in its order: instrument ids joined by commas.
+    # Null: every questionnaire, in the site's order.
+    instruments: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     clinicians: Mapped[list[Clinician]] = relationship(
@@ -267,6 +285,9 @@ class Clinician(UserMixin, Model):
     notify_new_results: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     alert_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     alerts_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language the account's e-mails are written in: chosen at invitation, then the language the
+    # clinician last signed in with. Null: not known (the site's default language).
+    language: Mapped[str | None] = mapped_column(sa.String(8))
 
     clinics: Mapped[list[Clinic]] = relationship(
         secondary=clinician_clinics, back_populates="clinicians", lazy="select", order_by="Clinic.name"

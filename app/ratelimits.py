@@ -91,10 +91,13 @@ LIMITED_ENDPOINTS: dict[str, tuple[Limited, ...]] = {
     "screening.download_result": (CODE_LOOKUPS,),
     "screening.delete_by_code": (CODE_LOOKUPS,),
     "api.delete_screening_by_code": (CODE_LOOKUPS,),
+    "clinic_link.landing": (CODE_LOOKUPS,),  # a clinic's link or short code: guessed like a result code
 }
 # Sign-in views → how the account they try is named: the posted email (password step), the account
 # waiting for its code (two-factor step), the signed-in account (changing one's password).
-SIGN_IN_ENDPOINTS = {"auth.login": "email", "auth.two_factor": "pending", "auth.account": "signed-in"}
+# "Forgot your password?" draws on the same budgets, so it cannot flood a clinician's inbox.
+SIGN_IN_ENDPOINTS = {"auth.login": "email", "auth.two_factor": "pending", "auth.account": "signed-in",
+                     "auth.forgot": "email"}
 
 
 def per_process(limits: str, processes: int) -> str:

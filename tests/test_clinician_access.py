@@ -19,7 +19,8 @@ def workspace_routes() -> list[tuple[str, str]]:
     return sorted(
         (rule.rule, method)
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/clinician/") and rule.endpoint not in ("auth.login", "auth.invite", "auth.reset")
+        if rule.rule.startswith("/clinician/")
+        and rule.endpoint not in ("auth.login", "auth.invite", "auth.reset", "auth.forgot")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     )
 

@@ -21,8 +21,8 @@ NAMES = {
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_each_item_names_its_dsm5_cluster_by_dsm5s_own_name(signed_in, language):
     row = store(answers=ANSWERS)
-    body = signed_in.get(f"/clinician/results/{reference_of_code(row.code)}", headers={"Accept-Language": language}).get_data(
-        as_text=True)
+    body = signed_in.get(f"/clinician/results/{reference_of_code(row.code)}",
+                         headers={"Accept-Language": language}).get_data(as_text=True)
     table = body[body.index('<table class="answers">'):body.index("</table>", body.index('<table class="answers">'))]
     cells = re.findall(r'<td class="num">(\d+)</td>\s*<td>.*?</td>\s*<td>(.*?)</td>', table, re.S)
     assert len(cells) == 20

@@ -7,6 +7,7 @@ import json
 import math
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -20,9 +21,9 @@ from app.clinician.demo import seed
 from app.clinician.exports import CSV_HEADER, csv_stream
 from app.clinician.queries import Filters, Scope, filtered, parse_filters
 from app.extensions import db as _db
-from app.models import AuditEvent, Screening
+from app.models import AuditEvent, Clinic, Screening
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import clinic_named, ref, store, utc
+from tests.clinician_support import clinic_named, ref, sign_in, store, utc
 
 
 @pytest.fixture
@@ -133,12 +134,30 @@ def reference_csv(filters: Filters) -> bytes:
                              row.dso_total, row.affective_dysregulation, row.negative_self_concept,
                              row.disturbed_relationships)],
                          flag(row.ptsd_criteria_met), flag(row.dso_criteria_met), row.diagnosis or "",
-                         ref(row), row.assigned_to.email if row.assigned_to else "", row.safety_items or ""])
+                         ref(row), row.assigned_to.email if row.assigned_to else "", row.safety_items or "",
+                         *care_columns(row)])
     return buffer.getvalue().encode()
 
 
+def care_columns(row: Screening) -> list[str]:
+    """clinic, its zone, the series' first case reference and this result's place in it, the reviewer, review time,
+    and both times in the clinic's zone, from the ORM row and its previous links."""
+    zone = ZoneInfo(row.clinic.timezone if row.clinic else "UTC")
+    first, position = row, 1
+    while first.previous is not None:
+        first, position = first.previous, position + 1
+
+    def local(moment):
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+    return [row.clinic.slug if row.clinic else "", row.clinic.timezone if row.clinic else "",
+            ref(first), str(position), row.reviewed_by.email if row.reviewed_by else "",
+            row.reviewed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if row.reviewed_at else "",
+            local(row.taken_at), local(row.reviewed_at)]
+
+
 @pytest.fixture
-def varied(app):
+def varied(app, clinician):
     """Results that exercise every way a field is written: both instruments, no exposure, reviewed or
     not, versions that need quoting (comma, quote, line breaks) or escaping in PostgreSQL's COPY
     (backslash, tab), non-ASCII and empty text, microseconds, a non-UTC offset and equal timestamps."""
@@ -162,7 +181,13 @@ def varied(app):
             row.instrument_version = versions[number % len(versions)]
             row.taken_at = times[number % len(times)] + timedelta(days=number // len(times) % 3)
             row.reviewed = number % 4 == 0
+            if row.reviewed:  # by the clinician, at a time that is the day before in Chicago
+                row.reviewed_by_id, row.reviewed_at = clinician.id, datetime(2026, 6, 1, 3, 15, 9, tzinfo=UTC)
+            if number >= 3 and number % 3 == 0:  # chains of retakes: 0 ← 3 ← 6 …
+                row.previous_id = rows[number - 3].id
             rows.append(row)
+        home = _db.session.scalar(sa.select(Clinic).where(Clinic.slug == "home-clinic"))
+        home.timezone = "America/Chicago"
         _db.session.commit()
         for row in rows:
             _db.session.refresh(row)  # read back what the database holds
@@ -199,3 +224,15 @@ def test_a_csv_download_given_up_halfway_leaves_the_session_usable(app, varied, 
         next(stream), next(stream)  # the header and one batch, then the client goes away
         stream.close()
         assert _db.session.scalar(sa.select(sa.func.count(Screening.id))) == len(varied)
+
+
+def test_a_clinician_of_two_clinics_exports_both_and_can_narrow_to_one(app, make_clinician, client):
+    make_clinician("two@example.org", clinics=("Home Clinic", "Other Clinic"))
+    store(answers=[4] * 20)
+    store(answers=[1] * 20, clinic="Other Clinic")
+    store(answers=[2] * 20, clinic="Third Clinic")
+    assert sign_in(client, "two@example.org").status_code == 303
+    both = client.get("/clinician/export.csv")
+    assert both.status_code == 200 and both.get_data(as_text=True).count("\r\n") == 3  # header and two rows
+    one = client.get("/clinician/export.csv?clinic=other-clinic").get_data(as_text=True)
+    assert one.count("\r\n") == 2 and ",other-clinic," in one

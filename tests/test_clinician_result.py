@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from app.clinician.charts import bar_chart, nice_ceiling, trend_chart
 from app.clinician.queries import Scope, series_for
 from app.extensions import db as _db
-from app.models import AuditEvent, Screening
+from app.models import AuditEvent, Clinic, Screening
 from app.screening.instruments import PCL5, PCPTSD5
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import ref, store, utc
+from tests.clinician_support import clinic_named, ref, store, utc
 
 PCL5_ANSWERS = [0, 1, 2, 3, 4] * 4
 
@@ -51,14 +51,43 @@ def test_pcptsd5_shows_the_gate_and_each_answer(signed_in, exposure, answers, ex
     assert "DSM-5 clusters" not in body
 
 
-def test_a_single_result_gets_no_one_dot_chart_and_no_change(app, signed_in):
+def test_a_single_result_gets_no_one_dot_chart_and_says_so(app, signed_in):
     row = store(answers=PCL5_ANSWERS)
     with app.app_context():
         current = _db.session.get(Screening, row.id)
         assert series_for(current, Scope(None)) == [current]
     body = signed_in.get(f"/clinician/results/{ref(row)}").get_data(as_text=True)
-    assert '<svg class="chart"' not in body and "Trend" not in body
+    assert '<svg class="chart"' not in body and "<polyline" not in body
+    assert "This is the only result in its series so far, so there is no trend to draw." in body
     assert "None: this is the first result in its series." in body
+
+
+def test_the_trend_places_results_by_date_with_gaps_to_scale_in_the_clinics_zone(app, signed_in):
+    clinic = clinic_named()
+    with app.app_context():
+        _db.session.get(Clinic, clinic.id).timezone = "Asia/Tokyo"
+        _db.session.commit()
+    # 30, 60 and 1 days apart; the first is taken late on 31 December in UTC: 1 January in Tokyo.
+    first = store(answers=[4] * 20, taken_at=utc(2025, 12, 31, 20))
+    second = store(answers=[3] * 20, taken_at=utc(2026, 1, 30, 20), previous_id=first.id)
+    third = store(answers=[2] * 20, taken_at=utc(2026, 3, 31, 20), previous_id=second.id)
+    fourth = store(answers=[2] * 20, taken_at=utc(2026, 4, 1, 20), previous_id=third.id)
+    body = signed_in.get(f"/clinician/results/{ref(fourth)}").get_data(as_text=True)
+    svg = body[body.index('<svg class="chart"'):body.index("</svg>", body.index('<svg class="chart"'))]
+    xs = [float(x) for x in re.findall(r'<circle class="chart-point" cx="([0-9.]+)"', svg)]
+    gaps = [later - earlier for earlier, later in zip(xs, xs[1:], strict=False)]
+    assert gaps[1] == pytest.approx(2 * gaps[0], abs=0.2) and gaps[2] == pytest.approx(gaps[0] / 30, abs=0.2)
+    labels = re.findall(r'<text class="chart-label"[^>]*>([^<]+)</text>', svg)
+    assert labels[0] == "Jan 1, 2026" and labels[-1] == "Apr 2, 2026"  # the clinic's dates, not UTC's
+    assert "Mar 31, 2026" not in labels and "Apr 1, 2026" not in labels  # a day apart: no labels on top of each other
+    assert "2026-01-01 05:00 JST" in body  # the table beside it, in the same zone
+
+
+def test_trend_labels_never_overlap_and_end_labels_are_kept():
+    chart = trend_chart([(day * 86400.0, f"Jan {day}, 2026", 10) for day in (1, 2, 3, 20, 40, 41)], 80)
+    assert chart.labelled[0] and chart.labelled[-1]
+    shown = [x for (x, _y, _label, _value), on in zip(chart.points, chart.labelled, strict=True) if on]
+    assert all(later - earlier >= 8 * 12 for earlier, later in zip(shown, shown[1:], strict=False))
 
 
 def test_the_detail_reads_in_the_order_of_the_work(signed_in):
@@ -113,12 +142,12 @@ def test_bar_chart_geometry():
 
 
 def test_trend_chart_places_one_point_in_the_middle_and_several_across():
-    one = trend_chart([("1 Jan", 40)], 80, 33)
+    one = trend_chart([(0.0, "1 Jan", 40)], 80, 33)
     [(x, y, _label, value)] = one.points
     assert x == pytest.approx((one.plot_left + one.plot_right) / 2) and value == 40
     assert y == pytest.approx(one.baseline - (one.baseline - 12) / 2)
     assert one.line_y == pytest.approx(one.baseline - (one.baseline - 12) * 33 / 80)
-    three = trend_chart([("a", 0), ("b", 40), ("c", 80)], 80)
+    three = trend_chart([(0.0, "a", 0), (5.0, "b", 40), (10.0, "c", 80)], 80)
     assert [p[0] for p in three.points] == [three.plot_left, pytest.approx((three.plot_left + three.plot_right) / 2),
                                             three.plot_right]
     assert three.polyline.count(",") == 3 and three.line_y is None

@@ -91,33 +91,41 @@ def page_statements(client, url: str) -> list[str]:
     return statements
 
 
+def without_people_counts(statements: list[str]) -> tuple[list[str], list[str]]:
+    """(the statistics' other statements, the two that count series: people and people waiting)."""
+    return ([s for s in statements if "series_chain" not in s], [s for s in statements if "series_chain" in s])
+
+
 @pytest.mark.parametrize("query", ["", "?instrument=pcl5&from=2026-01-01&to=2026-12-31&cutoff=yes&reviewed=no"],
                          ids=["unfiltered", "filtered"])
 def test_everyones_statistics_aggregate_the_daily_counts_and_never_read_the_results(admin_client, query):
     for answers in ([4] * 20, [1] * 20):
         store(answers=answers)
     store("pcptsd5")
-    statements = page_statements(admin_client, f"/clinician/stats{query}")
+    statements, people = without_people_counts(page_statements(admin_client, f"/clinician/stats{query}"))
     on_counts = [s for s in statements if "FROM screening_daily_counts" in s]
     assert len(on_counts) == 3 and sum("GROUP BY" in s for s in on_counts) == 2  # and the backlog
     # The results themselves are read only for the flagged count: the few with a safety item, by index.
     [flagged] = [s for s in statements if "FROM screenings" in s]
     assert "screenings.triage_tier = " in flagged and "screenings.answers" not in flagged
+    assert len(people) == 2  # people (series) beside results, and series waiting: series live in the results
 
 
 def test_a_clinics_statistics_aggregate_its_results_in_sql_and_never_load_the_answers(signed_in):
     store(answers=[4] * 20)
     store(answers=[1] * 20, clinic="Other Clinic")
-    statements = page_statements(signed_in, "/clinician/stats")
+    statements, people = without_people_counts(page_statements(signed_in, "/clinician/stats"))
     on_screenings = [s for s in statements if "FROM screenings" in s]
     assert len(on_screenings) == 4 and all("screenings.clinic_id = " in s for s in on_screenings)  # and flagged
+    assert len(people) == 2 and all("screenings.clinic_id = " in s for s in people)
     assert not any("screenings.answers" in s for s in statements)
 
 
 def test_a_code_search_aggregates_the_matching_results_in_sql_and_never_loads_the_answers(signed_in):
     row = store(answers=[4] * 20)
     store(answers=[1] * 20)
-    statements = page_statements(signed_in, f"/clinician/stats?code={row.case_reference[:4]}")
+    statements, _people = without_people_counts(
+        page_statements(signed_in, f"/clinician/stats?code={row.case_reference[:4]}"))
     on_screenings = [s for s in statements if "FROM screenings" in s]
     assert len(on_screenings) == 4 and sum("GROUP BY" in s for s in on_screenings) == 2  # and the backlog
     assert not any("screenings.answers" in s for s in statements)

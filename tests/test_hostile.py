@@ -348,12 +348,14 @@ def add_clinician(app, admin: bool = False) -> None:
 
 
 def clinic_columns(app) -> list[tuple]:
-    """Every clinic as (slug, name, time zone, link token), and which clinic each result is shared with."""
+    """Every clinic as (slug, name, time zone, link token, short code, questionnaires), and which clinic
+    each result is shared with."""
     from app.extensions import db
     from app.models import Clinic, Screening
 
     with app.app_context():
-        clinics = db.session.execute(sa.select(Clinic.slug, Clinic.name, Clinic.timezone, Clinic.link_token)
+        clinics = db.session.execute(sa.select(Clinic.slug, Clinic.name, Clinic.timezone, Clinic.link_token,
+                                               Clinic.short_code, Clinic.instruments)
                                      .order_by(Clinic.id)).all()
         shared = db.session.scalars(sa.select(Screening.clinic_id).order_by(Screening.id)).all()
         return [tuple(row) for row in clinics] + [tuple(shared)]
@@ -530,6 +532,10 @@ FORM_CASES: dict[str, FormCase] = {
         prepare=lambda app, rule: (add_clinician(app, admin=True), rule.replace("<slug>", "home-clinic"))[1],
         data=lambda app, url: {}, token_page=lambda url: url.rsplit("/", 1)[0], state=_clinician_state,
         signed_in=True),
+    "clinician.update_clinic_questionnaires": FormCase(
+        prepare=lambda app, rule: (add_clinician(app), rule.replace("<slug>", "home-clinic"))[1],
+        data=lambda app, url: {"place_itq": "1", "place_pcl5": "2"}, token_page=lambda url: url.rsplit("/", 1)[0],
+        state=_clinician_state, signed_in=True),
 }
 # --- The accounts' forms (admins' page, own account, two-factor, one-time links) -------------------
 
@@ -628,6 +634,12 @@ FORM_CASES.update({
     "auth.reset": FormCase(
         prepare=lambda app, rule: (add_accounts(app), account_link(app, "reset"))[1],
         data=lambda app, url: NEW_PASSWORD, token_page=lambda url: url, state=_accounts_state),
+    # Mail set up (to a closed port: the background send fails quietly), so a valid request issues a link.
+    "auth.forgot": FormCase(
+        prepare=lambda app, rule: (add_accounts(app), app.config.update(
+            MAIL_SERVER="127.0.0.1", MAIL_PORT=1, MAIL_USE_TLS=False, MAIL_FROM="s@example.org"), rule)[2],
+        data=lambda app, url: {"email": "doc@example.org"},
+        token_page=lambda url: url, state=_accounts_state, accepted_status=200),
     "clinician.invite_account": FormCase(
         prepare=lambda app, rule: (add_accounts(app), rule)[1],
         data=lambda app, url: {"email": "new@example.org", "role": "clinician", "clinic": "riverside-clinic"},

@@ -22,6 +22,15 @@ class SignInForm(FlaskForm):
     ], render_kw={"autocomplete": "current-password"})
 
 
+class ForgotPasswordForm(FlaskForm):
+    """The email of an account that needs a new password."""
+
+    email = EmailField(_l("Email"), validators=[
+        DataRequired(_l("Enter your email address.")),
+        Length(max=254, message=_l("That is longer than any email address.")),
+    ], render_kw={"autocomplete": "username", "spellcheck": "false"})
+
+
 class CodeForm(FlaskForm):
     """A six-digit code from the authenticator app (or, at sign-in, a recovery code)."""
 

@@ -7,18 +7,18 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..clinician import audit
 from ..extensions import db, login_manager
 from ..models import TOKEN_INVITE, TOKEN_RESET, Clinician, utcnow
 from ..sessions import PENDING
-from . import account_links
+from . import account_links, mail
 from . import two_factor as second_factor
-from .forms import ChangePasswordForm, CodeForm, SetPasswordForm, SignInForm
+from .forms import ChangePasswordForm, CodeForm, ForgotPasswordForm, SetPasswordForm, SignInForm
 from .passwords import (
     hash_password,
     hashing_slot,
@@ -42,7 +42,7 @@ FLASK_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", "_remember_seconds
 # Pages a clinician without two-factor may open while REQUIRE_2FA holds: signing in and out, set-up,
 # their own password, and the one-time links. Every other /clinician/ page sends them to set-up.
 OPEN_WITHOUT_TWO_FACTOR = frozenset({"auth.login", "auth.logout", "auth.two_factor", "auth.two_factor_setup",
-                                     "auth.account", "auth.invite", "auth.reset", "static"})
+                                     "auth.account", "auth.invite", "auth.reset", "auth.forgot", "static"})
 
 login_manager.login_view = "auth.login"
 # A lazy string, made plain text (in the reader's language) when it is flashed.
@@ -127,6 +127,7 @@ def start_session(clinician: Clinician, next_url: str | None = None):
     session[SIGNED_IN_AT] = now
     session[SESSION_VERSION] = clinician.session_version
     clinician.last_sign_in_at = utcnow()
+    clinician.language = str(get_locale() or "") or None  # their e-mails follow the workspace's language
     audit.record(audit.SIGN_IN, clinician)
     db.session.commit()
     return redirect(safe_next(next_url), 303)
@@ -157,6 +158,29 @@ def login():
         failed = True
     status = 400 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form, failed=failed), status
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot():
+    """"Forgot your password?": the same answer, in about the same time, whether or not the email has an
+    account. For an active account with a password, and mail set up, a one-time reset link (as an
+    admin's) is e-mailed in the background; nothing tells the person asking which case it was."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.account"))
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        if mail.mail_configured():
+            account = db.session.scalar(sa.select(Clinician).where(
+                Clinician.email == normalise_email(form.email.data)))
+            if account is not None and account.active and account.password_hash.startswith("$argon2"):
+                token = account_links.issue(account, TOKEN_RESET)
+                audit.record(audit.PASSWORD_RESET_ISSUED, account, detail="asked for on the sign-in page")
+                db.session.commit()
+                message = mail.password_reset(account, account_links.public_url(TOKEN_RESET, token), None)
+                mail.send_later(message)
+        return render_template("auth/forgot.html", form=form, sent=True)
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/forgot.html", form=form, sent=False), status
 
 
 def pending_clinician() -> Clinician | None:

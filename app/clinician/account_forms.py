@@ -12,6 +12,8 @@ from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 from ..models import ROLE_ADMIN, ROLE_CLINICIAN
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Each language named in itself, as the site's language switch does.
+LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("es", "Español")]
 ROLE_CHOICES = [SelectChoice(ROLE_CLINICIAN, _l("Clinician")), SelectChoice(ROLE_ADMIN, _l("Admin"))]
 
 
@@ -40,6 +42,9 @@ class InviteForm(FlaskForm):
     role = RadioField(_l("Role"), choices=ROLE_CHOICES, default=ROLE_CLINICIAN,
                       validators=[DataRequired(_l("Choose a role."))])
     clinic = ClinicsField(_l("Clinics"), choices=[], validators=[known_clinics])
+    # The invitation, and later e-mails until they sign in, are written in this language.
+    language = RadioField(_l("Language of the invitation e-mail"), choices=LANGUAGE_CHOICES, default="en",
+                          validators=[DataRequired(_l("Choose a language."))])
 
 
 class RoleForm(FlaskForm):

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from ..auth import account_links, two_factor
-from ..auth.mail import mail_configured, send_invitation
+from ..auth.mail import invitation, mail_configured, password_reset, send
 from ..auth.views import SESSION_VERSION
 from ..extensions import db, rows_changed
 from ..models import ROLE_ADMIN, TOKEN_INVITE, TOKEN_RESET, Clinic, Clinician
@@ -84,7 +85,7 @@ def render_accounts(form: InviteForm | None = None, status: int = 200):
     accounts = db.session.scalars(sa.select(Clinician).options(selectinload(Clinician.clinics))
                                   .order_by(Clinician.email)).all()
     if form is None:
-        form = InviteForm()
+        form = InviteForm(language=str(get_locale() or "en"))
         form.clinic.choices = clinic_choices()
     return render_template("clinician/accounts.html", accounts=accounts, form=form, status_of=status_of,
                            action_form=ActionForm()), status
@@ -136,14 +137,21 @@ def invite_account():
         return render_accounts(form, 409)
     clinics = db.session.scalars(sa.select(Clinic).where(Clinic.slug.in_(form.clinic.data or []))).all()
     account = Clinician(email=email, password_hash=NO_PASSWORD, role=form.role.data, active=False,
-                        clinics=list(clinics))
+                        clinics=list(clinics), language=form.language.data)
     db.session.add(account)
     db.session.flush()
     token = account_links.issue(account, TOKEN_INVITE)
     audit.record(audit.ACCOUNT_INVITED, admin, detail=describe(account))
     db.session.commit()
-    mailed = send_invitation(email, account_links.public_url(TOKEN_INVITE, token)) if mail_configured() else None
-    return show_link(account, TOKEN_INVITE, token, mailed)
+    return show_link(account, TOKEN_INVITE, token, mail_link(account, TOKEN_INVITE, token, admin))
+
+
+def mail_link(account: Clinician, purpose: str, token: str, admin: Clinician) -> bool | None:
+    """E-mail an invitation or reset link if mail is set up: whether it went, or None (not set up)."""
+    if not mail_configured():
+        return None
+    link = account_links.public_url(purpose, token)
+    return send(invitation(account, link, admin) if purpose == TOKEN_INVITE else password_reset(account, link, admin))
 
 
 def describe(account: Clinician, change: str | None = None) -> str:
@@ -202,16 +210,14 @@ def reset_account_password(account_id: int):
         token = account_links.issue(account, TOKEN_INVITE)
         audit.record(audit.ACCOUNT_INVITED, admin, detail=describe(account, "new invitation link"))
         db.session.commit()
-        mailed = send_invitation(account.email, account_links.public_url(TOKEN_INVITE, token)) \
-            if mail_configured() else None
-        return show_link(account, TOKEN_INVITE, token, mailed)
+        return show_link(account, TOKEN_INVITE, token, mail_link(account, TOKEN_INVITE, token, admin))
     if not account.active:
         return render_account(account, problem=_("Reactivate the account before issuing a password reset."),
                               status=409)
     token = account_links.issue(account, TOKEN_RESET)
     audit.record(audit.PASSWORD_RESET_ISSUED, admin, detail=describe(account))
     db.session.commit()
-    return show_link(account, TOKEN_RESET, token, None)
+    return show_link(account, TOKEN_RESET, token, mail_link(account, TOKEN_RESET, token, admin))
 
 
 @bp.post("/accounts/<int:account_id>/role")

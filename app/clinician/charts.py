@@ -38,6 +38,7 @@ class Chart:
     ticks: tuple[Tick, ...] = ()
     line_y: float | None = None  # e.g. the cut-off on a trend chart
     marker_x: float | None = None  # e.g. the cut-off on a histogram of totals
+    labelled: tuple[bool, ...] = ()  # which trend points get their label under the axis
 
     @property
     def plot_left(self) -> int:
@@ -90,16 +91,44 @@ def bar_chart(data: list[tuple[str, int]], marker: float | None = None) -> Chart
                  marker_x=LEFT + marker * slot if marker is not None else None)
 
 
-def trend_chart(data: list[tuple[str, int]], max_value: int, line_at: int | None = None) -> Chart:
-    """A line through (label, value) points in time order over a fixed 0–max_value scale; one point sits centred."""
+def trend_chart(data: list[tuple[float, str, int]], max_value: int, line_at: int | None = None) -> Chart:
+    """A line through (time, label, value) points over a fixed 0–max_value scale, each placed along the
+    x axis by its time (seconds, any origin), so a gap of 60 days is drawn twice as wide as one of 30;
+    one point, or points all at one moment, sit centred."""
     plot_height = HEIGHT - TOP - BOTTOM
     scale = lambda value: HEIGHT - BOTTOM - plot_height * value / max_value  # noqa: E731
     plot_width = WIDTH - LEFT - RIGHT
-    if len(data) == 1:
-        xs = [LEFT + plot_width / 2]
+    times = [when for when, _label, _value in data]
+    span = max(times) - min(times) if times else 0
+    if span <= 0:
+        xs = [LEFT + plot_width / 2 for _ in data]
     else:
-        xs = [LEFT + plot_width * i / (len(data) - 1) for i in range(len(data))]
-    points = tuple((x, scale(value), label, value) for x, (label, value) in zip(xs, data, strict=True))
+        xs = [LEFT + plot_width * (when - times[0]) / span for when in times]
+    points = tuple((x, scale(value), label, value) for x, (_when, label, value) in zip(xs, data, strict=True))
     ticks = tuple(Tick(scale(v), v) for v in sorted({0, max_value // 2, max_value}))
     return Chart(WIDTH, HEIGHT, points=points, ticks=ticks,
-                 line_y=scale(line_at) if line_at is not None else None)
+                 line_y=scale(line_at) if line_at is not None else None, labelled=_labelled(points))
+
+
+def _labelled(points: tuple[tuple[float, float, str, int], ...]) -> tuple[bool, ...]:
+    """Which points get a date under the axis: the last, the first unless it would touch the last, and
+    those in between whose label fits clear of its labelled neighbours (points close in time would print
+    over each other). The first label hangs right of its point, the last left, the others centred."""
+    if not points:
+        return ()
+    gap = 8
+    widths = [LABEL_CHAR_WIDTH * (len(label) + 1) for _x, _y, label, _value in points]
+    shown = [False] * len(points)
+    shown[-1] = True
+    if len(points) == 1:
+        return tuple(shown)
+    last_left = points[-1][0] - widths[-1]
+    first_right = points[0][0] + widths[0]
+    shown[0] = first_right + gap <= last_left
+    right = first_right if shown[0] else -math.inf
+    for index in range(1, len(points) - 1):
+        x, half = points[index][0], widths[index] / 2
+        if x - half >= right + gap and x + half + gap <= last_left:
+            shown[index] = True
+            right = x + half
+    return tuple(shown)

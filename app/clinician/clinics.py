@@ -5,11 +5,20 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from ..clinics import create_clinic, public_link, qr_svg, rotate_link
+from ..clinics import (
+    create_clinic,
+    grouped_short_code,
+    offered_instruments,
+    public_link,
+    qr_svg,
+    rotate_link,
+    short_link,
+)
 from ..extensions import db
 from ..models import Clinic
+from ..screening.instruments import INSTRUMENTS
 from . import audit
-from .forms import ClinicForm, PostOnlyForm
+from .forms import ClinicForm, PostOnlyForm, QuestionnairesForm, questionnaires_form
 from .views import bp, me
 from .zones import zone_names
 
@@ -56,10 +65,15 @@ def create_clinic_page():
     return redirect(url_for(".clinic_settings", slug=clinic.slug), 303)
 
 
-def render_settings(clinic: Clinic, form: ClinicForm, status: int = 200):
+def render_settings(clinic: Clinic, form: ClinicForm, status: int = 200,
+                    questionnaires: QuestionnairesForm | None = None):
     link, whole = public_link(clinic)
+    offered = offered_instruments(clinic)
+    questionnaires = questionnaires or questionnaires_form(INSTRUMENTS.values(), offered)
     return render_template("clinician/clinic.html", clinic=clinic, form=form, link=link, whole_link=whole,
-                           rotate_form=PostOnlyForm(), zones=zone_names()), status
+                           short_link=short_link(clinic)[0], short_code=grouped_short_code(clinic.short_code),
+                           rotate_form=PostOnlyForm(), zones=zone_names(), questionnaires=questionnaires,
+                           offered=[INSTRUMENTS[name] for name in offered]), status
 
 
 @bp.get("/clinics/<slug>")
@@ -88,6 +102,24 @@ def update_clinic(slug: str):
     return redirect(url_for(".clinic_settings", slug=clinic.slug), 303)
 
 
+@bp.post("/clinics/<slug>/questionnaires")
+def update_clinic_questionnaires(slug: str):
+    """Choose which questionnaires the clinic's link offers and in what order (admins and the clinic's
+    own clinicians)."""
+    clinic = clinic_or_404(slug)
+    form = questionnaires_form(INSTRUMENTS.values(), [])  # a questionnaire left out of the form: not offered
+    if not form.validate_on_submit():
+        return render_settings(clinic, ClinicForm(obj=clinic, formdata=None), 400, questionnaires=form)
+    before = ",".join(offered_instruments(clinic))
+    clinic.instruments = ",".join(form.chosen())
+    if clinic.instruments != before:
+        audit.record(audit.CLINIC_CHANGED, me(), target=clinic.slug,
+                     detail=f"questionnaires: {before} → {clinic.instruments}")
+    db.session.commit()
+    flash(_("The questionnaires the clinic's link offers were saved."), "info")
+    return redirect(url_for(".clinic_settings", slug=clinic.slug), 303)
+
+
 @bp.post("/clinics/<slug>/rotate-link")
 def rotate_clinic_link(slug: str):
     """Replace the clinic's link (admins): the old link, and posters showing it, stop working at once."""
@@ -109,4 +141,4 @@ def clinic_poster(slug: str):
     clinic = clinic_or_404(slug)
     link, whole = public_link(clinic)
     return render_template("clinician/poster.html", clinic=clinic, link=link, whole_link=whole,
-                           qr=qr_svg(link) if whole else None)
+                           short_link=short_link(clinic)[0], qr=qr_svg(link) if whole else None)

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -15,9 +16,9 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from ..extensions import db
 from ..fhir import questionnaire_response
-from ..models import Clinician, Screening
+from ..models import Clinic, Clinician, Screening
 from ..screening.instruments import PCL5, PRODUCT_CLUSTERS
-from .queries import Filters, Scope, filtered
+from .queries import Filters, Scope, filtered, series_of_results
 
 BATCH = 2000  # rows fetched per round trip (a server-side cursor on PostgreSQL) and written per chunk
 CHUNK = 200  # FHIR entries per chunk handed to the server, so a large export is not one write per result
@@ -28,8 +29,14 @@ ITQ_COLUMNS = ["dso_total", "affective_dysregulation", "negative_self_concept", 
 # `code` stays where it was, always empty: an export never holds the person's code (the key to their
 # own pages); `case_reference` names the result instead. safety_items: item numbers, e.g. 16.
 TRIAGE_CSV_COLUMNS = ["case_reference", "assigned_to", "safety_items"]
+# Who and where, the result's place in its series (named by its first result's case reference), and the
+# times again in the clinic's own zone as `2026-01-31 10:05:00`, which spreadsheets read as a date and
+# time (they leave ISO 8601's T and Z as text).
+CARE_COLUMNS = ["clinic", "clinic_time_zone", "series", "series_position", "reviewed_by", "reviewed_at",
+                "taken_at_local", "reviewed_at_local"]
 CSV_HEADER = ["code", "instrument", "version", "taken_at", "total", *PRODUCT_CLUSTERS,
-              "at_or_above_cutoff", "reviewed", "exposure", *ITEM_COLUMNS, *ITQ_COLUMNS, *TRIAGE_CSV_COLUMNS]
+              "at_or_above_cutoff", "reviewed", "exposure", *ITEM_COLUMNS, *ITQ_COLUMNS, *TRIAGE_CSV_COLUMNS,
+              *CARE_COLUMNS]
 # Only the columns an export needs, as plain rows: no ORM objects, no relationship loading.
 EXPORT_COLUMNS = [column for column in Screening.__table__.columns
                   if column.name not in {"review_note", "reviewed_by_id", "reviewed_at", "code"}]
@@ -66,6 +73,53 @@ def _utc_iso_postgresql(element, compiler, **kw):
     return f"""to_char(timezone('UTC', {compiler.process(element.clauses, **kw)}), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
 
 
+class local_text(FunctionElement):
+    """A timestamp in a time zone (a column of zone names) as `2026-01-31 10:05:00` text, in PostgreSQL."""
+
+    type = sa.String()
+    name = "local_text"
+    inherit_cache = True
+
+
+@compiles(local_text)
+def _local_text_postgresql(element, compiler, **kw):
+    moment, zone = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"to_char(timezone({zone}, {moment}), 'YYYY-MM-DD HH24:MI:SS')"
+
+
+ROOT = sa.orm.aliased(Screening, name="series_root")
+REVIEWER = sa.orm.aliased(Clinician, name="reviewer")
+
+
+def with_care_columns(statement: sa.Select, scope: Scope) -> tuple[sa.Select, sa.CTE]:
+    """The export's statement joined to what CARE_COLUMNS need: the clinic, the reviewer and the series
+    (the chain of the reader's results from their first, see queries.series_of_results)."""
+    chain = series_of_results(scope)
+    return (statement.select_from(Screening)
+            .outerjoin(Clinic, Clinic.id == Screening.clinic_id)
+            .outerjoin(REVIEWER, REVIEWER.id == Screening.reviewed_by_id)
+            .outerjoin(chain, chain.c.id == Screening.id)
+            .outerjoin(ROOT, ROOT.id == chain.c.root)), chain
+
+
+def _display_reference(reference) -> sa.ColumnElement:
+    """A stored case reference as shown (`R-7KQ-M9XD`), in SQL; NULL stays NULL."""
+    return "R-" + sa.func.substr(reference, 1, 3) + "-" + sa.func.substr(reference, 4)
+
+
+def _care_tail(chain: sa.CTE) -> sa.ColumnElement:
+    """CARE_COLUMNS as PostgreSQL text, each after a comma."""
+    zone = sa.func.coalesce(Clinic.timezone, "UTC")
+    comma = sa.literal(",")
+    return (comma + sa.func.coalesce(Clinic.slug, "") + comma + sa.func.coalesce(Clinic.timezone, "")
+            + comma + sa.func.coalesce(_display_reference(ROOT.case_reference), "")
+            + comma + _optional_text(chain.c.step)
+            + comma + sa.func.coalesce(_quoted_text(REVIEWER.email), "")
+            + comma + sa.func.coalesce(utc_iso(Screening.reviewed_at), "")
+            + comma + local_text(Screening.taken_at, zone)
+            + comma + sa.func.coalesce(local_text(Screening.reviewed_at, zone), ""))
+
+
 def _text(column) -> sa.ColumnElement:
     return sa.cast(column, sa.Text)
 
@@ -87,8 +141,7 @@ def _quoted_text(column) -> sa.ColumnElement:
 
 def _csv_line() -> sa.ColumnElement:
     """The whole CSV line but its line break, as PostgreSQL text."""
-    reference = Screening.case_reference
-    display = "R-" + sa.func.substr(reference, 1, 3) + "-" + sa.func.substr(reference, 4)
+    display = _display_reference(Screening.case_reference)
     # JSON text such as `[2, 1, 0]` or `[true, false]` becomes `2,1,0` or `1,0`: scores, Yes as 1.
     json_text = _text(Screening.answers)
     answers = sa.func.replace(sa.func.substr(json_text, 2, sa.func.length(json_text) - 2), " ", "")
@@ -124,7 +177,7 @@ def _driver_statement(connection: sa.Connection, statement: sa.Select) -> tuple[
     (e.g. UTCDateTime's check), for the driver to bind: psycopg's COPY merges them client-side, quoted
     as literals by libpq; sqlite3 binds them."""
     dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect)
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})  # IN (…) expanded
     params = compiled.construct_params()
     for name, bind in compiled.binds.items():
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -139,8 +192,9 @@ def _copied_lines(connection: sa.Connection, filters: Filters, scope: Scope) -> 
     """PostgreSQL: `COPY (SELECT line …) TO STDOUT` in text format, BATCH lines a chunk. Text format ends
     each row with LF and escapes backslashes and control characters in the data, so every LF is a line
     end (made CRLF) and the escapes are undone exactly."""
-    statement = (filtered(sa.select(_csv_line()).select_from(Screening).outerjoin(_ASSIGNEE, _ASSIGNED),
-                          filters, scope).order_by(Screening.taken_at, Screening.id))
+    statement, chain = with_care_columns(sa.select(), scope)
+    statement = filtered(statement.add_columns(_csv_line() + _care_tail(chain)).outerjoin(_ASSIGNEE, _ASSIGNED),
+                         filters, scope).order_by(Screening.taken_at, Screening.id)
     sql, params = _driver_statement(connection, statement)
     if not params:  # psycopg merges only when there are parameters; otherwise `%%` would stay doubled
         sql = sql.replace("%%", "%")
@@ -183,11 +237,14 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
                Screening.dso_total, Screening.affective_dysregulation, Screening.negative_self_concept,
                Screening.disturbed_relationships, Screening.ptsd_criteria_met, Screening.dso_criteria_met,
                Screening.diagnosis, Clinician.email, Screening.safety_items]
+    statement, chain = with_care_columns(sa.select(), scope)
+    care = [Clinic.slug, Clinic.timezone, ROOT.case_reference, chain.c.step, REVIEWER.email,
+            sa.type_coerce(Screening.reviewed_at, sa.String)]
     # Walking the taken_at index (ties in id order, as the index holds the rowid) reads the rows where
     # they are: measured at 1,000,000 randomly placed results cheaper than sorting them all, and rows
     # that arrive in time order are then read nearly in place.
-    statement = (filtered(sa.select(*columns).select_from(Screening).outerjoin(_ASSIGNEE, _ASSIGNED),
-                          filters, scope).order_by(Screening.taken_at, Screening.id))
+    statement = filtered(statement.add_columns(*columns, *care).outerjoin(_ASSIGNEE, _ASSIGNED),
+                         filters, scope).order_by(Screening.taken_at, Screening.id)
     sql, params = _driver_statement(connection, statement)
     versions: dict[str, str] = {}  # a handful of distinct versions, each quoted once
     padding = ["," * (len(ITEM_COLUMNS) - asked) for asked in range(len(ITEM_COLUMNS) + 1)]
@@ -200,10 +257,11 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
             lines = []
             for (reference, instrument, version, taken_at, total, reexperiencing, avoidance, arousal,
                  at_or_above_cutoff, reviewed, exposure, answers, dso_total, affective, self_concept,
-                 relationships, ptsd_met, dso_met, diagnosis, assignee, safety) in rows:
+                 relationships, ptsd_met, dso_met, diagnosis, assignee, safety, *care_values) in rows:
                 quoted = versions.get(version)
                 if quoted is None:
                     quoted = versions[version] = _csv_field(version)
+                stored_taken_at = taken_at
                 taken_at = (f"{taken_at[:10]}T{taken_at[11:19]}Z" if len(taken_at) in (19, 26)
                             else _iso_utc(taken_at))
                 answers = answers[1:-1].replace(" ", "")
@@ -219,6 +277,7 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
                              # case_references.display as a slice (a call a row costs more).
                              f",R-{reference[:3]}-{reference[3:]},{_csv_field(assignee) if assignee else ''}"
                              f",{_csv_field(safety) if safety else ''}"
+                             f"{_care_fields(stored_taken_at, *care_values)}"
                              "\r\n")
             yield "".join(lines)
     finally:
@@ -229,6 +288,23 @@ ITQ_BLANK = "," * len(ITQ_COLUMNS)
 # The assignee's email for the CSV, by a LEFT JOIN of the assigned clinician.
 _ASSIGNEE = Clinician
 _ASSIGNED = Clinician.id == Screening.assigned_to_id
+
+
+def _stored_utc(stored: str) -> datetime:
+    moment = datetime.fromisoformat(stored)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _care_fields(taken_at: str, slug, zone, root_reference, step, reviewer, reviewed_at) -> str:
+    """CARE_COLUMNS for SQLite's lines, each after a comma (as _care_tail writes them in PostgreSQL)."""
+    where = ZoneInfo(zone or "UTC")
+    reviewed = _stored_utc(reviewed_at) if reviewed_at else None
+    series = f"R-{root_reference[:3]}-{root_reference[3:]}" if root_reference else ""
+    return ",".join(("", slug or "", zone or "", series,
+                     str(step) if step is not None else "", _csv_field(reviewer) if reviewer else "",
+                     reviewed.strftime("%Y-%m-%dT%H:%M:%SZ") if reviewed else "",
+                     _stored_utc(taken_at).astimezone(where).strftime("%Y-%m-%d %H:%M:%S"),
+                     reviewed.astimezone(where).strftime("%Y-%m-%d %H:%M:%S") if reviewed else ""))
 
 
 def _itq_fields(dso_total, affective, self_concept, relationships, ptsd_met, dso_met, diagnosis) -> str:

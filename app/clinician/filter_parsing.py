@@ -4,9 +4,12 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from flask_babel import gettext as _
+
 # date.fromisoformat also takes 20261128 and 2026-W48-1, and str.isdigit also takes "²" and "٣".
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 PAGE = re.compile(r"[0-9]{1,6}")
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # as app/clinics.slugify makes them
 # Results are screenings people took: nothing before the app's instruments, nothing centuries ahead
 # (9999-12-31 + one day overflows, and no clinic means it).
 EARLIEST = date(2000, 1, 1)
@@ -32,3 +35,14 @@ def parse_page(raw: str | None) -> int:
     if raw is None or not PAGE.fullmatch(raw):
         return 1
     return max(1, int(raw))
+
+
+def parse_clinic_slug(raw: str, errors: list[str]) -> str | None:
+    """`?clinic=`: a clinic's slug as slugify makes them (whether the reader may see it is the scope's
+    question, see queries.scope_for); anything else is reported and left out."""
+    if not raw:
+        return None
+    if len(raw) > 80 or not SLUG.fullmatch(raw):
+        errors.append(_("Choose a clinic from the list."))
+        return None
+    return raw

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..models import NOTE_MAX
@@ -60,3 +61,43 @@ class ClinicForm(FlaskForm):
 
 class PostOnlyForm(FlaskForm):
     """Only the CSRF token, for a button that changes something (e.g. rotating a clinic's link)."""
+
+
+class QuestionnairesForm(FlaskForm):
+    """Which questionnaires a clinic's link offers and in what order: a place (1st, 2nd …) or "not
+    offered" for each; the fields, one per instrument, are added by questionnaires_form()."""
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        places = [field.data for field in self.place_fields() if field.data]
+        if not places:
+            self.form_errors.append(_l("Offer at least one questionnaire."))
+            return False
+        if len(set(places)) != len(places):
+            self.form_errors.append(_l("Give each offered questionnaire its own place."))
+            return False
+        return True
+
+    def place_fields(self) -> list:
+        return [field for field in self if field.name.startswith("place_")]
+
+    def chosen(self) -> list[str]:
+        """The offered instrument ids, in the chosen order."""
+        places = sorted((int(field.data), field.name.removeprefix("place_"))
+                        for field in self.place_fields() if field.data)
+        return [name for _place, name in places]
+
+
+def questionnaires_form(instruments, offered: list[str]) -> QuestionnairesForm:
+    """The form for these instruments, showing the places of those offered now."""
+    places = [SelectChoice("", _l("Not offered"))] + [
+        SelectChoice(str(number), _l("Place %(number)s", number=number)) for number in range(1, len(instruments) + 1)]
+
+    class Form(QuestionnairesForm):
+        pass
+
+    for instrument in instruments:
+        setattr(Form, f"place_{instrument.id}", SelectField(instrument.name, choices=places, default=""))
+    data = {f"place_{name}": str(number) for number, name in enumerate(offered, 1)}
+    return Form(data=data)

@@ -13,13 +13,13 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.expression import FunctionElement
 
 from ..extensions import db
-from ..models import Clinician, Screening, ScreeningDailyCount
+from ..models import Clinic, Clinician, Screening, ScreeningDailyCount
 from ..retention import expiry_cutoff
 from ..screening import case_references, codes
 from ..screening.instruments import INSTRUMENTS, PCL5, PRODUCT_CLUSTERS
 from ..screening.service import earlier_in_series, find_screening, later_in_series
 from ..screening.triage import SAFETY
-from .filter_parsing import EARLIEST, LATEST, DateOutOfRange, parse_date
+from .filter_parsing import EARLIEST, LATEST, DateOutOfRange, parse_clinic_slug, parse_date
 
 PAGE_SIZE = 50
 # The queue counts matches only up to here (or up to the requested page): an exact COUNT over
@@ -43,6 +43,7 @@ class Filters:
     reviewed: str | None = None  # "yes" or "no"
     code: str | None = None  # a case reference or its beginning, as typed (never a person's code)
     assigned: str | None = None  # "me": the series assigned to the reader
+    clinic: str | None = None  # a clinic's slug: only its results (for readers who see several clinics)
 
     @property
     def active(self) -> bool:
@@ -58,6 +59,7 @@ class Filters:
             "reviewed": self.reviewed,
             "code": self.code,
             "assigned": self.assigned,
+            "clinic": self.clinic,
         }
         return {name: value for name, value in values.items() if value}
 
@@ -87,7 +89,7 @@ def parse_filters(args) -> tuple[Filters, list[str]]:
     """Filters from request.args; every unusable value is reported and left out, never guessed."""
     errors: list[str] = []
     raw = {name: (args.get(name) or "").strip()
-           for name in ("instrument", "from", "to", "cutoff", "reviewed", "code", "assigned")}
+           for name in ("instrument", "from", "to", "cutoff", "reviewed", "code", "assigned", "clinic")}
     instrument = raw["instrument"] or None
     if instrument and instrument not in INSTRUMENTS:
         errors.append(_("Choose an instrument from the list."))
@@ -115,7 +117,9 @@ def parse_filters(args) -> tuple[Filters, list[str]]:
     if assigned not in (None, ME):
         errors.append(_("Choose one of the listed options for “%(name)s”.", name=_("Assigned")))
         assigned = None
-    return Filters(instrument, date_from, date_to, choices["cutoff"], choices["reviewed"], code, assigned), errors
+    clinic = parse_clinic_slug(raw["clinic"], errors)
+    return (Filters(instrument, date_from, date_to, choices["cutoff"], choices["reviewed"], code, assigned, clinic),
+            errors)
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,18 @@ def scope_of(clinician: Clinician) -> Scope:
     if clinician.is_admin:
         return Scope(None, clinician.id)
     return Scope(tuple(sorted(clinic.id for clinic in clinician.clinics)), clinician.id)
+
+
+def scope_for(clinician: Clinician, filters: Filters) -> tuple[Scope, list[str]]:
+    """The reader's scope narrowed to the clinic `?clinic=` names, if any: one of their clinics (an
+    admin: any). Another clinic, or an unknown one, is an error alike, so none is confirmed to exist."""
+    scope = scope_of(clinician)
+    if not filters.clinic:
+        return scope, []
+    clinic_id = db.session.scalar(sa.select(Clinic.id).where(Clinic.slug == filters.clinic))
+    if clinic_id is None or not (scope.everything or clinic_id in (scope.clinic_ids or ())):
+        return scope, [_("Choose a clinic from the list.")]
+    return Scope((clinic_id,)), []
 
 
 class unindexed(FunctionElement):
@@ -549,3 +565,60 @@ def instrument_summaries(filters: Filters, scope: Scope) -> list[InstrumentSumma
         summaries.append(InstrumentSummary(instrument_id, count, sum(row[2] for row in rows), cluster_sums,
                                            {row[0]: row[1] for row in rows}))
     return summaries
+
+
+# --- people: results counted by series (a person's retakes linked by code) ----------------------
+
+def visible_to(table, scope: Scope) -> list[sa.ColumnElement]:
+    """The conditions `scoped` puts on screenings, for an alias of the table (a series walks two). The
+    date is kept off SQLite's indexes (see `unindexed`): a step of the walk must find its rows through
+    previous_id, not scan a date range."""
+    conditions: list[sa.ColumnElement] = [unindexed(table.taken_at) >= expiry_cutoff()]
+    if not scope.clinic_ids:
+        conditions.append(sa.true() if scope.everything else sa.false())
+    elif len(scope.clinic_ids) == 1:
+        conditions.append(table.clinic_id == scope.clinic_ids[0])
+    else:
+        conditions.append(table.clinic_id.in_(scope.clinic_ids))
+    return conditions
+
+
+def series_of_results(scope: Scope, instrument: str | None = None) -> sa.CTE:
+    """Every result the reader may see (of one instrument, if given) with the first result of its series
+    (`root`) and its place in it (`step`): a series starts at a result whose earlier one is absent (none,
+    expired, not the reader's, or another instrument's) and follows the links. Each step reads the table
+    through its indexes (the primary key, previous_id), never a materialised copy, which SQLite would
+    scan once per step."""
+    from ..screening.service import MAX_SERIES_LENGTH
+
+    result, earlier = sa.orm.aliased(Screening, name="series_result"), sa.orm.aliased(Screening, name="series_earlier")
+    same = [] if instrument is None else [result.instrument == instrument]
+    earlier_same = [] if instrument is None else [unindexed(earlier.instrument) == instrument]
+    starts = (sa.select(result.id, result.id.label("root"), sa.literal(1).label("step"))
+              .outerjoin(earlier, sa.and_(earlier.id == result.previous_id, *visible_to(earlier, scope), *earlier_same))
+              .where(*visible_to(result, scope), *same, earlier.id.is_(None)))
+    chain = starts.cte("series_chain", recursive=True)
+    retake = sa.orm.aliased(Screening, name="series_retake")
+    retake_same = [] if instrument is None else [unindexed(retake.instrument) == instrument]
+    return chain.union_all(sa.select(retake.id, chain.c.root, (chain.c.step + 1).label("step"))
+                           .join(chain, retake.previous_id == chain.c.id)
+                           .where(*visible_to(retake, scope), *retake_same, chain.c.step < MAX_SERIES_LENGTH))
+
+
+def series_counts(filters: Filters, scope: Scope) -> dict[str, int]:
+    """Per instrument, how many series (people, as far as anonymous results tell) the filtered results
+    belong to: one aggregate, COUNT(DISTINCT root) over the filtered results joined to their series."""
+    chain = series_of_results(scope)
+    statement = filtered(sa.select(Screening.instrument, sa.func.count(sa.distinct(chain.c.root)))
+                         .join(chain, chain.c.id == Screening.id), filters, scope).group_by(Screening.instrument)
+    return {instrument: int(count) for instrument, count in db.session.execute(statement).all()}
+
+
+def series_waiting(filters: Filters, scope: Scope) -> int:
+    """How many series have a filtered result waiting for review."""
+    if filters.reviewed == YES:
+        return 0
+    chain = series_of_results(scope)
+    statement = filtered(sa.select(sa.func.count(sa.distinct(chain.c.root))).select_from(Screening)
+                         .join(chain, chain.c.id == Screening.id), filters, scope)
+    return int(db.session.scalar(statement.where(Screening.reviewed.is_(False))) or 0)

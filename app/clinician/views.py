@@ -40,13 +40,16 @@ from .queries import (
     instrument_summaries,
     parse_filters,
     queue_page,
+    scope_for,
     scope_of,
+    series_counts,
     series_for,
     series_summaries,
+    series_waiting,
     weekly_counts,
 )
 from .triage_display import reference_of, safety_flags
-from .zones import clinic_names_and_zones, in_zone
+from .zones import clinic_names_and_zones, in_zone, local_date
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")
 
@@ -76,6 +79,13 @@ def me():
     return current_user._get_current_object()
 
 
+@bp.app_template_global()
+def filter_clinics() -> list[Clinic]:
+    """The clinics the filters' clinic choice offers: only to a reader who sees more than one."""
+    readable = my_clinics()
+    return readable if len(readable) > 1 else []
+
+
 def my_clinics() -> list[Clinic]:
     """The clinics a result may be added to: every clinic for an admin, the clinician's own otherwise."""
     if me().is_admin:
@@ -102,9 +112,9 @@ def filter_errors(errors: list[str], template: str = "clinician/queue.html"):
 
 def render_queue(claim: ClaimForm, status: int = 200):
     filters, errors = parse_filters(request.args)
-    if errors:
-        return filter_errors(errors)
-    scope = scope_of(me())
+    scope, clinic_errors = scope_for(me(), filters)
+    if errors or clinic_errors:
+        return filter_errors(errors + clinic_errors)
     page = queue_page(filters, parse_page(request.args.get("page")), scope)
     clinic_names, zones = clinic_names_and_zones()
     return render_template("clinician/queue.html", filters=filters, errors=[], page=page, instruments=INSTRUMENTS,
@@ -167,10 +177,11 @@ def render_result(row, form: NoteForm | None = None, status: int = 200):
     instrument = INSTRUMENTS[row.instrument]
     scope = scope_of(me())
     series = series_for(row, scope)
+    zone = row.clinic.timezone if row.clinic else "UTC"
     chart = None
-    if len(series) > 1:
-        chart = trend_chart([(format_date(item.taken_at, "medium"), item.total) for item in series],
-                            instrument.max_total, row.cutoff)
+    if len(series) > 1:  # by date, gaps to scale, labelled with the date in the clinic's zone as the table
+        chart = trend_chart([(item.taken_at.timestamp(), format_date(local_date(item.taken_at, zone), "medium"),
+                              item.total) for item in series], instrument.max_total, row.cutoff)
     earlier = [item for item in series if item.taken_at < row.taken_at or
                (item.taken_at == row.taken_at and item.id < row.id)]
     previous = earlier[-1] if earlier else None
@@ -178,7 +189,6 @@ def render_result(row, form: NoteForm | None = None, status: int = 200):
               if previous is not None and previous.instrument == row.instrument else None)
     options = {option.score: option.label for option in instrument.options}
     answers = [(item, options[int(value)], int(value)) for item, value in instrument.answered_items(row.answers)]
-    zone = row.clinic.timezone if row.clinic else "UTC"
     notes = db.session.scalars(sa.select(ResultNote).where(ResultNote.screening_id == row.id)
                                .options(joinedload(ResultNote.author)).order_by(ResultNote.at, ResultNote.id)).all()
     return render_template("clinician/result.html", row=row, result=result, instrument=instrument,
@@ -297,9 +307,9 @@ def notifications():
 def stats():
     """Results per week, distribution of totals, share at or above the cut-off, mean cluster profile."""
     filters, errors = parse_filters(request.args)
-    if errors:
-        return filter_errors(errors, "clinician/stats.html")
-    scope = scope_of(me())
+    scope, clinic_errors = scope_for(me(), filters)
+    if errors or clinic_errors:
+        return filter_errors(errors + clinic_errors, "clinician/stats.html")
     weeks = weekly_counts(filters, scope)
     summaries = instrument_summaries(filters, scope)
     distributions = {summary.instrument_id: summary.distribution() for summary in summaries}
@@ -314,18 +324,20 @@ def stats():
         summaries=summaries, distributions=distributions, distribution_charts=charts,
         total=sum(summary.count for summary in summaries), backlog=backlog(filters, scope),
         flagged=flagged_counts(filters, scope),
+        series=series_counts(filters, scope), series_waiting=series_waiting(filters, scope),
         today=utcnow().date(), pcl5_cutoff=required_cutoff(PCL5),
     )
 
 
 def _download(stream, mimetype: str, extension: str, action: str):
     filters, errors = parse_filters(request.args)
-    if errors:
-        return filter_errors(errors)
+    scope, clinic_errors = scope_for(me(), filters)
+    if errors or clinic_errors:
+        return filter_errors(errors + clinic_errors)
     audit.record(action, me(), detail=filters.describe())
     db.session.commit()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    response = Response(stream_with_context(without_error_messages(stream(filters, scope_of(me())))),
+    response = Response(stream_with_context(without_error_messages(stream(filters, scope))),
                         mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="ptsd-results-{stamp}.{extension}"'
     return response
@@ -364,4 +376,4 @@ def audit_log():
 
 # The admins' accounts pages and the clinic screens register their routes on bp, so they are
 # imported once bp exists.
-from . import accounts, clinics  # noqa: E402, F401
+from . import accounts, clinics, outcomes  # noqa: E402, F401

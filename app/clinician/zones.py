@@ -1,7 +1,7 @@
 """Times shown in a clinic's own time zone, with the zone named, and the checks on zone names."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -43,6 +43,11 @@ def in_zone(moment: datetime | None, zone: str | None) -> str:
         return "—"
     local = moment.astimezone(_zone(zone or "UTC"))
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def local_date(moment: datetime, zone: str | None) -> date:
+    """The calendar date of a stored UTC time in a clinic's zone (23:30 UTC is the next day in Madrid)."""
+    return moment.astimezone(_zone(zone or "UTC")).date()
 
 
 def clinic_names_and_zones() -> tuple[dict[int, str], dict[int | None, str]]:

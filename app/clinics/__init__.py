@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from ..models import Clinic
+from ..models import SHORT_CODE_ALPHABET, Clinic, random_short_code
 
 # 32 random bytes: 256 bits, far above the 64 the link needs to be unguessable; 43 URL-safe characters.
 TOKEN_BYTES = 32
+SHORT_CODE_MAX = 10  # what /c/<short> accepts as a short code (the issued ones have SHORT_CODE_LENGTH)
 
 
 def slugify(name: str) -> str:
@@ -37,16 +38,49 @@ def new_link_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
+def new_short_code() -> str:
+    """A short code no clinic has (a clash is checked, not merely unlikely)."""
+    while True:
+        code = random_short_code()
+        if db.session.scalar(sa.select(Clinic.id).where(Clinic.short_code == code)) is None:
+            return code
+
+
+def typed_short_code(text: str) -> str | None:
+    """What someone typed, as a stored short code (upper case, spaces and dashes dropped); None if it
+    cannot be one, so nothing is looked up."""
+    code = re.sub(r"[\s-]+", "", text or "").upper()
+    if not 0 < len(code) <= SHORT_CODE_MAX or any(char not in SHORT_CODE_ALPHABET for char in code):
+        return None
+    return code
+
+
+def grouped_short_code(code: str) -> str:
+    """`K7PM3QXR` → `K7PM-3QXR`, easier to read out and type; the dash is optional when typed."""
+    return f"{code[:4]}-{code[4:]}" if len(code) > 5 else code
+
+
 def create_clinic(name: str, timezone: str = "UTC") -> Clinic:
     """A new clinic with a fresh link (the caller checks the zone and commits)."""
-    clinic = Clinic(name=name.strip(), slug=unique_slug(name), timezone=timezone, link_token=new_link_token())
+    clinic = Clinic(name=name.strip(), slug=unique_slug(name), timezone=timezone, link_token=new_link_token(),
+                    short_code=new_short_code())
     db.session.add(clinic)
     return clinic
 
 
 def rotate_link(clinic: Clinic) -> None:
-    """A new token: the old link stops working at once (the caller commits)."""
+    """A new token and short code: the old link and code stop working at once (the caller commits)."""
     clinic.link_token = new_link_token()
+    clinic.short_code = new_short_code()
+
+
+def offered_instruments(clinic: Clinic) -> list[str]:
+    """The ids of the questionnaires the clinic's link offers, in the clinic's order (unknown ids are
+    skipped; none chosen: every questionnaire)."""
+    from ..screening.instruments import INSTRUMENTS
+
+    chosen = [name for name in (clinic.instruments or "").split(",") if name in INSTRUMENTS]
+    return chosen or list(INSTRUMENTS)
 
 
 def public_link(clinic: Clinic) -> tuple[str, bool]:
@@ -57,6 +91,12 @@ def public_link(clinic: Clinic) -> tuple[str, bool]:
     path = adapter.build("clinic_link.landing", {"token": clinic.link_token})
     base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     return (base + path, True) if base else (path, False)
+
+
+def short_link(clinic: Clinic) -> tuple[str, bool]:
+    """The typed form of the clinic's link: as public_link, with the grouped short code."""
+    link, whole = public_link(clinic)
+    return link[: -len(clinic.link_token)] + grouped_short_code(clinic.short_code), whole
 
 
 def qr_svg(text: str) -> str:

@@ -185,6 +185,9 @@ PAGES = [
     SitePage("clinic-landing", "/c/{clinic_token}"),
     SitePage("clinic-pcptsd5-form", "/screen/pcptsd5?clinic={clinic_token}"),
     SitePage("clinic-link-unknown", "/c/no-such-link", status=404),
+    SitePage("clinician-outcomes", "/clinician/outcomes", needs=("clinician_signed_in",)),
+    SitePage("clinician-outcomes-admin", "/clinician/outcomes?clinic={clinic_slug}", needs=("admin_signed_in",)),
+    SitePage("forgot-password", "/clinician/forgot"),
 ]
 
 

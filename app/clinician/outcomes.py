@@ -1,0 +1,221 @@
+"""Outcomes: for each questionnaire with a change rule, the series of two or more results — first and
+latest scores, reliable change up and down, and crossing below the cut-off — per clinic and month of the
+first result, aggregated in SQL (a recursive walk of the series links, then GROUP BY)."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import Response, render_template, request
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from ..extensions import db
+from ..models import Clinic, Screening
+from ..screening.instruments import INSTRUMENTS, Instrument
+from ..screening.service import required_cutoff
+from . import audit
+from .charts import bar_chart
+from .queries import Filters, Scope, parse_filters, scope_for, series_of_results
+from .views import bp, filter_errors, me
+
+CSV_HEADER = ["clinic", "instrument", "month", "series", "median_first", "median_latest",
+              "improved_reliably", "worsened_reliably", "crossed_below_cutoff", "reliable_change", "cutoff"]
+
+
+class month_of(FunctionElement):
+    """A timestamp's UTC month as `2026-01` text: SQL differs per database."""
+
+    type = sa.String()
+    name = "month_of"
+    inherit_cache = True
+
+
+@compiles(month_of)
+def _month_postgresql(element, compiler, **kw):
+    return f"to_char(timezone('UTC', {compiler.process(element.clauses, **kw)}), 'YYYY-MM')"
+
+
+@compiles(month_of, "sqlite")
+def _month_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)})"
+
+
+def series_rows(instrument: Instrument, scope: Scope) -> sa.Subquery:
+    """One row per series of two or more of the instrument's results visible to the reader: the clinic
+    and month of its first result, its first and latest totals (see queries.series_of_results)."""
+    chain = series_of_results(scope, instrument.id)
+    member = sa.orm.aliased(Screening, name="member")
+    # Each result's place from the end of its series (1: the latest) and the series' length.
+    ranked = (sa.select(chain.c.root, member.total, member.taken_at, member.clinic_id, chain.c.step,
+                        sa.func.row_number().over(partition_by=chain.c.root,
+                                                  order_by=(member.taken_at.desc(), member.id.desc()))
+                        .label("from_end"),
+                        sa.func.count().over(partition_by=chain.c.root).label("length"))
+              .join(member, member.id == chain.c.id).subquery("ranked"))
+    first = ranked.alias("first")
+    latest = ranked.alias("latest")
+    return (sa.select(first.c.root, first.c.clinic_id, month_of(first.c.taken_at).label("month"),
+                      first.c.total.label("first_total"), latest.c.total.label("latest_total"))
+            .join(latest, sa.and_(latest.c.root == first.c.root, latest.c.from_end == 1))
+            .where(first.c.step == 1, first.c.length >= 2).subquery("series"))
+
+
+@dataclass
+class OutcomeRow:
+    """One clinic's (or every clinic's) series of one instrument that began in one month (or ever)."""
+
+    clinic: str
+    instrument: Instrument
+    month: str
+    series: int = 0
+    improved: int = 0
+    worsened: int = 0
+    crossed_below: int = 0
+    first_totals: dict[int, int] = field(default_factory=dict)
+    latest_totals: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def median_first(self) -> float | None:
+        return median(self.first_totals)
+
+    @property
+    def median_latest(self) -> float | None:
+        return median(self.latest_totals)
+
+    def add(self, other: OutcomeRow) -> None:
+        self.series += other.series
+        self.improved += other.improved
+        self.worsened += other.worsened
+        self.crossed_below += other.crossed_below
+        for mine, theirs in ((self.first_totals, other.first_totals), (self.latest_totals, other.latest_totals)):
+            for total, count in theirs.items():
+                mine[total] = mine.get(total, 0) + count
+
+
+def median(counts: dict[int, int]) -> float | None:
+    """The median of totals given as total → how many (the mean of the middle two for an even count)."""
+    size = sum(counts.values())
+    if not size:
+        return None
+    middle = [(size - 1) // 2, size // 2]
+    values, seen = [], 0
+    for total in sorted(counts):
+        while middle and middle[0] < seen + counts[total]:
+            values.append(total)
+            middle.pop(0)
+        seen += counts[total]
+    return sum(values) / 2
+
+
+def outcome_rows(scope: Scope) -> list[OutcomeRow]:
+    """Per clinic, instrument (those with a change rule) and month of the first result: one GROUP BY over
+    the series by (clinic, month, first total, latest total) — at most 81 × 81 groups a clinic and month,
+    far fewer in practice — from which the counts, changes and medians are summed here."""
+    names = dict(db.session.execute(sa.select(Clinic.id, Clinic.slug)).all())
+    rows: dict[tuple, OutcomeRow] = {}
+    for instrument in INSTRUMENTS.values():
+        rule = instrument.change_rule
+        if rule is None:
+            continue
+        cutoff = required_cutoff(instrument)
+        series = series_rows(instrument, scope)
+        groups = db.session.execute(
+            sa.select(series.c.clinic_id, series.c.month, series.c.first_total, series.c.latest_total, sa.func.count())
+            .group_by(series.c.clinic_id, series.c.month, series.c.first_total, series.c.latest_total)).all()
+        for clinic_id, month, first, latest, count in groups:
+            first, latest, count = int(first), int(latest), int(count)
+            key = (names.get(clinic_id, ""), instrument.id, month)
+            row = rows.setdefault(key, OutcomeRow(key[0], instrument, month))
+            row.series += count
+            row.improved += count if latest - first <= -rule.reliable else 0
+            row.worsened += count if latest - first >= rule.reliable else 0
+            row.crossed_below += count if first >= cutoff > latest else 0
+            row.first_totals[first] = row.first_totals.get(first, 0) + count
+            row.latest_totals[latest] = row.latest_totals.get(latest, 0) + count
+    return sorted(rows.values(), key=lambda row: (row.instrument.id, row.clinic, row.month))
+
+
+def combined(rows: list[OutcomeRow], by: str) -> list[OutcomeRow]:
+    """The rows summed per instrument and month (by="month") or per instrument and clinic (by="clinic")."""
+    merged: dict[tuple, OutcomeRow] = {}
+    for row in rows:
+        key = (row.instrument.id, row.month if by == "month" else row.clinic)
+        target = merged.setdefault(key, OutcomeRow(row.clinic if by == "clinic" else "", row.instrument,
+                                                   row.month if by == "month" else ""))
+        target.add(row)
+    return [merged[key] for key in sorted(merged)]
+
+
+def month_chart(rows: list[OutcomeRow]):
+    """Series per month of their first result, every month between the first and the last drawn, so
+    the x axis is time."""
+    counts = {row.month: row.series for row in rows}
+    if not counts:
+        return None
+    first, last = min(counts), max(counts)
+    year, month = int(first[:4]), int(first[5:])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        label = f"{year:04d}-{month:02d}"
+        months.append((label, counts.get(label, 0)))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return bar_chart(months)
+
+
+def reader_scope() -> tuple[Filters, Scope, list[str]]:
+    filters, errors = parse_filters({"clinic": request.args.get("clinic", "")})
+    scope, clinic_errors = scope_for(me(), filters)
+    return filters, scope, errors + clinic_errors
+
+
+@bp.get("/outcomes")
+def outcomes():
+    """Are the clinic's patients getting better? Series of two or more results, first against latest."""
+    filters, scope, errors = reader_scope()
+    if errors:
+        return filter_errors(errors)
+    rows = outcome_rows(scope)
+    instruments = [instrument for instrument in INSTRUMENTS.values() if instrument.change_rule is not None]
+    by_month = combined(rows, "month")
+    return render_template(
+        "clinician/outcomes.html", filters=filters, instruments=instruments, by_month=by_month,
+        by_clinic=combined(rows, "clinic"), cutoffs={i.id: required_cutoff(i) for i in instruments},
+        charts={i.id: month_chart([row for row in by_month if row.instrument is i]) for i in instruments},
+        clinic_names=dict(db.session.execute(sa.select(Clinic.slug, Clinic.name)).all()))
+
+
+def outcome_lines(rows: list[OutcomeRow]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for row in rows:
+        rule = row.instrument.change_rule
+        assert rule is not None  # rows exist only for instruments with a change rule
+        writer.writerow([row.clinic, row.instrument.id, row.month, row.series, _number(row.median_first),
+                         _number(row.median_latest), row.improved, row.worsened, row.crossed_below,
+                         rule.reliable, required_cutoff(row.instrument)])
+    yield buffer.getvalue()
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if value == int(value) else f"{value:.1f}"
+
+
+@bp.get("/outcomes.csv")
+def outcomes_csv():
+    """The outcome rows per clinic, instrument and month of the first result, as CSV."""
+    filters, scope, errors = reader_scope()
+    if errors:
+        return filter_errors(errors)
+    rows = outcome_rows(scope)
+    audit.record(audit.EXPORT_CSV, me(), detail=f"outcomes {filters.describe()}")
+    db.session.commit()
+    response = Response("".join(outcome_lines(rows)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="ptsd-outcomes.csv"'
+    return response

@@ -1,0 +1,153 @@
+"""Outcomes against hand-computed series (improved, worsened, crossed the cut-off, too short), the CSV,
+and `?clinic=` on every clinician page and export: an admin filtering sees only that clinic."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from app.extensions import db as _db
+from app.models import Screening, utcnow
+from app.screening.instruments import PCL5
+from tests.clinician_support import *  # noqa: F401,F403 - fixtures
+from tests.clinician_support import clinic_named, store, utc
+from tests.conftest import in_app_context
+
+
+def pcl5(total: int) -> list[int]:
+    """Twenty PCL-5 answers adding up to `total`."""
+    answers = [total // 20] * 20
+    for index in range(total % 20):
+        answers[index] += 1
+    return answers
+
+
+def series(clinic, *points):
+    """A series of PCL-5 results (total, taken_at) linked through their previous results."""
+    previous = None
+    rows = []
+    for total, when in points:
+        row = store(answers=pcl5(total), taken_at=when, clinic=clinic,
+                    **({"previous_id": previous.id} if previous else {}))
+        rows.append(row)
+        previous = row
+    return rows
+
+
+@pytest.fixture
+def outcomes_data(app):
+    """Home Clinic, series begun in January 2026:
+      A 60 → 40 → 20   improved (−40 ≥ 18), crossed below 33
+      B 20 → 40        worsened (+20)
+      C 40 → 30        neither (−10), crossed below 33
+      D 80             too short: left out
+    Other Clinic, begun in February 2026:
+      E 40 → 60 → 22   improved (−18: exactly the reliable change), crossed below 33
+    and PC-PTSD-5 retakes (no change rule: no outcome rows)."""
+    clinic_named()
+    clinic_named("Other Clinic")
+    a = series("Home Clinic", (60, utc(2026, 1, 5)), (40, utc(2026, 2, 5)), (20, utc(2026, 3, 5)))
+    b = series("Home Clinic", (20, utc(2026, 1, 10)), (40, utc(2026, 2, 10)))
+    series("Home Clinic", (40, utc(2026, 1, 20)), (30, utc(2026, 2, 20)))
+    series("Home Clinic", (80, utc(2026, 1, 25)))
+    series("Other Clinic", (40, utc(2026, 2, 3)), (60, utc(2026, 3, 3)), (22, utc(2026, 4, 3)))
+    first = store("pcptsd5", taken_at=utc(2026, 1, 6))
+    store("pcptsd5", taken_at=utc(2026, 2, 6), previous_id=first.id)
+    return {"A": a, "B": b}
+
+
+HOME = ["home-clinic", "pcl5", "2026-01", "3", "40", "30", "1", "1", "2", "18", "33"]
+OTHER = ["other-clinic", "pcl5", "2026-02", "1", "40", "22", "1", "0", "1", "18", "33"]
+
+
+@in_app_context
+def mark_reviewed(result_id: int) -> None:
+    row = _db.session.get(Screening, result_id)
+    row.reviewed, row.reviewed_at = True, utcnow()
+    _db.session.commit()
+
+
+def csv_rows(response) -> list[list[str]]:
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_outcome_figures_match_the_hand_computed_series(outcomes_data, admin_client):
+    rows = csv_rows(admin_client.get("/clinician/outcomes.csv"))
+    assert rows[0] == ["clinic", "instrument", "month", "series", "median_first", "median_latest",
+                       "improved_reliably", "worsened_reliably", "crossed_below_cutoff", "reliable_change", "cutoff"]
+    assert rows[1:] == [HOME, OTHER]
+    assert PCL5.change_rule is not None and rows[1][9] == str(PCL5.change_rule.reliable)
+
+
+def test_the_outcomes_page_shows_the_rows_a_chart_over_time_and_what_it_cannot_show(outcomes_data, admin_client):
+    body = admin_client.get("/clinician/outcomes").get_data(as_text=True)
+    assert "no control group" in body and "self-selected" in body and "anonymous" in body
+    assert re.search(r'<th scope="row">2026-01</th>\s*<td class="num">3</td>\s*<td class="num">40</td>\s*'
+                     r'<td class="num">30</td>\s*<td class="num">1</td>\s*<td class="num">1</td>\s*'
+                     r'<td class="num">2</td>', body)
+    svg = body[body.index('<svg class="chart"'):body.index("</svg>")]
+    assert svg.count('<rect class="chart-bar"') == 2  # January and February, one bar a month
+    assert 'id="outcomes-pcl5"' in body and 'id="outcomes-pcptsd5"' not in body  # no change rule, no rows
+    assert 'href="/clinician/outcomes.csv"' in body
+
+
+def test_a_clinician_sees_only_their_clinics_outcomes(outcomes_data, signed_in):
+    assert csv_rows(signed_in.get("/clinician/outcomes.csv"))[1:] == [HOME]
+    refused = signed_in.get("/clinician/outcomes?clinic=other-clinic")
+    assert refused.status_code == 400 and "Choose a clinic from the list." in refused.get_data(as_text=True)
+
+
+def test_an_admin_filtering_by_clinic_sees_only_that_clinic_everywhere(outcomes_data, admin_client, app):
+    assert csv_rows(admin_client.get("/clinician/outcomes.csv?clinic=other-clinic"))[1:] == [OTHER]
+    outcome_page = admin_client.get("/clinician/outcomes?clinic=other-clinic").get_data(as_text=True)
+    assert "2026-02" in outcome_page and ">2026-01<" not in outcome_page
+    queue = admin_client.get("/clinician/?clinic=other-clinic").get_data(as_text=True)
+    assert len(re.findall(r'href="/clinician/results/R-[0-9A-Z]{3}-[0-9A-Z]{4}"', queue)) == 3
+    assert 'href="/clinician/export.csv?clinic=other-clinic"' in queue
+    stats = admin_client.get("/clinician/stats?clinic=other-clinic").get_data(as_text=True)
+    assert "3 results match." in stats
+    export = csv_rows(admin_client.get("/clinician/export.csv?clinic=other-clinic"))
+    assert len(export) == 4
+    bundle = json.loads(admin_client.get("/clinician/export.fhir.json?clinic=other-clinic").get_data(as_text=True))
+    assert len(bundle["entry"]) == 3
+    everything = admin_client.get("/clinician/stats").get_data(as_text=True)
+    assert "13 results match." in everything
+
+
+@pytest.mark.parametrize("path", ["/clinician/", "/clinician/stats", "/clinician/export.csv",
+                                  "/clinician/export.fhir.json", "/clinician/outcomes", "/clinician/outcomes.csv"])
+@pytest.mark.parametrize("clinic", ["no-such-clinic", "Other Clinic", "x" * 81])
+def test_an_unknown_or_unreadable_clinic_is_a_clear_400(outcomes_data, admin_client, path, clinic):
+    response = admin_client.get(path, query_string={"clinic": clinic})
+    assert response.status_code == 400
+    assert "Choose a clinic from the list." in response.get_data(as_text=True)
+
+
+def test_the_clinic_filter_is_offered_only_to_readers_of_several_clinics(outcomes_data, signed_in, admin_client):
+    assert 'name="clinic"' in admin_client.get("/clinician/").get_data(as_text=True)
+    assert 'id="f-clinic"' not in signed_in.get("/clinician/").get_data(as_text=True)
+    assert signed_in.get("/clinician/?clinic=home-clinic").status_code == 200  # one's own: allowed
+
+
+def test_statistics_count_people_beside_results_and_the_backlog_counts_series(outcomes_data, admin_client,
+                                                                                signed_in):
+    # Home: 8 PCL-5 results in 4 series (A, B, C, D) and 2 PC-PTSD-5 results in 1 series.
+    body = signed_in.get("/clinician/stats").get_data(as_text=True)
+    assert "10 results match." in body and "They come from 5 people (series of retakes)." in body
+    assert re.search(r'<th scope="row">PCL-5</th>\s*<td class="num">8</td>\s*<td class="num">4</td>', body)
+    assert re.search(r"<dt>Waiting for review</dt><dd>10</dd>", body)
+    assert re.search(r"<dt>People waiting \(series\)</dt><dd>5</dd>", body)
+    # Every result of series B reviewed: four series wait; one result of series A too: still four.
+    for row in (*outcomes_data["B"], outcomes_data["A"][0]):
+        mark_reviewed(row.id)
+    body = signed_in.get("/clinician/stats").get_data(as_text=True)
+    assert re.search(r"<dt>Waiting for review</dt><dd>7</dd>", body)
+    assert re.search(r"<dt>People waiting \(series\)</dt><dd>4</dd>", body)
+    pcl5_only = signed_in.get("/clinician/stats?instrument=pcl5").get_data(as_text=True)
+    assert re.search(r"<dt>People waiting \(series\)</dt><dd>3</dd>", pcl5_only)
+    everything = admin_client.get("/clinician/stats").get_data(as_text=True)
+    assert "They come from 6 people (series of retakes)." in everything
