@@ -90,7 +90,8 @@ def save_questionnaires(client, slug: str, places: dict[str, str]):
 
 
 def start_links(body: str) -> list[str]:
-    return re.findall(r'href="/screen/([a-z0-9]+)\?clinic=', body)
+    """The landing page's start buttons (the menu also links every questionnaire with the clinic kept)."""
+    return re.findall(r'class="button" href="/screen/([a-z0-9]+)\?clinic=', body)
 
 
 def test_the_clinics_own_clinician_chooses_the_questionnaires_and_their_order(app, signed_in):

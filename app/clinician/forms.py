@@ -92,7 +92,8 @@ class QuestionnairesForm(FlaskForm):
 def questionnaires_form(instruments, offered: list[str]) -> QuestionnairesForm:
     """The form for these instruments, showing the places of those offered now."""
     places = [SelectChoice("", _l("Not offered"))] + [
-        SelectChoice(str(number), _l("Place %(number)s", number=number)) for number in range(1, len(instruments) + 1)]
+        SelectChoice(str(number), WithParameters(_l("Place %(number)s"), number=number))
+        for number in range(1, len(instruments) + 1)]
 
     class Form(QuestionnairesForm):
         pass
