@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html as html_module
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -220,3 +221,17 @@ def test_home_offers_the_itq_and_says_when_to_choose_it(client):
     page = text_of(client.get("/"))
     assert "/screen/itq" in page
     assert "ICD-11" in page
+
+
+@pytest.mark.parametrize("language, links", [
+    ("en", ["Read about it under “Re-experiencing”", "Read about it under “Avoidance and numbing”",
+            "Read about it under “Arousal and reactivity”"]),
+    ("es", ["Leer sobre esto en «", "Leer sobre esto en «", "Leer sobre esto en «"]),
+])
+def test_the_itq_groups_say_under_which_name_the_learn_page_covers_them(client, db, form_token, language, links):
+    """The ITQ names its groups in ICD-11's words ("Sense of current threat"); the learn page's sections
+    use the site's ("Arousal and reactivity"): each link says which section it opens."""
+    token = form_token("/screen/itq")
+    page = text_of(client.post("/screen/itq", data=itq_form(token, PTSD), headers={"Accept-Language": language}))
+    found = re.findall(r'<a class="learn-link" href="/learn/ptsd#[^"]+">([^<]+)</a>', page)
+    assert len(found) == 3 and all(text.startswith(link) for text, link in zip(found, links, strict=True))
