@@ -16,8 +16,8 @@ from ..page_cache import cached_page
 from . import codes
 from .change import Change, signed
 from .forms import YES, DeleteForm, ResultCodeForm, clinic_store_choices, form_class
-from .instruments import INSTRUMENTS, PCPTSD5, PRODUCT_CLUSTERS, Instrument
-from .instruments.itq import ITQ, WHEN_OPTIONS, ptsd_symptoms_without_impairment
+from .instruments import INSTRUMENTS, PRODUCT_CLUSTERS, Instrument
+from .instruments.itq import WHEN_OPTIONS, ptsd_symptoms_without_impairment
 from .scoring import ScreeningResult
 from .service import (
     PreviousCodeError,
@@ -153,7 +153,7 @@ def item_sections(instrument: Instrument) -> list[tuple[str | None, list]]:
     The PC-PTSD-5 is published as one list of five questions, so it stays one untitled section
     (its grouping belongs on the result); the PCL-5 shows runs of items that share a cluster.
     """
-    if instrument is PCPTSD5:
+    if instrument.yes_no:
         return [(None, list(instrument.items))]
     sections: list[tuple[str | None, list]] = []
     for item in instrument.items:
@@ -218,7 +218,7 @@ def about():
 
 
 def _answers_from(instrument: Instrument, form) -> tuple[list, bool | None]:
-    if instrument is PCPTSD5:
+    if instrument.yes_no:
         exposure = form.exposure.data == YES
         answers = [form[item.field].data == YES for item in instrument.items] if exposure else []
         return answers, exposure
@@ -351,7 +351,8 @@ def render_result(result: ScreeningResult, code: str | None, taken_at=None, chan
         # A safety item (PCL-5 item 16 at "Moderately" or more) emphasises the crisis box.
         harm_item=bool(result.instrument.safety_items_endorsed(result.answers)),
         # ITQ: PTSD symptoms in every group but no effect on daily life, so the pattern was not met.
-        itq_impairment_unmet=result.instrument is ITQ and ptsd_symptoms_without_impairment(result.answers),
+        itq_impairment_unmet=(bool(result.instrument.second_clusters)
+                              and ptsd_symptoms_without_impairment(result.answers)),
         keep_offer=keep_offer, asked_to_keep=asked_to_keep, kept_now=kept_now, shared_with=shared_with,
         from_link=from_link, clinic_token=request.values.get("clinic", "").strip() or None,
     ))

@@ -1,7 +1,7 @@
 """The instruments: shared definitions, the registry, and one module per instrument with its items and rules."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +113,35 @@ class Instrument:
     safety_items: tuple[SafetyItem, ...] = ()
     # A brief screen (a positive result calls for a full assessment) rather than a full measure of severity.
     brief_screen: bool = False
+    # An optional, unscored answer asked besides the items (the ITQ's "When did the experience occur?"):
+    # its published choices, or () where there is none.
+    when_options: tuple[Option, ...] = ()
+    # Confirmed LOINC codes (instruments.md) for the panel and its total score, or None: FHIR then
+    # names the questionnaire by this app's own canonical.
+    loinc_panel: str | None = None
+    loinc_total: str | None = None
+    # How many totals one bar of the clinician's distribution chart covers (1: a bar per total); a chart
+    # in bands marks where the cut-off falls inside its band.
+    distribution_band: int = 1
+    # The partial that opens the form before the items (the ITQ's note on its written description), or None.
+    form_intro_partial: str | None = None
+    # The instrument's second set of groups beside the product clusters (the ITQ's self-organisation), or ().
+    second_clusters: tuple[str, ...] = ()
+
+    @property
+    def yes_no(self) -> bool:
+        """Answered yes or no after a gate question (the PC-PTSD-5) rather than rated on a scale."""
+        return self.gate is not None
+
+    @property
+    def has_dsm5_clusters(self) -> bool:
+        """Whether its items map onto DSM-5's clusters B–E (the PCL-5's), for the DSM-5 sums and rule."""
+        return any(item.dsm5_cluster for item in self.items)
+
+    def score(self, answers: Sequence, exposure: bool | None = None, cutoff: int | None = None,
+              when: str | None = None) -> ScreeningResult:
+        """Score typed answers by this instrument's published rules; `cutoff` where it has one."""
+        return _SCORERS[self.id](answers, exposure, cutoff, when)
 
     def safety_items_endorsed(self, answers: Sequence[int]) -> tuple[SafetyItem, ...]:
         """The safety items these answers rate at or above their threshold, in item order."""
@@ -193,11 +222,18 @@ def cluster_sums(instrument: Instrument, answers: Sequence[int]) -> dict[str, in
 
 
 # The instrument modules import the definitions above from this package, so they come after them.
-from .itq import ITQ  # noqa: E402
-from .pcl5 import PCL5  # noqa: E402
-from .pcptsd5 import PCPTSD5  # noqa: E402
+from .itq import ITQ, score_itq  # noqa: E402
+from .pcl5 import PCL5, score_pcl5  # noqa: E402
+from .pcptsd5 import PCPTSD5, score_pcptsd5  # noqa: E402
 
 INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5, ITQ.id: ITQ}
+
+# Each instrument's scoring function, called with (answers, exposure, cutoff, when).
+_SCORERS: dict[str, Callable[..., ScreeningResult]] = {
+    PCL5.id: lambda answers, _exposure, cutoff, _when: score_pcl5(answers, cutoff),
+    PCPTSD5.id: lambda answers, exposure, cutoff, _when: score_pcptsd5(exposure, answers, cutoff),
+    ITQ.id: lambda answers, _exposure, _cutoff, when: score_itq(answers, when),
+}
 
 
 def get(instrument_id: str) -> Instrument | None:

@@ -119,6 +119,9 @@ ITQ = Instrument(
     source_url="https://doi.org/10.1111/acps.12956",
     default_cutoff=None,
     total_max=24,  # the PTSD symptom total, P1–P6
+    when_options=WHEN_OPTIONS,
+    form_intro_partial="screening/_itq_form_intro.html",
+    second_clusters=DSO_CLUSTERS,
 )
 
 # Item numbers (1-based) of each pair and impairment set, as the published rules name them.

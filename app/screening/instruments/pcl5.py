@@ -118,6 +118,11 @@ PCL5 = Instrument(
     ),
     # Item 16 rated "Moderately" or more: the person's crisis box asks them to reach out today.
     safety_items=(SafetyItem(16, 2, N_("risk-taking or self-harm")),),
+    # The PCL-5 panel and its total score, confirmed in LOINC (instruments.md).
+    loinc_panel="101697-1",
+    loinc_total="101698-9",
+    # Totals 0–80 shown in bands of 5; the top band 75–80 also holds 80.
+    distribution_band=5,
 )
 
 
