@@ -17,7 +17,7 @@ from . import codes
 from .change import Change, signed
 from .forms import YES, DeleteForm, ResultCodeForm, clinic_store_choices, form_class
 from .instruments import INSTRUMENTS, PRODUCT_CLUSTERS, Instrument
-from .instruments.itq import WHEN_OPTIONS, ptsd_symptoms_without_impairment
+from .instruments.itq import ITQ, WHEN_OPTIONS, ptsd_symptoms_without_impairment
 from .scoring import ScreeningResult
 from .service import (
     PreviousCodeError,
@@ -53,18 +53,14 @@ DSM5_CLUSTER_NAMES = {
     "D": _l("negative alterations in cognitions and mood"),
     "E": _l("alterations in arousal and reactivity"),
 }
-# The ITQ's own names: ICD-11 calls its three PTSD clusters by these, and adds the three disturbances
-# in self-organisation; the form's four parts follow the published questionnaire.
-ITQ_CLUSTER_NAMES = {
-    "reexperiencing": _l("Re-experiencing in the here and now"),
-    "avoidance": _l("Avoidance"),
-    "arousal": _l("Sense of current threat"),
-    "affective_dysregulation": _l("Affective dysregulation"),
-    "negative_self_concept": _l("Negative self-concept"),
-    "disturbed_relationships": _l("Disturbances in relationships"),
-    "ptsd_impairment": _l("Effect on life (PTSD)"),
-    "dso_impairment": _l("Effect on life (self-organisation)"),
-}
+
+
+def group_names(instrument: Instrument) -> dict:
+    """The names of an instrument's groups, translated: its own (the ITQ's) over this site's three."""
+    return {**CLUSTER_NAMES, **{key: _l(name) for key, name in instrument.cluster_names}}
+
+
+ITQ_CLUSTER_NAMES = group_names(ITQ)
 ITQ_SECTION_NAMES = {
     "ptsd_symptoms": _l("Problems in the past month"),
     "ptsd_impairment": _l("How these problems affected your life"),
@@ -124,6 +120,7 @@ def cluster_names():
     return {
         "CLUSTER_NAMES": CLUSTER_NAMES,
         "ITQ_CLUSTER_NAMES": ITQ_CLUSTER_NAMES,
+        "group_names": group_names,
         "DSM5_CLUSTER_NAMES": DSM5_CLUSTER_NAMES,
         "ITQ_SECTION_NAMES": ITQ_SECTION_NAMES,
         "WHEN_OPTIONS": WHEN_OPTIONS,

@@ -127,6 +127,20 @@ class Instrument:
     form_intro_partial: str | None = None
     # The instrument's second set of groups beside the product clusters (the ITQ's self-organisation), or ().
     second_clusters: tuple[str, ...] = ()
+    # Its own names for its groups (key, English words marked for translation), where they differ from
+    # this site's names for the three product clusters: the ITQ's follow ICD-11.
+    cluster_names: tuple[tuple[str, str], ...] = ()
+    # Whether its product-cluster sums are shown to the person (the PC-PTSD-5's are validated only as a total).
+    reports_clusters: bool = True
+    # Whether the form's parts are this site's grouping rather than the published form's (the PCL-5's).
+    site_grouping: bool = False
+    # How its result is put into words: the partial with the one-sentence verdict, the partial explaining
+    # the cut-off (None where it has none), the partial replacing the cut-off details (the ITQ's criteria).
+    verdict_partial: str = "screening/_verdict_cutoff.html"
+    cutoff_note_partial: str | None = None
+    result_details_partial: str | None = None
+    # Sources for its scoring, cut-off and change beside its credit: (text, address, link words).
+    scoring_sources: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def yes_no(self) -> bool:

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from . import (
     AROUSAL,
     AVOIDANCE,
+    N_,
     NOT_AT_ALL_TO_EXTREMELY,
     REEXPERIENCING,
     Instrument,
@@ -122,6 +123,20 @@ ITQ = Instrument(
     when_options=WHEN_OPTIONS,
     form_intro_partial="screening/_itq_form_intro.html",
     second_clusters=DSO_CLUSTERS,
+    # ICD-11 calls its three PTSD clusters by these names, and adds the three disturbances in
+    # self-organisation; the form's four parts follow the published questionnaire.
+    cluster_names=(
+        (REEXPERIENCING, N_("Re-experiencing in the here and now")),
+        (AVOIDANCE, N_("Avoidance")),
+        (AROUSAL, N_("Sense of current threat")),
+        (AFFECTIVE_DYSREGULATION, N_("Affective dysregulation")),
+        (NEGATIVE_SELF_CONCEPT, N_("Negative self-concept")),
+        (DISTURBED_RELATIONSHIPS, N_("Disturbances in relationships")),
+        (PTSD_IMPAIRMENT, N_("Effect on life (PTSD)")),
+        (DSO_IMPAIRMENT, N_("Effect on life (self-organisation)")),
+    ),
+    verdict_partial="screening/_verdict_itq.html",
+    result_details_partial="screening/_itq_result.html",
 )
 
 # Item numbers (1-based) of each pair and impairment set, as the published rules name them.

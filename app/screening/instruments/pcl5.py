@@ -123,6 +123,12 @@ PCL5 = Instrument(
     loinc_total="101698-9",
     # Totals 0–80 shown in bands of 5; the top band 75–80 also holds 80.
     distribution_band=5,
+    site_grouping=True,
+    verdict_partial="screening/_verdict_pcl5.html",
+    cutoff_note_partial="screening/_cutoff_note_pcl5.html",
+    scoring_sources=((
+        "National Center for PTSD. PTSD Checklist for DSM-5 (PCL-5): scoring, cut-off and change.",
+        "https://www.ptsd.va.gov/professional/assessment/adult-sr/ptsd-checklist.asp", "ptsd.va.gov"),),
 )
 
 
