@@ -70,27 +70,12 @@ ITQ_SECTION_NAMES = {
 
 
 # One name per questionnaire everywhere a person sees it (menu, home, headings, result): a plain
-# description, then the published abbreviation. Listed in the order the menu and home page offer
-# them; a questionnaire missing here is still offered, under its published name.
-PERSON_NAMES = {
-    "pcptsd5": _l("Quick screen"),
-    "pcl5": _l("Full checklist"),
-    "itq": _l("Trauma questionnaire"),
-}
-
+# description (the instrument's person_name), then the published abbreviation.
+PERSON_NAMES = {i.id: _l(i.person_name) for i in INSTRUMENTS.values() if i.person_name}
 # What each questionnaire asks and how long it takes, for its card on the home page.
-PERSON_SUMMARIES = {
-    "pcptsd5": _l("One question about past events, then 5 yes-or-no questions. About 1 minute."),
-    "pcl5": _l("20 questions, each rated from “Not at all” to “Extremely”. About 5 minutes."),
-    "itq": _l("18 questions about the past month and about how you usually feel, see yourself and get on with "
-              "people. About 5 minutes."),
-}
+PERSON_SUMMARIES = {i.id: _l(i.person_summary) for i in INSTRUMENTS.values() if i.person_summary}
 # When a questionnaire is the better choice, where that is not obvious from its summary.
-PERSON_WHEN_TO_CHOOSE = {
-    "itq": _l("Choose this one if you went through long or repeated harm (for example abuse, violence at home, "
-              "captivity) or if you are in a country that uses the World Health Organization’s ICD-11: it also "
-              "looks at complex PTSD. The other two follow the American manual, DSM-5."),
-}
+PERSON_WHEN_TO_CHOOSE = {i.id: _l(i.person_when_to_choose) for i in INSTRUMENTS.values() if i.person_when_to_choose}
 
 
 def instrument_name(instrument: Instrument, short_on_phones: bool = False) -> Markup:
@@ -105,10 +90,8 @@ def instrument_name(instrument: Instrument, short_on_phones: bool = False) -> Ma
 
 
 def offered_instruments() -> list[Instrument]:
-    """Every questionnaire, in the order PERSON_NAMES gives, then any other."""
-    order = list(PERSON_NAMES)
-    return sorted(INSTRUMENTS.values(),
-                  key=lambda i: order.index(i.id) if i.id in order else len(order))
+    """The questionnaires the menu and home page offer (those with a menu_order), in that order."""
+    return sorted((i for i in INSTRUMENTS.values() if i.menu_order is not None), key=lambda i: i.menu_order or 0)
 
 # Any neutral page will do: the control is a link away from here, never a request from this site.
 DEFAULT_LEAVE_SITE_URL = "https://www.google.com/search?q=weather"

@@ -141,6 +141,14 @@ class Instrument:
     result_details_partial: str | None = None
     # Sources for its scoring, cut-off and change beside its credit: (text, address, link words).
     scoring_sources: tuple[tuple[str, str, str], ...] = ()
+    # What a person sees (English, marked for translation): a plain name shown before the published
+    # abbreviation, what it asks and how long it takes, and when it is the better choice ("" where obvious).
+    person_name: str = ""
+    person_summary: str = ""
+    person_when_to_choose: str = ""
+    # Its place in the menu and on the home page, which are about PTSD; None: offered only through a
+    # clinic's link or a link from another result.
+    menu_order: int | None = None
 
     @property
     def yes_no(self) -> bool:

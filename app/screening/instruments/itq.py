@@ -136,6 +136,14 @@ ITQ = Instrument(
         (DSO_IMPAIRMENT, N_("Effect on life (self-organisation)")),
     ),
     verdict_partial="screening/_verdict_itq.html",
+    person_name=N_("Trauma questionnaire"),
+    person_summary=N_("18 questions about the past month and about how you usually feel, see yourself and get on "
+                      "with people. About 5 minutes."),
+    person_when_to_choose=N_(
+        "Choose this one if you went through long or repeated harm (for example abuse, violence at home, "
+        "captivity) or if you are in a country that uses the World Health Organization’s ICD-11: it also "
+        "looks at complex PTSD. The other two follow the American manual, DSM-5."),
+    menu_order=3,
     result_details_partial="screening/_itq_result.html",
 )
 

@@ -124,6 +124,9 @@ PCL5 = Instrument(
     # Totals 0–80 shown in bands of 5; the top band 75–80 also holds 80.
     distribution_band=5,
     site_grouping=True,
+    person_name=N_("Full checklist"),
+    person_summary=N_("20 questions, each rated from “Not at all” to “Extremely”. About 5 minutes."),
+    menu_order=2,
     verdict_partial="screening/_verdict_pcl5.html",
     cutoff_note_partial="screening/_cutoff_note_pcl5.html",
     scoring_sources=((

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from . import (
     AROUSAL,
     AVOIDANCE,
+    N_,
     REEXPERIENCING,
     Instrument,
     InvalidAnswers,
@@ -57,6 +58,9 @@ PCPTSD5 = Instrument(
     default_cutoff=3,
     # Its five yes/no items are validated only as a total (Prins et al. 2016), not as subscales.
     reports_clusters=False,
+    person_name=N_("Quick screen"),
+    person_summary=N_("One question about past events, then 5 yes-or-no questions. About 1 minute."),
+    menu_order=1,
     cutoff_note_partial="screening/_cutoff_note_pcptsd5.html",
     scoring_sources=((
         "Bovin MJ, et al. Diagnostic Accuracy and Acceptability of the Primary Care Posttraumatic Stress "
