@@ -44,10 +44,12 @@ def errors_response(messages: list[str], status: int = 400):
 
 
 def _check_ratings(payload: dict, instrument: Instrument) -> list[str]:
-    """Ratings 0–4, one per item: the PCL-5's 20 and the ITQ's 18."""
+    """Ratings from 0 to the scale's top (4 on the PCL-5 and the ITQ, 3 on the PHQ-9), one per item."""
+    top = max(option.score for option in instrument.options)
     answers = payload.get("answers")
     if not isinstance(answers, list):
-        return [_("\"answers\" must be a list of %(count)s whole numbers from 0 to 4.", count=len(instrument.items))]
+        return [_("\"answers\" must be a list of %(count)s whole numbers from 0 to %(top)s.",
+                  count=len(instrument.items), top=top)]
     errors = []
     if len(answers) != len(instrument.items):
         errors.append(_("\"answers\" must have exactly %(count)s entries; it has %(given)s.",
@@ -56,9 +58,9 @@ def _check_ratings(payload: dict, instrument: Instrument) -> list[str]:
         if type(value) is not int:
             errors.append(_("Answer %(number)s must be a whole number (not text, a decimal or true/false).",
                             number=number))
-        elif not 0 <= value <= 4:
-            errors.append(_("Answer %(number)s must be from 0 to 4; it is %(value)s.",
-                            number=number, value=value))
+        elif not 0 <= value <= top:
+            errors.append(_("Answer %(number)s must be from 0 to %(top)s; it is %(value)s.",
+                            number=number, top=top, value=value))
     return errors
 
 

@@ -104,6 +104,7 @@ def cluster_names():
         "CLUSTER_NAMES": CLUSTER_NAMES,
         "ITQ_CLUSTER_NAMES": ITQ_CLUSTER_NAMES,
         "group_names": group_names,
+        "FOLLOW_UPS": [i for i in INSTRUMENTS.values() if i.follow_up_offer],
         "DSM5_CLUSTER_NAMES": DSM5_CLUSTER_NAMES,
         "ITQ_SECTION_NAMES": ITQ_SECTION_NAMES,
         "WHEN_OPTIONS": WHEN_OPTIONS,
@@ -133,8 +134,8 @@ def item_sections(instrument: Instrument) -> list[tuple[str | None, list]]:
     The PC-PTSD-5 is published as one list of five questions, so it stays one untitled section
     (its grouping belongs on the result); the PCL-5 shows runs of items that share a cluster.
     """
-    if instrument.yes_no:
-        return [(None, list(instrument.items))]
+    if instrument.yes_no or len({item.section or item.cluster for item in instrument.items}) == 1:
+        return [(None, list(instrument.items))]  # one part needs no heading
     sections: list[tuple[str | None, list]] = []
     for item in instrument.items:
         key = item.section or item.cluster

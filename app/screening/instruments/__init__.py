@@ -149,11 +149,27 @@ class Instrument:
     # Its place in the menu and on the home page, which are about PTSD; None: offered only through a
     # clinic's link or a link from another result.
     menu_order: int | None = None
+    # Published severity bands: (lowest total of the band, its name in English, marked for translation).
+    severity_bands: tuple[tuple[int, str], ...] = ()
+    # What its score means, for the person (English, marked for translation); "" keeps the PTSD wording.
+    score_meaning: str = ""
+    # The words of a link offering it after another questionnaire's result ("Also check your mood"), or "".
+    follow_up_offer: str = ""
+
+    def severity_band(self, total: int) -> str | None:
+        """The name of the published severity band the total falls in, or None without bands."""
+        names = [name for lowest, name in self.severity_bands if total >= lowest]
+        return names[-1] if names else None
 
     @property
     def yes_no(self) -> bool:
         """Answered yes or no after a gate question (the PC-PTSD-5) rather than rated on a scale."""
         return self.gate is not None
+
+    @property
+    def product_clusters(self) -> tuple[str, ...]:
+        """The product clusters it has items in (the PTSD questionnaires' three; none for the PHQ-9)."""
+        return tuple(cluster for cluster in PRODUCT_CLUSTERS if self.cluster_items(cluster))
 
     @property
     def has_dsm5_clusters(self) -> bool:
@@ -247,14 +263,16 @@ def cluster_sums(instrument: Instrument, answers: Sequence[int]) -> dict[str, in
 from .itq import ITQ, score_itq  # noqa: E402
 from .pcl5 import PCL5, score_pcl5  # noqa: E402
 from .pcptsd5 import PCPTSD5, score_pcptsd5  # noqa: E402
+from .phq9 import PHQ9, score_phq9  # noqa: E402
 
-INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5, ITQ.id: ITQ}
+INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5, ITQ.id: ITQ, PHQ9.id: PHQ9}
 
 # Each instrument's scoring function, called with (answers, exposure, cutoff, when).
 _SCORERS: dict[str, Callable[..., ScreeningResult]] = {
     PCL5.id: lambda answers, _exposure, cutoff, _when: score_pcl5(answers, cutoff),
     PCPTSD5.id: lambda answers, exposure, cutoff, _when: score_pcptsd5(exposure, answers, cutoff),
     ITQ.id: lambda answers, _exposure, _cutoff, when: score_itq(answers, when),
+    PHQ9.id: lambda answers, _exposure, cutoff, _when: score_phq9(answers, cutoff),
 }
 
 
