@@ -166,3 +166,21 @@ def test_clinic_link_offers_it_only_when_chosen(app, signed_in):
     clinic.instruments = "pcl5,phq9"
     assert offered_instruments(clinic) == ["pcl5", "phq9"]
     assert INSTRUMENTS["phq9"].menu_order is None
+
+
+def test_statistics_from_the_daily_counts_equal_those_from_the_results(app, monkeypatch):
+    from app.clinician import queries
+    from app.clinician.queries import Filters, Scope, instrument_summaries
+    from tests.clinician_support import counts_from_results, counts_in_table
+    for answers in ([0] * 9, [3] * 9, [1] * 8 + [0], [1] * 8 + [0]):
+        store("phq9", answers=answers)
+    assert counts_in_table() == counts_from_results()
+    with app.app_context():
+        assert queries.uses_daily_counts(Filters(), Scope(None))
+        counted = instrument_summaries(Filters(), Scope(None))
+        monkeypatch.setattr(queries, "uses_daily_counts", lambda filters, scope: False)
+        aggregated = instrument_summaries(Filters(), Scope(None))
+    assert counted == aggregated
+    phq9 = next(summary for summary in counted if summary.instrument_id == "phq9")
+    assert (phq9.count, phq9.at_or_above, phq9.totals) == (4, 1, {0: 1, 27: 1, 8: 2})
+    assert len(phq9.distribution()) == 28
