@@ -90,6 +90,11 @@ def test_result_page_says_the_verdict_the_band_and_emphasises_the_crisis_box(cli
     assert verdict in page and band in page and heading in page
     assert page.index(heading) < page.index("About your score")
     assert "Why 10" in page and "not a diagnosis" in page.lower()
+    assert "A questionnaire cannot diagnose depression." in page and "cannot diagnose PTSD" not in page
+    # The emphasised box says why in the PHQ-9's own terms, never the PCL-5's.
+    said = "You said you have had thoughts that you would be better off dead or of hurting yourself."
+    assert (said in page) is (heading == "Please reach out today")
+    assert "doing things that could cause you harm" not in page
     assert stored_count() == 0
 
 

@@ -331,6 +331,7 @@ def render_result(result: ScreeningResult, code: str | None, taken_at=None, chan
         series=series or [], answers=answer_rows(result),
         # A safety item (PCL-5 item 16 at "Moderately" or more) emphasises the crisis box.
         harm_item=bool(result.instrument.safety_items_endorsed(result.answers)),
+        harm_words=[item.person_words for item in result.instrument.safety_items_endorsed(result.answers)],
         # ITQ: PTSD symptoms in every group but no effect on daily life, so the pattern was not met.
         itq_impairment_unmet=(bool(result.instrument.second_clusters)
                               and ptsd_symptoms_without_impairment(result.answers)),

@@ -58,6 +58,8 @@ class SafetyItem:
     rated_at: int
     # Short words for the clinician ("risk-taking or self-harm"), in English; pages translate them.
     label: str
+    # What the person's emphasised crisis box says about the answer, calmly (English; pages translate it).
+    person_words: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,8 @@ class Instrument:
     score_meaning: str = ""
     # The words of a link offering it after another questionnaire's result ("Also check your mood"), or "".
     follow_up_offer: str = ""
+    # The not-a-diagnosis notice on its result (English, marked for translation); "" keeps the PTSD one.
+    not_a_diagnosis: str = ""
 
     def severity_band(self, total: int) -> str | None:
         """The name of the published severity band the total falls in, or None without bands."""

@@ -117,7 +117,9 @@ PCL5 = Instrument(
         ),
     ),
     # Item 16 rated "Moderately" or more: the person's crisis box asks them to reach out today.
-    safety_items=(SafetyItem(16, 2, N_("risk-taking or self-harm")),),
+    safety_items=(SafetyItem(16, 2, N_("risk-taking or self-harm"), N_(
+        "You said you have been doing things that could cause you harm. You do not have to wait for an "
+        "appointment: you can talk to someone now, any time of day.")),),
     # The PCL-5 panel and its total score, confirmed in LOINC (instruments.md).
     loinc_panel="101697-1",
     loinc_total="101698-9",

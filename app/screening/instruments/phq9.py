@@ -70,7 +70,11 @@ PHQ9 = Instrument(
     # No change threshold is given here: none was confirmed from a source whose text could be read.
     change_rule=None,
     # Item 9 answered above "Not at all": the person's crisis box asks them to reach out today.
-    safety_items=(SafetyItem(9, 1, N_("thoughts of being better off dead or of self-harm")),),
+    safety_items=(SafetyItem(9, 1, N_("thoughts of being better off dead or of self-harm"), N_(
+        "You said you have had thoughts that you would be better off dead or of hurting yourself. You do not "
+        "have to wait for an appointment: you can talk to someone now, any time of day.")),),
+    not_a_diagnosis=N_("A questionnaire cannot diagnose depression. Only a trained professional can, after "
+                       "talking with you."),
     # LOINC: the PHQ-9 panel and its total score.
     loinc_panel="44249-1",
     loinc_total="44261-6",
