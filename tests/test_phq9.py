@@ -94,7 +94,7 @@ def test_result_page_says_the_verdict_the_band_and_emphasises_the_crisis_box(cli
     # The emphasised box says why in the PHQ-9's own terms, never the PCL-5's.
     said = "You said you have had thoughts that you would be better off dead or of hurting yourself."
     assert (said in page) is (heading == "Please reach out today")
-    assert "doing things that could cause you harm" not in page
+    assert "doing things that could cause you harm" not in page and "Treatments for PTSD" not in page
     assert stored_count() == 0
 
 

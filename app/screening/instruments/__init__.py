@@ -159,6 +159,9 @@ class Instrument:
     follow_up_offer: str = ""
     # The not-a-diagnosis notice on its result (English, marked for translation); "" keeps the PTSD one.
     not_a_diagnosis: str = ""
+    # The learn page on treating what it screens for, linked after its score's meaning; None where the
+    # site has none (the learn pages are about PTSD).
+    treatments_page: str | None = "treatments"
 
     def severity_band(self, total: int) -> str | None:
         """The name of the published severity band the total falls in, or None without bands."""

@@ -73,6 +73,7 @@ PHQ9 = Instrument(
     safety_items=(SafetyItem(9, 1, N_("thoughts of being better off dead or of self-harm"), N_(
         "You said you have had thoughts that you would be better off dead or of hurting yourself. You do not "
         "have to wait for an appointment: you can talk to someone now, any time of day.")),),
+    treatments_page=None,
     not_a_diagnosis=N_("A questionnaire cannot diagnose depression. Only a trained professional can, after "
                        "talking with you."),
     # LOINC: the PHQ-9 panel and its total score.
