@@ -28,6 +28,7 @@ class Config:
     # number (FLASK_PCL5_CUTOFF=31) overrides it. CUTOFF_SETTINGS below says which setting is whose.
     PCL5_CUTOFF: int | None = None
     PCPTSD5_CUTOFF: int | None = None
+    PHQ9_CUTOFF: int | None = None
     RETENTION_DAYS = 365
     # Audit log entries are kept this long, then deleted by the purge (and that deletion audited). Six
     # years: HIPAA's retention period for required documentation (45 CFR 164.316(b)(2)(i)).
@@ -156,7 +157,7 @@ class ProductionConfig(Config):
 
 
 # The one mapping from a questionnaire (its id) to the setting that may override its cut-off.
-CUTOFF_SETTINGS = {"pcl5": "PCL5_CUTOFF", "pcptsd5": "PCPTSD5_CUTOFF"}
+CUTOFF_SETTINGS = {"pcl5": "PCL5_CUTOFF", "pcptsd5": "PCPTSD5_CUTOFF", "phq9": "PHQ9_CUTOFF"}
 
 CONFIGS = {
     "development": DevelopmentConfig,

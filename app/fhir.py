@@ -3,13 +3,10 @@ from __future__ import annotations
 
 from .models import Screening
 from .screening import case_references, codes
-from .screening.instruments import INSTRUMENTS, PCL5, PRODUCT_CLUSTERS
-from .screening.instruments.itq import DSO_CLUSTERS, ITQ, WHEN_OPTIONS
+from .screening.instruments import INSTRUMENTS, PRODUCT_CLUSTERS
 
 LOINC = "http://loinc.org"
-# Confirmed LOINC codes only (instruments.md): the PCL-5 panel and its total score.
-PCL5_PANEL = "101697-1"
-PCL5_TOTAL = "101698-9"
+# Confirmed LOINC codes only (instruments.md) are used: each instrument's module holds its own.
 RESULT_CODE_SYSTEM = "urn:ptsd-self-check:result-code"
 # A clinic's export names a result by its case reference, never by the person's code (their key).
 CASE_REFERENCE_SYSTEM = "urn:ptsd-self-check:case-reference"
@@ -21,9 +18,10 @@ INSTRUMENT_VERSION_SYSTEM = "urn:ptsd-self-check:instrument-version"
 
 
 def questionnaire_canonical(instrument_id: str) -> str:
-    """LOINC's canonical for the PCL-5 panel; a fixed name of this app's where LOINC is unconfirmed."""
-    if instrument_id == PCL5.id:
-        return f"{LOINC}/q/{PCL5_PANEL}"
+    """LOINC's canonical for a confirmed panel (the PCL-5's); a fixed name of this app's where LOINC is unconfirmed."""
+    panel = INSTRUMENTS[instrument_id].loinc_panel
+    if panel is not None:
+        return f"{LOINC}/q/{panel}"
     return QUESTIONNAIRE_NAMESPACE + instrument_id
 
 
@@ -56,7 +54,7 @@ def answer_items(row: Screening) -> list[dict]:
 def score_items(row: Screening) -> list[dict]:
     """Total, cut-off, cluster scores and, for the PCL-5, the DSM-5 sums and symptom rule."""
     instrument = INSTRUMENTS[row.instrument]
-    total_link = PCL5_TOTAL if instrument is PCL5 else "total"
+    total_link = instrument.loinc_total or "total"
     items = [_integer(total_link, f"{instrument.name} total score (0–{instrument.max_total})", row.total)]
     if row.cutoff is not None:
         items += [
@@ -68,11 +66,11 @@ def score_items(row: Screening) -> list[dict]:
                  getattr(row, cluster))
         for cluster in PRODUCT_CLUSTERS
     ]
-    if instrument is PCL5:
+    if instrument.has_dsm5_clusters:
         items += [_integer(f"dsm5-{letter}", f"DSM-5 cluster {letter} sum", getattr(row, f"dsm5_{letter.lower()}"))
                   for letter in "BCDE"]
         items.append(_boolean("dsm5-rule-met", "Provisional DSM-5 symptom rule met", bool(row.dsm5_rule_met)))
-    if instrument is ITQ:
+    if instrument.second_clusters:
         items += itq_score_items(row)
     return items
 
@@ -80,21 +78,22 @@ def score_items(row: Screening) -> list[dict]:
 def itq_score_items(row: Screening) -> list[dict]:
     """The ITQ's self-organisation scores, both sets of ICD-11 criteria and the screening pattern (no LOINC
     code for the ITQ has been confirmed, so every linkId is this app's own)."""
+    instrument = INSTRUMENTS[row.instrument]
     assert row.dso_total is not None  # an ITQ row stores its DSO total
     items = [_integer("dso-total", "DSO total score, C1–C6 (0–24)", row.dso_total)]
     items += [_integer(f"dso-{cluster.replace('_', '-')}", f"DSO cluster score: {cluster} (0–8)", getattr(row, cluster))
-              for cluster in DSO_CLUSTERS]
+              for cluster in instrument.second_clusters]
     items += [
         _boolean("ptsd-criteria-met", "ICD-11 PTSD criteria met (ITQ)", bool(row.ptsd_criteria_met)),
         _boolean("dso-criteria-met", "ICD-11 DSO criteria met (ITQ)", bool(row.dso_criteria_met)),
         {"linkId": "diagnosis", "text": "Screening pattern (not a diagnosis): none, ptsd or cptsd",
-         "answer": [{"valueCoding": {"system": questionnaire_canonical(ITQ.id) + "#diagnosis",
+         "answer": [{"valueCoding": {"system": questionnaire_canonical(instrument.id) + "#diagnosis",
                                      "code": row.diagnosis}}]},
     ]
     if row.event_when:
-        label = {option.value: option.label for option in WHEN_OPTIONS}[row.event_when]
+        label = {option.value: option.label for option in instrument.when_options}[row.event_when]
         items.append({"linkId": "when", "text": "When did the experience occur?",
-                      "answer": [{"valueCoding": {"system": questionnaire_canonical(ITQ.id) + "#when",
+                      "answer": [{"valueCoding": {"system": questionnaire_canonical(instrument.id) + "#when",
                                                   "code": row.event_when, "display": label}}]})
     return items
 

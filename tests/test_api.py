@@ -102,7 +102,7 @@ BAD_BODIES = {
     "not an object (string)": "\"pcl5\"",
     "not an object (null)": "null",
     "deep nesting": "[" * 15000 + "]" * 15000,
-    "unknown instrument": {"instrument": "phq9", "answers": [0] * 9},
+    "unknown instrument": {"instrument": "gad7", "answers": [0] * 7},
     "instrument not a string": {"instrument": ["pcl5"], "answers": [0] * 20},
     "missing instrument": {"answers": [0] * 20},
     "missing answers": {"instrument": "pcl5"},
@@ -172,7 +172,7 @@ def test_wrong_method_is_json_405(client):
 
 def test_instruments_list_and_detail(client):
     listing = client.get("/api/v1/instruments").get_json()["instruments"]
-    assert [i["id"] for i in listing] == ["pcl5", "pcptsd5", "itq"]
+    assert [i["id"] for i in listing] == ["pcl5", "pcptsd5", "itq", "phq9"]
     pcl5 = client.get("/api/v1/instruments/pcl5").get_json()
     assert len(pcl5["items"]) == 20 and pcl5["items"][0]["field"] == "q1"
     assert pcl5["items"][16]["text"] == "Being \u201csuperalert\u201d or watchful or on guard?"

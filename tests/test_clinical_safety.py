@@ -120,7 +120,7 @@ def test_the_dsm5_pattern_met_below_the_cut_off_is_in_the_opening_sentence(clien
 # ---- 4. the cut-off text follows the setting --------------------------------------------------------
 
 def test_cut_offs_have_one_home_the_instrument_overridable_by_one_mapping():
-    assert CUTOFF_SETTINGS == {"pcl5": "PCL5_CUTOFF", "pcptsd5": "PCPTSD5_CUTOFF"}
+    assert CUTOFF_SETTINGS == {"pcl5": "PCL5_CUTOFF", "pcptsd5": "PCPTSD5_CUTOFF", "phq9": "PHQ9_CUTOFF"}
     assert Config.PCL5_CUTOFF is None and Config.PCPTSD5_CUTOFF is None  # not a second source
 
 

@@ -44,7 +44,7 @@ def test_distribution_of_totals_in_bands(app):
         store("pcptsd5", answers=[True] * yes + [False] * (5 - yes))
     store("pcptsd5", answers=[], exposure=False)
     with app.app_context():
-        pcl5_summary, pcptsd5_summary, _itq = instrument_summaries(Filters(), Scope(None))
+        pcl5_summary, pcptsd5_summary, _itq, _phq9 = instrument_summaries(Filters(), Scope(None))
     pcl5 = pcl5_summary.distribution()
     assert len(pcl5) == 16 and pcl5[0] == ("0–4", 2) and pcl5[1] == ("5–9", 1) and pcl5[-1] == ("75–80", 2)
     assert sum(count for _band, count in pcl5) == 5
@@ -56,7 +56,7 @@ def test_share_at_or_above_and_mean_cluster_profile(app):
             store("pcptsd5", answers=[True, True, True, False, False]),
             store("itq", answers=[3] * 18), store("itq", answers=[1] * 18)]
     with app.app_context():
-        pcl5, pcptsd5, itq = instrument_summaries(Filters(), Scope(None))
+        pcl5, pcptsd5, itq, _phq9 = instrument_summaries(Filters(), Scope(None))
     # The ITQ's "at or above" is "meets the PTSD or complex PTSD criteria"; its totals run 0–24.
     assert (itq.count, itq.at_or_above, itq.totals) == (2, 1, {18: 1, 6: 1})
     assert len(itq.distribution()) == 25

@@ -155,7 +155,8 @@ def test_statistics_from_the_daily_counts_equal_those_from_the_results(app, admi
     assert {summary.instrument_id: summary.count for summary in from_counts[0][1]} == {
         "pcl5": sum(v[0] for k, v in counts_from_results().items() if k[1] == "pcl5"),
         "pcptsd5": sum(v[0] for k, v in counts_from_results().items() if k[1] == "pcptsd5"),
-        "itq": sum(v[0] for k, v in counts_from_results().items() if k[1] == "itq")}
+        "itq": sum(v[0] for k, v in counts_from_results().items() if k[1] == "itq"),
+        "phq9": sum(v[0] for k, v in counts_from_results().items() if k[1] == "phq9")}
 
 
 def test_a_code_search_counts_the_results_themselves(app):
@@ -166,7 +167,7 @@ def test_a_code_search_counts_the_results_themselves(app):
         _db.session.execute(sa.delete(ScreeningDailyCount))  # the counts cannot be what answers this
         _db.session.commit()
         assert not queries.uses_daily_counts(filters, Scope(None))
-        [pcl5, pcptsd5, _itq] = instrument_summaries(filters, Scope(None))
+        [pcl5, pcptsd5, _itq, _phq9] = instrument_summaries(filters, Scope(None))
         assert (pcl5.count, pcl5.totals, pcptsd5.count) == (1, {80: 1}, 0)
         assert len(weekly_counts(filters, Scope(None))) == 1
 

@@ -167,7 +167,7 @@ def test_spanish_error_page(client):
 
 
 @pytest.mark.parametrize("body, message", [
-    ({"instrument": "x"}, '"instrument" debe ser uno de estos: itq, pcl5, pcptsd5.'),
+    ({"instrument": "x"}, '"instrument" debe ser uno de estos: itq, pcl5, pcptsd5, phq9.'),
     ({"instrument": "pcl5", "answers": [9] * 20}, "La respuesta 1 debe estar entre 0 y 4; es 9."),
     ({"instrument": "pcptsd5", "exposure": "yes"}, '"exposure" debe ser true o false.'),
     ({"instrument": "pcl5", "answers": [1] * 20, "previous": "nonsense"},

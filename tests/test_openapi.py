@@ -115,7 +115,7 @@ EXPLICIT = {
                      "media_type": "application/json"}, 200),
     "itq bad when 400": ("POST /api/v1/screenings", {"body": {"instrument": "itq", "answers": [1] * 18,
                          "when": "yesterday"}, "media_type": "application/json"}, 400),
-    "instrument unknown": ("GET /api/v1/instruments/{id}", {"path_parameters": {"id": "phq9"}}, 404),
+    "instrument unknown": ("GET /api/v1/instruments/{id}", {"path_parameters": {"id": "gad7"}}, 404),
     "delete unknown 404": ("DELETE /api/v1/screenings/{code}", {"path_parameters": {"code": "ZZZZ-ZZZZ-ZZZZ"}}, 404),
     "delete malformed 404": ("DELETE /api/v1/screenings/{code}", {"path_parameters": {"code": "not a code"}}, 404),
     "previous unknown 400": ("POST /api/v1/screenings", {"body": {**PCL5, "previous": "ZZZZ-ZZZZ-ZZZZ"},
@@ -208,7 +208,7 @@ def test_screening_request_is_one_of_the_instruments(app):
     variants = body["requestBody"]["content"]["application/json"]["schema"]
     request = openapi_document()["components"]["schemas"][variants["$ref"].rsplit("/", 1)[1]]
     names = [ref["$ref"].rsplit("/", 1)[1] for ref in request["oneOf"]]
-    assert names == ["Pcl5Request", "PcPtsd5Request", "ItqRequest"]
+    assert names == ["Pcl5Request", "PcPtsd5Request", "ItqRequest", "Phq9Request"]
     assert set(body["responses"]) == {"200", "201", "400", "413", "415", "429", "503"}
     assert body["responses"]["201"]["headers"]["Location"]["required"] is True
     delete = openapi_document()["paths"]["/api/v1/screenings/{code}"]["delete"]

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 EMAIL, PASSWORD = "you@example.org", "a long enough passphrase 42"
 TOKEN = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
-DOCS = ("deploying", "content", "api", "security-and-privacy", "architecture", "benchmarks")
+DOCS = ("deploying", "content", "api", "security-and-privacy", "architecture", "benchmarks", "adding-a-questionnaire")
 OTHER_HELPERS_DOCS = ("clinics", "accounts", "instruments", "translations", "itq", "person-pages", "hardening")
 
 

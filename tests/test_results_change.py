@@ -56,15 +56,26 @@ def test_pcl5_change_is_later_minus_earlier(earlier, later, total, reliable, dir
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("instrument_id", sorted(INSTRUMENTS))
+@pytest.mark.parametrize("instrument_id", sorted(i for i in INSTRUMENTS if i != "phq9"))
 @pytest.mark.parametrize("apart, overlapping", [
     (timedelta(minutes=3), True), (timedelta(days=29, hours=23), True), (timedelta(days=30), False),
     (timedelta(days=90), False),
 ])
 def test_results_less_than_the_time_frame_apart_overlap(instrument_id, apart, overlapping):
-    """Every instrument here asks about the past month (30 days, in its own module)."""
+    """Every PTSD instrument here asks about the past month (30 days, in its own module); the PHQ-9 below."""
     assert INSTRUMENTS[instrument_id].time_frame_days == 30
     change = compare(instrument_id, 0, ZERO, instrument_id, 0, ZERO, earlier_at=NOW - apart, later_at=NOW)
+    assert change.overlapping is overlapping
+
+
+@pytest.mark.parametrize("apart, overlapping", [
+    (timedelta(minutes=3), True), (timedelta(days=13, hours=23), True), (timedelta(days=14), False),
+    (timedelta(days=30), False),
+])
+def test_phq9_results_less_than_two_weeks_apart_overlap(apart, overlapping):
+    """The PHQ-9 asks about the last 2 weeks (14 days, in its own module)."""
+    assert INSTRUMENTS["phq9"].time_frame_days == 14
+    change = compare("phq9", 0, ZERO, "phq9", 0, ZERO, earlier_at=NOW - apart, later_at=NOW)
     assert change.overlapping is overlapping
 
 

@@ -240,7 +240,7 @@ def test_a_post_from_this_site_needs_no_token_and_an_old_token_field_is_ignored(
     assert stored_count() == 2
 
 
-@pytest.mark.parametrize("path", ["/screen/phq9", "/results/0000-0000-0000", "/results/not-a-code", "/nowhere"])
+@pytest.mark.parametrize("path", ["/screen/gad7", "/results/0000-0000-0000", "/results/not-a-code", "/nowhere"])
 def test_not_found_pages_are_friendly_404s(client, db, path):
     response = client.get(path)
     assert response.status_code == 404

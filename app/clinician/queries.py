@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Clinic, Clinician, Screening, ScreeningDailyCount
 from ..retention import expiry_cutoff
 from ..screening import case_references, codes
-from ..screening.instruments import INSTRUMENTS, PCL5, PRODUCT_CLUSTERS
+from ..screening.instruments import INSTRUMENTS, PRODUCT_CLUSTERS
 from ..screening.service import earlier_in_series, find_screening, later_in_series
 from ..screening.triage import SAFETY
 from .filter_parsing import EARLIEST, LATEST, DateOutOfRange, parse_clinic_slug, parse_date
@@ -29,7 +29,6 @@ YES, NO = "yes", "no"
 ME = "me"
 # Typed reference fragments: the code alphabet plus Crockford's look-alikes, ignoring dashes and spaces.
 _FRAGMENT = re.compile(r"[0-9A-Za-z\s\-]{1,20}")
-PCL5_BUCKET = 5  # PCL-5 totals 0–80 shown in bands of 5; the top band 75–80 also holds 80
 
 
 @dataclass(frozen=True)
@@ -515,21 +514,23 @@ class InstrumentSummary:
     def distribution(self) -> list[tuple[str, int]]:
         """(band label, count) over every possible total: PCL-5 in bands of 5 (75–80 the last), PC-PTSD-5 0–5."""
         instrument = INSTRUMENTS[self.instrument_id]
-        if instrument is not PCL5:
+        band = instrument.distribution_band
+        if band == 1:
             return [(str(total), self.totals.get(total, 0)) for total in range(instrument.max_total + 1)]
-        top = instrument.max_total // PCL5_BUCKET - 1
+        top = instrument.max_total // band - 1
         bands = [0] * (top + 1)
         for total, count in self.totals.items():
-            bands[min(top, total // PCL5_BUCKET)] += count
-        return [(f"{b * PCL5_BUCKET}–{instrument.max_total if b == top else b * PCL5_BUCKET + PCL5_BUCKET - 1}",
+            bands[min(top, total // band)] += count
+        return [(f"{b * band}–{instrument.max_total if b == top else b * band + band - 1}",
                  bands[b]) for b in range(top + 1)]
 
     def cutoff_position(self, cutoff: int) -> float:
         """Where the cut-off falls on the distribution, in bars from the left: the PCL-5's 33 lies three
         fifths into the band 30–34, so 6.6; a total per bar puts it at the left edge of its own bar."""
-        if INSTRUMENTS[self.instrument_id] is not PCL5:
+        instrument = INSTRUMENTS[self.instrument_id]
+        if instrument.distribution_band == 1:
             return float(cutoff)
-        return min(cutoff / PCL5_BUCKET, INSTRUMENTS[self.instrument_id].max_total // PCL5_BUCKET)
+        return min(cutoff / instrument.distribution_band, instrument.max_total // instrument.distribution_band)
 
 
 def instrument_summaries(filters: Filters, scope: Scope) -> list[InstrumentSummary]:

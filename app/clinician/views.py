@@ -24,9 +24,9 @@ from sqlalchemy.orm import joinedload
 from ..errors import without_error_messages
 from ..extensions import db, rows_changed
 from ..models import AuditEvent, Clinic, Clinician, ResultNote, Screening, utcnow
-from ..screening.instruments import INSTRUMENTS, PCL5
+from ..screening.instruments import INSTRUMENTS
 from ..screening.scoring import DSM5_RULE
-from ..screening.service import change_since, find_screening, required_cutoff, result_of
+from ..screening.service import change_since, configured_cutoff, find_screening, required_cutoff, result_of
 from . import audit
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
@@ -194,7 +194,7 @@ def render_result(row, form: NoteForm | None = None, status: int = 200):
     return render_template("clinician/result.html", row=row, result=result, instrument=instrument,
                            reference=reference_of(row), answers=answers, series=series, chart=chart,
                            form=form or NoteForm(), dsm5_rule=DSM5_RULE, previous=previous, change=change, zone=zone,
-                           is_pcl5=instrument is PCL5, flags=safety_flags(row), notes=notes,
+                           flags=safety_flags(row), notes=notes,
                            clinicians=assignable(row), earlier=earlier, instruments=INSTRUMENTS), status
 
 
@@ -315,7 +315,9 @@ def stats():
     distributions = {summary.instrument_id: summary.distribution() for summary in summaries}
     charts = {}
     for summary in summaries:
-        marker = (summary.cutoff_position(required_cutoff(PCL5)) if summary.instrument_id == PCL5.id
+        instrument = INSTRUMENTS[summary.instrument_id]
+        # A chart in bands (the PCL-5's) marks where the cut-off falls inside its band.
+        marker = (summary.cutoff_position(required_cutoff(instrument)) if instrument.distribution_band > 1
                   else None)
         charts[summary.instrument_id] = bar_chart(distributions[summary.instrument_id], marker=marker)
     return render_template(
@@ -325,7 +327,8 @@ def stats():
         total=sum(summary.count for summary in summaries), backlog=backlog(filters, scope),
         flagged=flagged_counts(filters, scope),
         series=series_counts(filters, scope), series_waiting=series_waiting(filters, scope),
-        today=utcnow().date(), pcl5_cutoff=required_cutoff(PCL5),
+        today=utcnow().date(), cutoffs={summary.instrument_id: configured_cutoff(INSTRUMENTS[summary.instrument_id])
+                                        for summary in summaries},
     )
 
 

@@ -76,11 +76,11 @@ def rotate_link(clinic: Clinic) -> None:
 
 def offered_instruments(clinic: Clinic) -> list[str]:
     """The ids of the questionnaires the clinic's link offers, in the clinic's order (unknown ids are
-    skipped; none chosen: every questionnaire)."""
+    skipped; none chosen: every questionnaire the menu offers, the PTSD ones)."""
     from ..screening.instruments import INSTRUMENTS
 
     chosen = [name for name in (clinic.instruments or "").split(",") if name in INSTRUMENTS]
-    return chosen or list(INSTRUMENTS)
+    return chosen or [name for name, instrument in INSTRUMENTS.items() if instrument.menu_order is not None]
 
 
 def public_link(clinic: Clinic) -> tuple[str, bool]:

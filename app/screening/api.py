@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from ..extensions import csrf
 from . import codes
 from .change import Change
-from .instruments import INSTRUMENTS, PCPTSD5, Instrument
-from .instruments.itq import DSO_CLUSTERS, ENDORSED_AT, ITQ, WHEN_OPTIONS, WHEN_VALUES
+from .instruments import INSTRUMENTS, Instrument
+from .instruments.itq import ENDORSED_AT
 from .scoring import InvalidAnswers, ScreeningResult
 from .service import (
     PreviousCodeError,
@@ -29,11 +29,13 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # and a cross-site form cannot send application/json without a CORS preflight we never grant.
 csrf.exempt(bp)
 
-ALLOWED_FIELDS = {
-    "pcl5": {"instrument", "answers", "store", "previous", "clinic"},
-    "pcptsd5": {"instrument", "exposure", "answers", "store", "previous", "clinic"},
-    "itq": {"instrument", "answers", "store", "previous", "clinic", "when"},
-}
+COMMON_FIELDS = frozenset({"instrument", "answers", "store", "previous", "clinic"})
+
+
+def allowed_fields(instrument: Instrument) -> frozenset[str]:
+    """The body's fields for this instrument: the common ones, `exposure` after a gate, `when` where asked."""
+    return (COMMON_FIELDS | ({"exposure"} if instrument.gate else set())
+            | ({"when"} if instrument.when_options else set()))
 
 
 def errors_response(messages: list[str], status: int = 400):
@@ -42,10 +44,12 @@ def errors_response(messages: list[str], status: int = 400):
 
 
 def _check_ratings(payload: dict, instrument: Instrument) -> list[str]:
-    """Ratings 0–4, one per item: the PCL-5's 20 and the ITQ's 18."""
+    """Ratings from 0 to the scale's top (4 on the PCL-5 and the ITQ, 3 on the PHQ-9), one per item."""
+    top = max(option.score for option in instrument.options)
     answers = payload.get("answers")
     if not isinstance(answers, list):
-        return [_("\"answers\" must be a list of %(count)s whole numbers from 0 to 4.", count=len(instrument.items))]
+        return [_("\"answers\" must be a list of %(count)s whole numbers from 0 to %(top)s.",
+                  count=len(instrument.items), top=top)]
     errors = []
     if len(answers) != len(instrument.items):
         errors.append(_("\"answers\" must have exactly %(count)s entries; it has %(given)s.",
@@ -54,9 +58,9 @@ def _check_ratings(payload: dict, instrument: Instrument) -> list[str]:
         if type(value) is not int:
             errors.append(_("Answer %(number)s must be a whole number (not text, a decimal or true/false).",
                             number=number))
-        elif not 0 <= value <= 4:
-            errors.append(_("Answer %(number)s must be from 0 to 4; it is %(value)s.",
-                            number=number, value=value))
+        elif not 0 <= value <= top:
+            errors.append(_("Answer %(number)s must be from 0 to %(top)s; it is %(value)s.",
+                            number=number, top=top, value=value))
     return errors
 
 
@@ -91,18 +95,19 @@ def validate_payload(payload) -> tuple[Instrument | None, list[str]]:
         known = ", ".join(sorted(INSTRUMENTS))
         return None, [_("\"instrument\" must be one of: %(known)s.", known=known)]
     errors = [
-        _("Unknown field \"%(name)s\".", name=name) for name in sorted(set(payload) - ALLOWED_FIELDS[instrument.id])
+        _("Unknown field \"%(name)s\".", name=name) for name in sorted(set(payload) - allowed_fields(instrument))
     ]
     if "store" in payload and type(payload["store"]) is not bool:
         errors.append(_("\"store\" must be true or false."))
     if payload.get("previous") is not None and not isinstance(payload["previous"], str):
         errors.append(_("\"previous\" must be an earlier result code, as text."))
-    if instrument is PCPTSD5:
+    if instrument.yes_no:
         errors += _check_pcptsd5(payload)
     else:
         errors += _check_ratings(payload, instrument)
-    if instrument is ITQ and payload.get("when") is not None and payload["when"] not in WHEN_VALUES:
-        errors.append(_("\"when\" must be null or one of: %(known)s.", known=", ".join(WHEN_VALUES)))
+    when_values = [option.value for option in instrument.when_options]
+    if when_values and payload.get("when") is not None and payload["when"] not in when_values:
+        errors.append(_("\"when\" must be null or one of: %(known)s.", known=", ".join(when_values)))
     return instrument, errors
 
 
@@ -218,21 +223,21 @@ def instrument_json(instrument: Instrument) -> dict:
         "cutoff": configured_cutoff(instrument),
         "credit": instrument.credit,
         "source_url": instrument.source_url,
-        **(_itq_definition() if instrument is ITQ else {}),
+        **(_second_clusters_definition(instrument) if instrument.second_clusters else {}),
     }
 
 
-def _itq_definition() -> dict:
+def _second_clusters_definition(instrument: Instrument) -> dict:
     """What the ITQ adds: its self-organisation clusters, its rules and the optional `when` ranges."""
     return {
         "dso_clusters": [
-            {"id": cluster, "items": [item.number for item in ITQ.cluster_items(cluster)],
-             "max": ITQ.cluster_max(cluster)}
-            for cluster in DSO_CLUSTERS
+            {"id": cluster, "items": [item.number for item in instrument.cluster_items(cluster)],
+             "max": instrument.cluster_max(cluster)}
+            for cluster in instrument.second_clusters
         ],
-        "dso_max_total": sum(ITQ.cluster_max(cluster) for cluster in DSO_CLUSTERS),
+        "dso_max_total": sum(instrument.cluster_max(cluster) for cluster in instrument.second_clusters),
         "endorsed_at": ENDORSED_AT,
-        "when_options": [{"value": option.value, "label": option.label} for option in WHEN_OPTIONS],
+        "when_options": [{"value": option.value, "label": option.label} for option in instrument.when_options],
     }
 
 

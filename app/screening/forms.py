@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
 from ..translated_text import WithParameters
-from .instruments import PCPTSD5, Instrument
+from .instruments import Instrument
 from .instruments.itq import WHEN_OPTIONS
 from .service import PreviousCodeError, resolve_previous
 
@@ -46,7 +46,7 @@ def _answer_field(instrument: Instrument, number: int | None, label: str, choice
             ChoiceAnswer(
                 missing=WithParameters(_l("%(subject)s: please choose an answer."), subject=subject),
                 invalid=WithParameters(_l("%(subject)s: please choose one of the listed answers."), subject=subject),
-                only_if_exposed=instrument is PCPTSD5 and number is not None,
+                only_if_exposed=instrument.yes_no and number is not None,
             )
         ],
     )
@@ -143,7 +143,7 @@ def form_class(instrument: Instrument) -> type[ScreeningForm]:
     fields = {}
     if instrument.gate:
         fields["exposure"] = _answer_field(instrument, None, instrument.gate, choices)
-    if instrument.id == "itq":
+    if instrument.when_options:
         fields["when"] = _when_field()
     for item in instrument.items:
         fields[item.field] = _answer_field(instrument, item.number, item.text, choices)

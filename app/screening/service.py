@@ -19,9 +19,8 @@ from ..retention import expiry_cutoff, unexpired
 from ..translated_text import WithParameters
 from . import case_references, codes
 from .change import Change, compare
-from .instruments import INSTRUMENTS, PCL5, PCPTSD5, Instrument
-from .instruments.itq import ITQ
-from .scoring import ScreeningResult, score_itq, score_pcl5, score_pcptsd5
+from .instruments import INSTRUMENTS, Instrument
+from .scoring import ScreeningResult
 from .triage import triage_of_result
 
 # A series is short in practice (a retake every few weeks); the cap only bounds a pathological chain.
@@ -48,17 +47,14 @@ def required_cutoff(instrument: Instrument) -> int:
 def score(instrument: Instrument, answers: Sequence, exposure: bool | None = None,
           cutoff: int | None = None, when: str | None = None) -> ScreeningResult:
     """Score typed answers with the configured cut-off unless one is given."""
-    if instrument is ITQ:
-        return score_itq(answers, when)
-    cutoff = required_cutoff(instrument) if cutoff is None else cutoff
-    if instrument is PCL5:
-        return score_pcl5(answers, cutoff)
-    return score_pcptsd5(exposure, answers, cutoff)
+    if cutoff is None and instrument.default_cutoff is not None:
+        cutoff = required_cutoff(instrument)
+    return instrument.score(answers, exposure, cutoff, when)
 
 
 def raw_answers(result: ScreeningResult) -> list:
     """The answers as the person gave them: ratings for the PCL-5 and the ITQ, booleans for PC-PTSD-5."""
-    if result.instrument is PCPTSD5:
+    if result.instrument.yes_no:
         return [bool(value) for value in result.answers]
     return list(result.answers)
 
@@ -223,13 +219,9 @@ def find_clinic_by_token(token) -> Clinic | None:
 
 def result_of(row: Screening) -> ScreeningResult:
     """Re-score a stored row from its raw answers with the cut-off it was stored with."""
-    instrument_answers = row.answers
-    if row.instrument == ITQ.id:
-        return score_itq(instrument_answers, row.event_when)
-    assert row.cutoff is not None  # only ITQ rows (returned above) are stored without a cut-off
-    if row.instrument == PCL5.id:
-        return score_pcl5(instrument_answers, row.cutoff)
-    return score_pcptsd5(bool(row.exposure), instrument_answers, row.cutoff)
+    instrument = INSTRUMENTS[row.instrument]
+    assert row.cutoff is not None or instrument.default_cutoff is None  # stored with its cut-off
+    return instrument.score(row.answers, bool(row.exposure), row.cutoff, row.event_when)
 
 
 class PreviousCodeError(ValueError):

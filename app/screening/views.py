@@ -16,7 +16,7 @@ from ..page_cache import cached_page
 from . import codes
 from .change import Change, signed
 from .forms import YES, DeleteForm, ResultCodeForm, clinic_store_choices, form_class
-from .instruments import INSTRUMENTS, PCPTSD5, PRODUCT_CLUSTERS, Instrument
+from .instruments import INSTRUMENTS, PRODUCT_CLUSTERS, Instrument
 from .instruments.itq import ITQ, WHEN_OPTIONS, ptsd_symptoms_without_impairment
 from .scoring import ScreeningResult
 from .service import (
@@ -53,18 +53,14 @@ DSM5_CLUSTER_NAMES = {
     "D": _l("negative alterations in cognitions and mood"),
     "E": _l("alterations in arousal and reactivity"),
 }
-# The ITQ's own names: ICD-11 calls its three PTSD clusters by these, and adds the three disturbances
-# in self-organisation; the form's four parts follow the published questionnaire.
-ITQ_CLUSTER_NAMES = {
-    "reexperiencing": _l("Re-experiencing in the here and now"),
-    "avoidance": _l("Avoidance"),
-    "arousal": _l("Sense of current threat"),
-    "affective_dysregulation": _l("Affective dysregulation"),
-    "negative_self_concept": _l("Negative self-concept"),
-    "disturbed_relationships": _l("Disturbances in relationships"),
-    "ptsd_impairment": _l("Effect on life (PTSD)"),
-    "dso_impairment": _l("Effect on life (self-organisation)"),
-}
+
+
+def group_names(instrument: Instrument) -> dict:
+    """The names of an instrument's groups, translated: its own (the ITQ's) over this site's three."""
+    return {**CLUSTER_NAMES, **{key: _l(name) for key, name in instrument.cluster_names}}
+
+
+ITQ_CLUSTER_NAMES = group_names(ITQ)
 ITQ_SECTION_NAMES = {
     "ptsd_symptoms": _l("Problems in the past month"),
     "ptsd_impairment": _l("How these problems affected your life"),
@@ -74,27 +70,12 @@ ITQ_SECTION_NAMES = {
 
 
 # One name per questionnaire everywhere a person sees it (menu, home, headings, result): a plain
-# description, then the published abbreviation. Listed in the order the menu and home page offer
-# them; a questionnaire missing here is still offered, under its published name.
-PERSON_NAMES = {
-    "pcptsd5": _l("Quick screen"),
-    "pcl5": _l("Full checklist"),
-    "itq": _l("Trauma questionnaire"),
-}
-
+# description (the instrument's person_name), then the published abbreviation.
+PERSON_NAMES = {i.id: _l(i.person_name) for i in INSTRUMENTS.values() if i.person_name}
 # What each questionnaire asks and how long it takes, for its card on the home page.
-PERSON_SUMMARIES = {
-    "pcptsd5": _l("One question about past events, then 5 yes-or-no questions. About 1 minute."),
-    "pcl5": _l("20 questions, each rated from “Not at all” to “Extremely”. About 5 minutes."),
-    "itq": _l("18 questions about the past month and about how you usually feel, see yourself and get on with "
-              "people. About 5 minutes."),
-}
+PERSON_SUMMARIES = {i.id: _l(i.person_summary) for i in INSTRUMENTS.values() if i.person_summary}
 # When a questionnaire is the better choice, where that is not obvious from its summary.
-PERSON_WHEN_TO_CHOOSE = {
-    "itq": _l("Choose this one if you went through long or repeated harm (for example abuse, violence at home, "
-              "captivity) or if you are in a country that uses the World Health Organization’s ICD-11: it also "
-              "looks at complex PTSD. The other two follow the American manual, DSM-5."),
-}
+PERSON_WHEN_TO_CHOOSE = {i.id: _l(i.person_when_to_choose) for i in INSTRUMENTS.values() if i.person_when_to_choose}
 
 
 def instrument_name(instrument: Instrument, short_on_phones: bool = False) -> Markup:
@@ -109,10 +90,8 @@ def instrument_name(instrument: Instrument, short_on_phones: bool = False) -> Ma
 
 
 def offered_instruments() -> list[Instrument]:
-    """Every questionnaire, in the order PERSON_NAMES gives, then any other."""
-    order = list(PERSON_NAMES)
-    return sorted(INSTRUMENTS.values(),
-                  key=lambda i: order.index(i.id) if i.id in order else len(order))
+    """The questionnaires the menu and home page offer (those with a menu_order), in that order."""
+    return sorted((i for i in INSTRUMENTS.values() if i.menu_order is not None), key=lambda i: i.menu_order or 0)
 
 # Any neutral page will do: the control is a link away from here, never a request from this site.
 DEFAULT_LEAVE_SITE_URL = "https://www.google.com/search?q=weather"
@@ -124,6 +103,8 @@ def cluster_names():
     return {
         "CLUSTER_NAMES": CLUSTER_NAMES,
         "ITQ_CLUSTER_NAMES": ITQ_CLUSTER_NAMES,
+        "group_names": group_names,
+        "FOLLOW_UPS": [i for i in INSTRUMENTS.values() if i.follow_up_offer],
         "DSM5_CLUSTER_NAMES": DSM5_CLUSTER_NAMES,
         "ITQ_SECTION_NAMES": ITQ_SECTION_NAMES,
         "WHEN_OPTIONS": WHEN_OPTIONS,
@@ -153,8 +134,8 @@ def item_sections(instrument: Instrument) -> list[tuple[str | None, list]]:
     The PC-PTSD-5 is published as one list of five questions, so it stays one untitled section
     (its grouping belongs on the result); the PCL-5 shows runs of items that share a cluster.
     """
-    if instrument is PCPTSD5:
-        return [(None, list(instrument.items))]
+    if instrument.yes_no or len({item.section or item.cluster for item in instrument.items}) == 1:
+        return [(None, list(instrument.items))]  # one part needs no heading
     sections: list[tuple[str | None, list]] = []
     for item in instrument.items:
         key = item.section or item.cluster
@@ -218,7 +199,7 @@ def about():
 
 
 def _answers_from(instrument: Instrument, form) -> tuple[list, bool | None]:
-    if instrument is PCPTSD5:
+    if instrument.yes_no:
         exposure = form.exposure.data == YES
         answers = [form[item.field].data == YES for item in instrument.items] if exposure else []
         return answers, exposure
@@ -350,8 +331,10 @@ def render_result(result: ScreeningResult, code: str | None, taken_at=None, chan
         series=series or [], answers=answer_rows(result),
         # A safety item (PCL-5 item 16 at "Moderately" or more) emphasises the crisis box.
         harm_item=bool(result.instrument.safety_items_endorsed(result.answers)),
+        harm_words=[item.person_words for item in result.instrument.safety_items_endorsed(result.answers)],
         # ITQ: PTSD symptoms in every group but no effect on daily life, so the pattern was not met.
-        itq_impairment_unmet=result.instrument is ITQ and ptsd_symptoms_without_impairment(result.answers),
+        itq_impairment_unmet=(bool(result.instrument.second_clusters)
+                              and ptsd_symptoms_without_impairment(result.answers)),
         keep_offer=keep_offer, asked_to_keep=asked_to_keep, kept_now=kept_now, shared_with=shared_with,
         from_link=from_link, clinic_token=request.values.get("clinic", "").strip() or None,
     ))

@@ -98,6 +98,11 @@ def live_server(tmp_path_factory):
     for name, answers in ITQ_PATTERNS.items():
         live.codes[name] = store_itq(client, answers, when="1to5y" if name == "itq_cptsd" else None)
     live.codes["itq_retake"] = store_itq(client, ITQ_PATTERNS["itq_ptsd"], previous=live.codes["itq_cptsd"])
+    # The PHQ-9: moderately severe with item 9 endorsed (the safety item), then a lower retake.
+    for name, answers, previous in (("phq9", [2] * 8 + [1], None), ("phq9_retake", [1] * 9, "phq9")):
+        body = {"instrument": "phq9", "answers": answers, "store": True,
+                "previous": live.codes[previous] if previous else None}
+        live.codes[name] = client.post("/api/v1/screenings", json=body).get_json()["code"]
     # Everything so far is Riverside Clinic's caseload (the clinician belongs to it); one result
     # kept without a clinic stays out of the queue until someone adds it by its code.
     with app.app_context():
@@ -109,7 +114,7 @@ def live_server(tmp_path_factory):
     live.codes["unattached"] = store_pcl5(client, 60)
     # The workspace names results by their case references (never the person's code).
     with app.app_context():
-        for name in ("trend", "pcptsd5", "itq_retake", "unattached"):
+        for name in ("trend", "pcptsd5", "itq_retake", "phq9_retake", "unattached"):
             stored = db.session.scalar(sa.select(Screening.case_reference)
                                        .where(Screening.code == live.codes[name].replace("-", "")))
             live.codes[f"ref_{name}"] = case_references.display(stored)

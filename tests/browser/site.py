@@ -141,6 +141,9 @@ PAGES = [
     SitePage("itq-result-cptsd", "/results/{itq_cptsd}"),
     SitePage("itq-result-change", "/results/{itq_retake}"),
     SitePage("itq-result-print", "/results/{itq_cptsd}", print_media=True),
+    SitePage("phq9-form", "/screen/phq9"),
+    SitePage("phq9-result-safety", "/results/{phq9}"),
+    SitePage("phq9-result-change", "/results/{phq9_retake}"),
     SitePage("delete-confirmation", "/results/{to_delete}/delete"),
     SitePage("deleted", "/results/deleted"),
     SitePage("learn", "/learn"),
@@ -161,6 +164,8 @@ PAGES = [
     SitePage("clinician-result", "/clinician/results/{ref_trend}", needs=("clinician_signed_in",)),
     SitePage("clinician-result-pcptsd5", "/clinician/results/{ref_pcptsd5}", needs=("clinician_signed_in",)),
     SitePage("clinician-result-itq", "/clinician/results/{ref_itq_retake}", needs=("clinician_signed_in",)),
+    SitePage("clinician-result-phq9", "/clinician/results/{ref_phq9_retake}", needs=("clinician_signed_in",)),
+    SitePage("clinician-queue-phq9", "/clinician/?instrument=phq9", needs=("clinician_signed_in",)),
     SitePage("clinician-stats", "/clinician/stats", needs=("clinician_signed_in",)),
     SitePage("clinician-audit", "/clinician/audit", needs=("admin_signed_in",)),
     # Accounts and two-factor (the accounts issue).

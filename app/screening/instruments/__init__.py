@@ -1,7 +1,7 @@
 """The instruments: shared definitions, the registry, and one module per instrument with its items and rules."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,8 @@ class SafetyItem:
     rated_at: int
     # Short words for the clinician ("risk-taking or self-harm"), in English; pages translate them.
     label: str
+    # What the person's emphasised crisis box says about the answer, calmly (English; pages translate it).
+    person_words: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,78 @@ class Instrument:
     safety_items: tuple[SafetyItem, ...] = ()
     # A brief screen (a positive result calls for a full assessment) rather than a full measure of severity.
     brief_screen: bool = False
+    # An optional, unscored answer asked besides the items (the ITQ's "When did the experience occur?"):
+    # its published choices, or () where there is none.
+    when_options: tuple[Option, ...] = ()
+    # Confirmed LOINC codes (instruments.md) for the panel and its total score, or None: FHIR then
+    # names the questionnaire by this app's own canonical.
+    loinc_panel: str | None = None
+    loinc_total: str | None = None
+    # How many totals one bar of the clinician's distribution chart covers (1: a bar per total); a chart
+    # in bands marks where the cut-off falls inside its band.
+    distribution_band: int = 1
+    # The partial that opens the form before the items (the ITQ's note on its written description), or None.
+    form_intro_partial: str | None = None
+    # The instrument's second set of groups beside the product clusters (the ITQ's self-organisation), or ().
+    second_clusters: tuple[str, ...] = ()
+    # Its own names for its groups (key, English words marked for translation), where they differ from
+    # this site's names for the three product clusters: the ITQ's follow ICD-11.
+    cluster_names: tuple[tuple[str, str], ...] = ()
+    # Whether its product-cluster sums are shown to the person (the PC-PTSD-5's are validated only as a total).
+    reports_clusters: bool = True
+    # Whether the form's parts are this site's grouping rather than the published form's (the PCL-5's).
+    site_grouping: bool = False
+    # How its result is put into words: the partial with the one-sentence verdict, the partial explaining
+    # the cut-off (None where it has none), the partial replacing the cut-off details (the ITQ's criteria).
+    verdict_partial: str = "screening/_verdict_cutoff.html"
+    cutoff_note_partial: str | None = None
+    result_details_partial: str | None = None
+    # Sources for its scoring, cut-off and change beside its credit: (text, address, link words).
+    scoring_sources: tuple[tuple[str, str, str], ...] = ()
+    # What a person sees (English, marked for translation): a plain name shown before the published
+    # abbreviation, what it asks and how long it takes, and when it is the better choice ("" where obvious).
+    person_name: str = ""
+    person_summary: str = ""
+    person_when_to_choose: str = ""
+    # Its place in the menu and on the home page, which are about PTSD; None: offered only through a
+    # clinic's link or a link from another result.
+    menu_order: int | None = None
+    # Published severity bands: (lowest total of the band, its name in English, marked for translation).
+    severity_bands: tuple[tuple[int, str], ...] = ()
+    # What its score means, for the person (English, marked for translation); "" keeps the PTSD wording.
+    score_meaning: str = ""
+    # The words of a link offering it after another questionnaire's result ("Also check your mood"), or "".
+    follow_up_offer: str = ""
+    # The not-a-diagnosis notice on its result (English, marked for translation); "" keeps the PTSD one.
+    not_a_diagnosis: str = ""
+    # The learn page on treating what it screens for, linked after its score's meaning; None where the
+    # site has none (the learn pages are about PTSD).
+    treatments_page: str | None = "treatments"
+
+    def severity_band(self, total: int) -> str | None:
+        """The name of the published severity band the total falls in, or None without bands."""
+        names = [name for lowest, name in self.severity_bands if total >= lowest]
+        return names[-1] if names else None
+
+    @property
+    def yes_no(self) -> bool:
+        """Answered yes or no after a gate question (the PC-PTSD-5) rather than rated on a scale."""
+        return self.gate is not None
+
+    @property
+    def product_clusters(self) -> tuple[str, ...]:
+        """The product clusters it has items in (the PTSD questionnaires' three; none for the PHQ-9)."""
+        return tuple(cluster for cluster in PRODUCT_CLUSTERS if self.cluster_items(cluster))
+
+    @property
+    def has_dsm5_clusters(self) -> bool:
+        """Whether its items map onto DSM-5's clusters B–E (the PCL-5's), for the DSM-5 sums and rule."""
+        return any(item.dsm5_cluster for item in self.items)
+
+    def score(self, answers: Sequence, exposure: bool | None = None, cutoff: int | None = None,
+              when: str | None = None) -> ScreeningResult:
+        """Score typed answers by this instrument's published rules; `cutoff` where it has one."""
+        return _SCORERS[self.id](answers, exposure, cutoff, when)
 
     def safety_items_endorsed(self, answers: Sequence[int]) -> tuple[SafetyItem, ...]:
         """The safety items these answers rate at or above their threshold, in item order."""
@@ -193,11 +267,20 @@ def cluster_sums(instrument: Instrument, answers: Sequence[int]) -> dict[str, in
 
 
 # The instrument modules import the definitions above from this package, so they come after them.
-from .itq import ITQ  # noqa: E402
-from .pcl5 import PCL5  # noqa: E402
-from .pcptsd5 import PCPTSD5  # noqa: E402
+from .itq import ITQ, score_itq  # noqa: E402
+from .pcl5 import PCL5, score_pcl5  # noqa: E402
+from .pcptsd5 import PCPTSD5, score_pcptsd5  # noqa: E402
+from .phq9 import PHQ9, score_phq9  # noqa: E402
 
-INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5, ITQ.id: ITQ}
+INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5, ITQ.id: ITQ, PHQ9.id: PHQ9}
+
+# Each instrument's scoring function, called with (answers, exposure, cutoff, when).
+_SCORERS: dict[str, Callable[..., ScreeningResult]] = {
+    PCL5.id: lambda answers, _exposure, cutoff, _when: score_pcl5(answers, cutoff),
+    PCPTSD5.id: lambda answers, exposure, cutoff, _when: score_pcptsd5(exposure, answers, cutoff),
+    ITQ.id: lambda answers, _exposure, _cutoff, when: score_itq(answers, when),
+    PHQ9.id: lambda answers, _exposure, cutoff, _when: score_phq9(answers, cutoff),
+}
 
 
 def get(instrument_id: str) -> Instrument | None:

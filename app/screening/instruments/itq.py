@@ -7,6 +7,7 @@ from types import MappingProxyType
 from . import (
     AROUSAL,
     AVOIDANCE,
+    N_,
     NOT_AT_ALL_TO_EXTREMELY,
     REEXPERIENCING,
     Instrument,
@@ -119,6 +120,31 @@ ITQ = Instrument(
     source_url="https://doi.org/10.1111/acps.12956",
     default_cutoff=None,
     total_max=24,  # the PTSD symptom total, P1–P6
+    when_options=WHEN_OPTIONS,
+    form_intro_partial="screening/_itq_form_intro.html",
+    second_clusters=DSO_CLUSTERS,
+    # ICD-11 calls its three PTSD clusters by these names, and adds the three disturbances in
+    # self-organisation; the form's four parts follow the published questionnaire.
+    cluster_names=(
+        (REEXPERIENCING, N_("Re-experiencing in the here and now")),
+        (AVOIDANCE, N_("Avoidance")),
+        (AROUSAL, N_("Sense of current threat")),
+        (AFFECTIVE_DYSREGULATION, N_("Affective dysregulation")),
+        (NEGATIVE_SELF_CONCEPT, N_("Negative self-concept")),
+        (DISTURBED_RELATIONSHIPS, N_("Disturbances in relationships")),
+        (PTSD_IMPAIRMENT, N_("Effect on life (PTSD)")),
+        (DSO_IMPAIRMENT, N_("Effect on life (self-organisation)")),
+    ),
+    verdict_partial="screening/_verdict_itq.html",
+    person_name=N_("Trauma questionnaire"),
+    person_summary=N_("18 questions about the past month and about how you usually feel, see yourself and get on "
+                      "with people. About 5 minutes."),
+    person_when_to_choose=N_(
+        "Choose this one if you went through long or repeated harm (for example abuse, violence at home, "
+        "captivity) or if you are in a country that uses the World Health Organization’s ICD-11: it also "
+        "looks at complex PTSD. The other two follow the American manual, DSM-5."),
+    menu_order=3,
+    result_details_partial="screening/_itq_result.html",
 )
 
 # Item numbers (1-based) of each pair and impairment set, as the published rules name them.

@@ -117,7 +117,23 @@ PCL5 = Instrument(
         ),
     ),
     # Item 16 rated "Moderately" or more: the person's crisis box asks them to reach out today.
-    safety_items=(SafetyItem(16, 2, N_("risk-taking or self-harm")),),
+    safety_items=(SafetyItem(16, 2, N_("risk-taking or self-harm"), N_(
+        "You said you have been doing things that could cause you harm. You do not have to wait for an "
+        "appointment: you can talk to someone now, any time of day.")),),
+    # The PCL-5 panel and its total score, confirmed in LOINC (instruments.md).
+    loinc_panel="101697-1",
+    loinc_total="101698-9",
+    # Totals 0–80 shown in bands of 5; the top band 75–80 also holds 80.
+    distribution_band=5,
+    site_grouping=True,
+    person_name=N_("Full checklist"),
+    person_summary=N_("20 questions, each rated from “Not at all” to “Extremely”. About 5 minutes."),
+    menu_order=2,
+    verdict_partial="screening/_verdict_pcl5.html",
+    cutoff_note_partial="screening/_cutoff_note_pcl5.html",
+    scoring_sources=((
+        "National Center for PTSD. PTSD Checklist for DSM-5 (PCL-5): scoring, cut-off and change.",
+        "https://www.ptsd.va.gov/professional/assessment/adult-sr/ptsd-checklist.asp", "ptsd.va.gov"),),
 )
 
 

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from . import (
     AROUSAL,
     AVOIDANCE,
+    N_,
     REEXPERIENCING,
     Instrument,
     InvalidAnswers,
@@ -55,6 +56,16 @@ PCPTSD5 = Instrument(
     # 3: the most sensitive cut-point in Prins et al. 2016; Bovin et al. 2021 found 4 best overall
     # but 3 for women. PCPTSD5_CUTOFF overrides it (config.py).
     default_cutoff=3,
+    # Its five yes/no items are validated only as a total (Prins et al. 2016), not as subscales.
+    reports_clusters=False,
+    person_name=N_("Quick screen"),
+    person_summary=N_("One question about past events, then 5 yes-or-no questions. About 1 minute."),
+    menu_order=1,
+    cutoff_note_partial="screening/_cutoff_note_pcptsd5.html",
+    scoring_sources=((
+        "Bovin MJ, et al. Diagnostic Accuracy and Acceptability of the Primary Care Posttraumatic Stress "
+        "Disorder Screen for the DSM-5 Among US Veterans. JAMA Netw Open. 2021;4(2):e2036733.",
+        "https://doi.org/10.1001/jamanetworkopen.2020.36733", "doi:10.1001/jamanetworkopen.2020.36733"),),
 )
 
 
