@@ -605,12 +605,17 @@ def series_of_results(scope: Scope, instrument: str | None = None) -> sa.CTE:
                            .where(*visible_to(retake, scope), *retake_same, chain.c.step < MAX_SERIES_LENGTH))
 
 
+def series_key(table=Screening) -> sa.ColumnElement:
+    """A result's series as stored when it was taken: the id of the series' first result (its own id
+    for a first result or one never retaken)."""
+    return sa.func.coalesce(table.series_start_id, table.id)
+
+
 def series_counts(filters: Filters, scope: Scope) -> dict[str, int]:
     """Per instrument, how many series (people, as far as anonymous results tell) the filtered results
-    belong to: one aggregate, COUNT(DISTINCT root) over the filtered results joined to their series."""
-    chain = series_of_results(scope)
-    statement = filtered(sa.select(Screening.instrument, sa.func.count(sa.distinct(chain.c.root)))
-                         .join(chain, chain.c.id == Screening.id), filters, scope).group_by(Screening.instrument)
+    belong to: one aggregate, COUNT(DISTINCT series) over the filtered results."""
+    statement = filtered(sa.select(Screening.instrument, sa.func.count(sa.distinct(series_key()))),
+                         filters, scope).group_by(Screening.instrument)
     return {instrument: int(count) for instrument, count in db.session.execute(statement).all()}
 
 
@@ -618,7 +623,5 @@ def series_waiting(filters: Filters, scope: Scope) -> int:
     """How many series have a filtered result waiting for review."""
     if filters.reviewed == YES:
         return 0
-    chain = series_of_results(scope)
-    statement = filtered(sa.select(sa.func.count(sa.distinct(chain.c.root))).select_from(Screening)
-                         .join(chain, chain.c.id == Screening.id), filters, scope)
+    statement = filtered(sa.select(sa.func.count(sa.distinct(series_key()))), filters, scope)
     return int(db.session.scalar(statement.where(Screening.reviewed.is_(False))) or 0)
