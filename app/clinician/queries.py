@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.util import ClauseAdapter
 
 from ..extensions import db
 from ..models import Clinic, Clinician, Screening, ScreeningDailyCount
@@ -611,17 +613,46 @@ def series_key(table=Screening) -> sa.ColumnElement:
     return sa.func.coalesce(table.series_start_id, table.id)
 
 
-def series_counts(filters: Filters, scope: Scope) -> dict[str, int]:
+def _retakes(filters: Filters, scope: Scope) -> sa.Select:
+    """Per instrument, among the filtered results that are retakes (a series' second or later): how many,
+    and how many distinct series whose first result is not itself among the filtered results. Only
+    retakes are read, through the series_start_id index, and each one's first result by its id."""
+    first = cast(sa.Table, Screening.__table__).alias("series_first")
+    conditions = filtered(sa.select(Screening.id), filters, scope).whereclause
+    assert conditions is not None  # scoped() always bounds the retention period
+    matches = ClauseAdapter(first).traverse(conditions)
+    first_matches = sa.exists().where(first.c.id == Screening.series_start_id, matches)
+    statement = filtered(sa.select(Screening.instrument, sa.func.count(),
+                                   sa.func.count(sa.distinct(sa.case((~first_matches, Screening.series_start_id))))),
+                         filters, scope).where(Screening.series_start_id.is_not(None))
+    if uses_daily_counts(filters, scope):
+        # The same results as the daily counts: whole days after the retention boundary's.
+        statement = statement.where(Screening.taken_at >= _start_of(expiry_cutoff().date() + timedelta(days=1)))
+        # Everyone's retakes, found by the series index rather than every result of an instrument.
+        statement = statement.with_hint(Screening, "INDEXED BY ix_screenings_series_start_id", "sqlite")
+    return statement.group_by(Screening.instrument)
+
+
+def _people(results: dict[str, int], filters: Filters, scope: Scope) -> dict[str, int]:
+    """The distinct series among `results` (per instrument, the filtered results' count): every result
+    that is no retake starts its own series; a retake adds one only when its series' first result is
+    not among them (one per such series)."""
+    people = dict(results)
+    for instrument, retakes, series_outside in db.session.execute(_retakes(filters, scope)).all():
+        people[instrument] = people.get(instrument, 0) - int(retakes) + int(series_outside)
+    return {instrument: count for instrument, count in people.items() if count}
+
+
+def series_counts(filters: Filters, scope: Scope, results: dict[str, int]) -> dict[str, int]:
     """Per instrument, how many series (people, as far as anonymous results tell) the filtered results
-    belong to: one aggregate, COUNT(DISTINCT series) over the filtered results."""
-    statement = filtered(sa.select(Screening.instrument, sa.func.count(sa.distinct(series_key()))),
-                         filters, scope).group_by(Screening.instrument)
-    return {instrument: int(count) for instrument, count in db.session.execute(statement).all()}
+    belong to, given how many filtered results each instrument has (the statistics' summaries)."""
+    return _people(results, filters, scope)
 
 
-def series_waiting(filters: Filters, scope: Scope) -> int:
-    """How many series have a filtered result waiting for review."""
+def series_waiting(filters: Filters, scope: Scope, unreviewed: int) -> int:
+    """How many series have a filtered result waiting for review, given how many such results (the
+    backlog's count)."""
     if filters.reviewed == YES:
         return 0
-    statement = filtered(sa.select(sa.func.count(sa.distinct(series_key()))), filters, scope)
-    return int(db.session.scalar(statement.where(Screening.reviewed.is_(False))) or 0)
+    rows = db.session.execute(_retakes(replace(filters, reviewed=NO), scope)).all()
+    return unreviewed - sum(int(retakes) for _, retakes, _ in rows) + sum(int(outside) for _, _, outside in rows)
