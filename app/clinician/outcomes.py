@@ -19,7 +19,7 @@ from ..screening.instruments import INSTRUMENTS, Instrument
 from ..screening.service import required_cutoff
 from . import audit
 from .charts import bar_chart
-from .queries import Filters, Scope, parse_filters, scope_for, series_key, visible_to
+from .queries import Filters, Scope, is_retake, parse_filters, scope_for, series_key, visible_to
 from .views import bp, filter_errors, me
 
 CSV_HEADER = ["clinic", "instrument", "month", "series", "median_first", "median_latest",
@@ -49,8 +49,8 @@ def series_rows(instrument: Instrument, scope: Scope) -> sa.Subquery:
     and month of its first result, its first and latest totals. Only results in a series of retakes are
     read (found through the series_start_id index: retakes, then the first results they name), never
     every result."""
-    retakes = sa.select(Screening.id).where(Screening.series_start_id.is_not(None))
-    firsts = sa.select(Screening.series_start_id.label("id")).where(Screening.series_start_id.is_not(None))
+    retakes = sa.select(Screening.id).where(is_retake())
+    firsts = sa.select(Screening.series_start_id.label("id")).where(is_retake())
     in_series = sa.union(retakes, firsts).subquery("in_series")
     member = sa.orm.aliased(Screening, name="member")
     key = series_key(member)
