@@ -64,6 +64,25 @@ def scenarios(prefix: str, clinic: str) -> dict[str, str]:
     }
 
 
+# Half of each clinic's results, per questionnaire, in series of three retakes (consecutive results linked as
+# the service links them): the outcomes and people counts read series, which `seed-demo` never makes.
+LINK_SERIES = """
+WITH ordered AS (
+    SELECT id, clinic_id, instrument,
+           row_number() OVER (PARTITION BY clinic_id, instrument ORDER BY taken_at, id) - 1 AS n
+    FROM screenings WHERE clinic_id IS NOT NULL),
+linked AS (
+    SELECT id, n % 3 AS pos, first_value(id) OVER w AS start, lag(id) OVER w AS prev,
+           count(*) OVER (PARTITION BY clinic_id, instrument, n / 3) AS size
+    FROM ordered WHERE (n / 3) % 2 = 0
+    WINDOW w AS (PARTITION BY clinic_id, instrument, n / 3 ORDER BY n))
+UPDATE screenings
+SET series_start_id = CASE WHEN linked.pos > 0 THEN linked.start END, previous_id = linked.prev,
+    latest_in_series = (linked.pos = linked.size - 1)
+FROM linked WHERE screenings.id = linked.id AND linked.size > 1
+"""
+
+
 def copy_results(source_url: str, db, Clinic, Screening) -> int:
     """Copy clinics and results from another database into this (empty, PostgreSQL) one with COPY; the
     rollup's statement-level trigger counts them once."""
@@ -102,6 +121,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--clinics", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--series", action="store_true",
+                        help="first link half of each clinic's results into series of three (once)")
     parser.add_argument("--only", help="time only the pages whose name contains this text")
     parser.add_argument("--copy-from", help="a seeded database whose clinics and results an empty one copies first")
     args = parser.parse_args()
@@ -132,6 +153,12 @@ def main() -> None:
             start = time.perf_counter()
             seed(args.size - stored, random_seed=args.size + stored, clinic_ids=clinic_ids)
             print(f"seeded {args.size - stored:,} results in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        if args.series and not db.session.scalar(sa.select(Screening.id).where(Screening.series_start_id > 0)
+                                                 .limit(1)):
+            start = time.perf_counter()
+            linked = db.session.execute(sa.text(LINK_SERIES)).rowcount
+            db.session.commit()
+            print(f"linked {linked:,} results into series in {time.perf_counter() - start:.0f} s", file=sys.stderr)
         # An index added to the models since this database was seeded (a benchmark database is kept).
         for index in Screening.__table__.indexes:
             index.create(db.engine, checkfirst=True)
