@@ -621,8 +621,9 @@ def series_key(table=Screening) -> sa.ColumnElement:
 
 def is_retake(table=Screening) -> sa.ColumnElement[bool]:
     """A result with an earlier one in its series. Written as a range (ids are positive): SQLite finds
-    `IS NOT NULL` through no index."""
-    return table.series_start_id > 0
+    `IS NOT NULL` through no index. A literal, not a parameter: PostgreSQL's generic plan for a prepared
+    `> $1` guesses a third of the rows match and reads another index."""
+    return table.series_start_id > sa.literal_column("0")
 
 
 def _off_indexes(condition: sa.ColumnElement) -> sa.ColumnElement:
