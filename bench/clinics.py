@@ -1,5 +1,5 @@
 """The clinic-scoped workspace at scale, in process: the triage queue (unfiltered, each filter, and
-combinations) and the statistics, for a clinician of one clinic and for an admin, timed through the
+combinations), the statistics and the outcomes, for a clinician of one clinic and for an admin, timed through the
 Flask test client (the whole view, template and SQL; no HTTP server or network).
 
     .venv/bin/python bench/clinics.py --database-url sqlite:////tmp/bench-clinics/1m.sqlite
@@ -7,7 +7,9 @@ Flask test client (the whole view, template and SQL; no HTTP server or network).
     .ci/with-postgres .venv/bin/python bench/clinics.py --copy-from sqlite:////tmp/bench-clinics/1m.sqlite
 
 With --copy-from, an empty PostgreSQL database first gets the clinics and results of an already seeded
-database by COPY (the same data on both, and minutes instead of hours on a busy machine).
+database by COPY (the same data on both, and minutes instead of hours on a busy machine). With --series, half of
+each clinic's results are linked into series of three first (demo results are never retakes); --only
+times just the pages whose name contains the given text.
 The database is upgraded to head, topped up to --size results spread over --clinics demo clinics (a
 tenth with no clinic) with `seed-demo`'s generator, and reused by later runs. Each page is requested
 --repeat times after two warm-ups; the median is reported beside its target: 100 ms for the queue and
