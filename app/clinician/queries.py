@@ -329,9 +329,12 @@ def series_summaries(rows: list[Screening], scope: Scope) -> dict[int, SeriesSum
         return {}
     key = sa.func.coalesce(Screening.series_start_id, Screening.id)
     members = db.session.execute(
-        scoped(sa.select(key, Screening.clinic_id, Screening.total), scope)
+        # Found through the series and primary-key indexes only: SQLite otherwise took the date index for
+        # the retention bound, or walked it for the order, and read every result (1.5 s for an admin at
+        # 1,000,000 with series common).
+        scoped(sa.select(key, Screening.clinic_id, Screening.total), scope, in_triage_order=True, narrower=True)
         .where(sa.or_(Screening.series_start_id.in_(list(starts)), Screening.id.in_(list(starts))))
-        .order_by(Screening.taken_at, Screening.id)).all()
+        .order_by(unindexed(Screening.taken_at), unindexed(Screening.id))).all()
     summaries: dict[int, SeriesSummary] = {}
     for start, clinic_id, total in members:
         row = starts[start]
