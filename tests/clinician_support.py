@@ -108,7 +108,9 @@ def store(instrument="pcl5", answers=None, exposure=None, taken_at=None, when=No
         clinic = clinic_named()
     elif isinstance(clinic, str):
         clinic = clinic_named(clinic)
-    code = add_screening(score(instrument_, answers, exposure, when=when), clinic=clinic)
+    # A retake (`previous_id`) is linked by the service, which also stores its series columns.
+    previous = _db.session.get(Screening, columns.pop("previous_id")) if "previous_id" in columns else None
+    code = add_screening(score(instrument_, answers, exposure, when=when), previous=previous, clinic=clinic)
     row = _db.session.scalar(sa.select(Screening).where(Screening.code == code))
     if taken_at is not None:
         row.taken_at = taken_at if taken_at.tzinfo else taken_at.replace(tzinfo=UTC)

@@ -93,7 +93,7 @@ def page_statements(client, url: str) -> list[str]:
 
 def without_people_counts(statements: list[str]) -> tuple[list[str], list[str]]:
     """(the statistics' other statements, the two that count series: people and people waiting)."""
-    return ([s for s in statements if "series_chain" not in s], [s for s in statements if "series_chain" in s])
+    return ([s for s in statements if "series_start_id" not in s], [s for s in statements if "series_start_id" in s])
 
 
 @pytest.mark.parametrize("query", ["", "?instrument=pcl5&from=2026-01-01&to=2026-12-31&cutoff=yes&reviewed=no"],

@@ -1,6 +1,6 @@
 """Outcomes: for each questionnaire with a change rule, the series of two or more results — first and
 latest scores, reliable change up and down, and crossing below the cut-off — per clinic and month of the
-first result, aggregated in SQL (a recursive walk of the series links, then GROUP BY)."""
+first result, aggregated in SQL (the results of each stored series, then GROUP BY)."""
 from __future__ import annotations
 
 import csv
@@ -19,7 +19,7 @@ from ..screening.instruments import INSTRUMENTS, Instrument
 from ..screening.service import required_cutoff
 from . import audit
 from .charts import bar_chart
-from .queries import Filters, Scope, parse_filters, scope_for, series_of_results
+from .queries import Filters, Scope, is_retake, parse_filters, scope_for, series_key, visible_to
 from .views import bp, filter_errors, me
 
 CSV_HEADER = ["clinic", "instrument", "month", "series", "median_first", "median_latest",
@@ -46,22 +46,36 @@ def _month_sqlite(element, compiler, **kw):
 
 def series_rows(instrument: Instrument, scope: Scope) -> sa.Subquery:
     """One row per series of two or more of the instrument's results visible to the reader: the clinic
-    and month of its first result, its first and latest totals (see queries.series_of_results)."""
-    chain = series_of_results(scope, instrument.id)
+    and month of its first result, its first and latest totals. Only results in a series of retakes are
+    read, never every result: everyone's through the series_start_id index (retakes, then the first
+    results they name); a clinic's through its own results, each checked for a retake."""
     member = sa.orm.aliased(Screening, name="member")
-    # Each result's place from the end of its series (1: the latest) and the series' length.
-    ranked = (sa.select(chain.c.root, member.total, member.taken_at, member.clinic_id, chain.c.step,
-                        sa.func.row_number().over(partition_by=chain.c.root,
-                                                  order_by=(member.taken_at.desc(), member.id.desc()))
-                        .label("from_end"),
-                        sa.func.count().over(partition_by=chain.c.root).label("length"))
-              .join(member, member.id == chain.c.id).subquery("ranked"))
-    first = ranked.alias("first")
-    latest = ranked.alias("latest")
-    return (sa.select(first.c.root, first.c.clinic_id, month_of(first.c.taken_at).label("month"),
-                      first.c.total.label("first_total"), latest.c.total.label("latest_total"))
-            .join(latest, sa.and_(latest.c.root == first.c.root, latest.c.from_end == 1))
-            .where(first.c.step == 1, first.c.length >= 2).subquery("series"))
+    if scope.everything:
+        retakes = sa.select(Screening.id).where(is_retake())
+        firsts = sa.select(Screening.series_start_id.label("id")).where(is_retake())
+        in_series = sa.union(retakes, firsts).subquery("in_series")
+        members = sa.select().select_from(in_series).join(member, member.id == in_series.c.id)
+    else:
+        retake = sa.orm.aliased(Screening, name="retake")
+        members = sa.select().select_from(member).where(
+            sa.or_(is_retake(member), sa.exists().where(retake.series_start_id == member.id)))
+    key = series_key(member)
+    # Each result's place from either end of its series (among the visible results), in one pass.
+    ranked = (members.add_columns(
+        key.label("root"), member.total, member.taken_at, member.clinic_id,
+        sa.func.row_number().over(partition_by=key, order_by=(member.taken_at, member.id)).label("from_start"),
+        sa.func.row_number().over(partition_by=key, order_by=(member.taken_at.desc(), member.id.desc()))
+        .label("from_end"))
+        .where(*visible_to(member, scope), member.instrument == instrument.id).subquery("ranked"))
+
+    def first(column):
+        return sa.func.max(sa.case((ranked.c.from_start == 1, column)))
+
+    return (sa.select(ranked.c.root, first(ranked.c.clinic_id).label("clinic_id"),
+                      month_of(first(ranked.c.taken_at)).label("month"),
+                      first(ranked.c.total).label("first_total"),
+                      sa.func.max(sa.case((ranked.c.from_end == 1, ranked.c.total))).label("latest_total"))
+            .group_by(ranked.c.root).having(sa.func.count() >= 2).subquery("series"))
 
 
 @dataclass

@@ -313,6 +313,7 @@ def stats():
     weeks = weekly_counts(filters, scope)
     summaries = instrument_summaries(filters, scope)
     distributions = {summary.instrument_id: summary.distribution() for summary in summaries}
+    waiting = backlog(filters, scope)
     charts = {}
     for summary in summaries:
         instrument = INSTRUMENTS[summary.instrument_id]
@@ -324,9 +325,10 @@ def stats():
         "clinician/stats.html", filters=filters, errors=[], instruments=INSTRUMENTS, weeks=weeks,
         weeks_chart=bar_chart([(week.isoformat(), count) for week, count in weeks]) if weeks else None,
         summaries=summaries, distributions=distributions, distribution_charts=charts,
-        total=sum(summary.count for summary in summaries), backlog=backlog(filters, scope),
+        total=sum(summary.count for summary in summaries), backlog=waiting,
         flagged=flagged_counts(filters, scope),
-        series=series_counts(filters, scope), series_waiting=series_waiting(filters, scope),
+        series=series_counts(filters, scope, {summary.instrument_id: summary.count for summary in summaries}),
+        series_waiting=series_waiting(filters, scope, waiting.unreviewed),
         today=utcnow().date(), cutoffs={summary.instrument_id: configured_cutoff(INSTRUMENTS[summary.instrument_id])
                                         for summary in summaries},
     )
