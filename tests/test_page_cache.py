@@ -72,7 +72,7 @@ def test_a_query_string_is_always_rendered_afresh(fresh_app, path):
 def test_errors_and_posts_are_not_cached(fresh_app):
     app = fresh_app()
     client = app.test_client()
-    assert client.get("/screen/phq9").status_code == 404
+    assert client.get("/screen/gad7").status_code == 404
     client.get("/screen/pcl5")
     cached_before = dict(cached_pages(app))
     invalid = client.post("/screen/pcl5", data={"q1": "9"})

@@ -183,7 +183,7 @@ REQUESTS = {
     "api 400": ("POST", "/api/v1/screenings", {"json": {"instrument": "x"}}, 400),
     "page 403": ("GET", "/forbidden", None, 403),
     "page 404": ("GET", "/nowhere", None, 404),
-    "json 404": ("GET", "/api/v1/instruments/phq9", None, 404),
+    "json 404": ("GET", "/api/v1/instruments/gad7", None, 404),
     "page 405": ("DELETE", "/", None, 405),
     "json 405": ("GET", "/api/v1/screenings", None, 405),
     "page 413": ("POST", "/screen/pcl5", {"data": {"q1": "x" * 40_000}}, 413),
