@@ -81,18 +81,23 @@ def password_reset(account: Clinician, link: str, issued_by: Clinician | None) -
         return new_message(account.email, _("Choose a new password for the PTSD screening workspace"), body)
 
 
+def send_through_server(config, message: EmailMessage) -> None:
+    """Send one message through the configured SMTP server (STARTTLS and login when set); raises
+    OSError or smtplib.SMTPException when it refuses or cannot be reached."""
+    with smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25),
+                      timeout=float(config.get("MAIL_TIMEOUT_SECONDS") or 10)) as smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        smtp.send_message(message)
+
+
 def deliver(app: Flask, message: EmailMessage) -> bool:
     """Send through the configured server; False if it refused or could not be reached. The link is
     never logged: a failure logs only its class."""
-    config = app.config
     try:
-        with smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25),
-                          timeout=float(config.get("MAIL_TIMEOUT_SECONDS") or 10)) as smtp:
-            if config.get("MAIL_USE_TLS"):
-                smtp.starttls(context=ssl.create_default_context())
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-            smtp.send_message(message)
+        send_through_server(app.config, message)
         return True
     except (OSError, smtplib.SMTPException) as error:
         app.logger.warning("an account e-mail could not be sent (%s)", type(error).__name__)

@@ -4,7 +4,6 @@ reference, score or answer)."""
 from __future__ import annotations
 
 import smtplib
-import ssl
 import threading
 import time
 from datetime import datetime, timedelta
@@ -16,7 +15,7 @@ from flask import Flask, current_app, g, has_request_context
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
-from ..auth.mail import mail_configured
+from ..auth.mail import mail_configured, send_through_server
 from ..extensions import db
 from ..models import Clinic, Clinician, Screening, clinician_clinics, utcnow
 from ..retention import unexpired
@@ -60,17 +59,6 @@ def _message(to: str, groups: list[tuple[str, int, int]]) -> EmailMessage:
     return message
 
 
-def _send(message: EmailMessage) -> None:
-    config = current_app.config
-    with smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25),
-                      timeout=float(config.get("MAIL_TIMEOUT_SECONDS") or 10)) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls(context=ssl.create_default_context())
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-        smtp.send_message(message)
-
-
 def send_due_alerts(now: datetime | None = None) -> int:
     """Send each clinician who asked for alerts, whose last alert is an interval old or more, one e-mail
     about the results that arrived in their clinics since then; return how many were sent. Each
@@ -98,7 +86,7 @@ def send_due_alerts(now: datetime | None = None) -> int:
         try:
             with force_locale("en"):  # sent in the background, with no reader's language to follow
                 message = _message(clinician.email, groups)
-            _send(message)
+            send_through_server(current_app.config, message)
             sent += 1
         except (OSError, smtplib.SMTPException) as error:
             current_app.logger.warning("a review alert e-mail could not be sent (%s)", type(error).__name__)
