@@ -34,6 +34,23 @@ def unexpired() -> sa.ColumnElement[bool]:
     return Screening.taken_at >= expiry_cutoff()
 
 
+def delete_in_batches(model, condition) -> int:
+    """Delete the rows of `model` matching `condition`, BATCH_SIZE at a time with a commit and a pause
+    between batches (no long lock on the table); the number deleted."""
+    batch = sa.select(model.id).where(condition).order_by(model.id).limit(BATCH_SIZE)
+    deleted = 0
+    while True:
+        # Ids first, then DELETE … WHERE id IN: portable (SQLite has no DELETE … LIMIT by default).
+        ids = list(db.session.scalars(batch))
+        if ids:
+            db.session.execute(sa.delete(model).where(model.id.in_(ids)))
+        db.session.commit()
+        deleted += len(ids)
+        if len(ids) < BATCH_SIZE:
+            return deleted
+        time.sleep(PAUSE_BETWEEN_BATCHES_SECONDS)
+
+
 def purge_expired(days: int | None = None, automatic: bool = False) -> tuple[int, datetime]:
     """Delete every result taken before the cut-off, in batches of BATCH_SIZE, each batch committed.
 
@@ -44,19 +61,7 @@ def purge_expired(days: int | None = None, automatic: bool = False) -> tuple[int
     from .clinician import audit  # here: app.clinician imports the models and this module's callers
 
     cutoff = expiry_cutoff(days)
-    expired_ids = (sa.select(Screening.id).where(Screening.taken_at < cutoff)
-                   .order_by(Screening.id).limit(BATCH_SIZE))
-    deleted = 0
-    while True:
-        # Ids first, then DELETE … WHERE id IN: portable (SQLite has no DELETE … LIMIT by default).
-        ids = list(db.session.scalars(expired_ids))
-        if ids:
-            db.session.execute(sa.delete(Screening).where(Screening.id.in_(ids)))
-        db.session.commit()
-        deleted += len(ids)
-        if len(ids) < BATCH_SIZE:
-            break
-        time.sleep(PAUSE_BETWEEN_BATCHES_SECONDS)
+    deleted = delete_in_batches(Screening, Screening.taken_at < cutoff)
     if deleted or not automatic:
         shown_days = int(current_app.config["RETENTION_DAYS"]) if days is None else days
         detail = f"{deleted} results taken before {cutoff:%Y-%m-%d %H:%M} UTC ({shown_days} days)"
@@ -72,17 +77,7 @@ def purge_audit_log(days: int | None = None, automatic: bool = False) -> tuple[i
 
     days = int(current_app.config["AUDIT_RETENTION_DAYS"]) if days is None else days
     cutoff = utcnow() - timedelta(days=days)
-    old_ids = sa.select(AuditEvent.id).where(AuditEvent.at < cutoff).order_by(AuditEvent.id).limit(BATCH_SIZE)
-    deleted = 0
-    while True:
-        ids = list(db.session.scalars(old_ids))
-        if ids:
-            db.session.execute(sa.delete(AuditEvent).where(AuditEvent.id.in_(ids)))
-        db.session.commit()
-        deleted += len(ids)
-        if len(ids) < BATCH_SIZE:
-            break
-        time.sleep(PAUSE_BETWEEN_BATCHES_SECONDS)
+    deleted = delete_in_batches(AuditEvent, AuditEvent.at < cutoff)
     if deleted or not automatic:
         detail = f"{deleted} audit log entries before {cutoff:%Y-%m-%d %H:%M} UTC ({days} days)"
         audit.record(audit.AUDIT_PURGE, detail=detail + (", deleted automatically by the server" if automatic else ""))
