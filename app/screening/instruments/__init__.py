@@ -43,6 +43,17 @@ class ChangeRule:
     reliable_source: str
     possible: int
     possible_source: str
+    # How the pages put it, in the rule's own terms (English, marked for translation; the pages fill in
+    # %(reliable)s, %(possible)s and %(below)s): a reliable fall and rise for the person, the headline's
+    # words for a reliable change and its one-line source, and the clinician's short label. Where
+    # `possible` equals `reliable` there is no "may be real" band and its words stay "".
+    improved_words: str = ""
+    worsened_words: str = ""
+    headline_words: str = ""
+    headline_source: str = ""
+    clinician_words: str = ""
+    possible_words: str = ""
+    clinician_possible_words: str = ""
 
 
 def N_(text: str) -> str:

@@ -115,6 +115,22 @@ PCL5 = Instrument(
             "National Center for PTSD, Using the PTSD Checklist for DSM-5 (PCL-5): provisional "
             "figures carried over from the DSM-IV PCL."
         ),
+        improved_words=N_("A change of %(reliable)s points or more is larger than chance alone would explain in one "
+                          "person: this suggests a real improvement in how much these problems bother you."),
+        worsened_words=N_("A change of %(reliable)s points or more is larger than chance alone would explain in one "
+                          "person: these problems seem to bother you more than they did. That is worth talking over "
+                          "with a clinician; it does not mean things cannot get better."),
+        headline_words=N_("a change of at least %(reliable)s points, larger than chance alone would explain."),
+        headline_source=N_("Source: Marx and others, 2022 (reliable change); the National Center for PTSD’s "
+                           "smaller figures are provisional. Details below."),
+        clinician_words=N_("reliable change (%(reliable)s points or more; Marx et al. 2022)"),
+        possible_words=N_("A change of %(possible)s to %(below)s points may be a real change, but it may also be "
+                          "chance: a study of the PCL-5 found that a change in one person needs %(reliable)s points "
+                          "or more to be larger than chance. The %(possible)s-point figure is the National Center "
+                          "for PTSD’s provisional guidance, carried over from the checklist’s older version "
+                          "for DSM-IV."),
+        clinician_possible_words=N_("may be a real change (%(possible)s to %(below)s points; provisional National "
+                                    "Center for PTSD figures)"),
     ),
     # Item 16 rated "Moderately" or more: the person's crisis box asks them to reach out today.
     safety_items=(SafetyItem(16, 2, N_("risk-taking or self-harm"), N_(
