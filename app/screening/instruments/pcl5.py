@@ -1,16 +1,19 @@
 """PCL-5 (Weathers et al. 2013): its 20 items, the DSM-5 clusters and its scoring."""
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from types import MappingProxyType
 
 from . import (
     AROUSAL,
     AVOIDANCE,
+    DEMO_CLUSTER_SHIFT,
     N_,
     NOT_AT_ALL_TO_EXTREMELY,
     REEXPERIENCING,
     ChangeRule,
+    DemoAnswers,
     Instrument,
     InvalidAnswers,
     Item,
@@ -18,6 +21,7 @@ from . import (
     ScreeningResult,
     check_cutoff,
     cluster_sums,
+    demo_rating,
 )
 
 # An item rated "Moderately" (2) or higher counts as a symptom endorsed (Weathers et al. 2013).
@@ -145,6 +149,7 @@ PCL5 = Instrument(
     person_name=N_("Full checklist"),
     person_summary=N_("20 questions, each rated from “Not at all” to “Extremely”. About 5 minutes."),
     menu_order=2,
+    demo_weight=50,
     verdict_partial="screening/_verdict_pcl5.html",
     cutoff_note_partial="screening/_cutoff_note_pcl5.html",
     scoring_sources=((
@@ -192,3 +197,6 @@ def score_pcl5(answers: Sequence[int], cutoff: int | None = None) -> ScreeningRe
     )
 
 
+def demo_pcl5(rng: random.Random, severity: float) -> DemoAnswers:
+    """Made-up answers for demo data: twenty 0–4 ratings around a latent severity, varying by cluster."""
+    return DemoAnswers(tuple(demo_rating(rng, severity, DEMO_CLUSTER_SHIFT[item.cluster]) for item in PCL5.items))

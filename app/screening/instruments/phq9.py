@@ -1,11 +1,13 @@
 """PHQ-9 (Kroenke, Spitzer & Williams 2001): its 9 items, severity bands and scoring."""
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 
 from . import (
     N_,
     ChangeRule,
+    DemoAnswers,
     Instrument,
     InvalidAnswers,
     Item,
@@ -14,6 +16,7 @@ from . import (
     ScreeningResult,
     check_cutoff,
     cluster_sums,
+    demo_rating,
 )
 
 # Its nine items form one scale: the total is the sum (0–27), with no subscales.
@@ -118,6 +121,7 @@ PHQ9 = Instrument(
                      "the options."),
     person_name=N_("Mood questionnaire"),
     follow_up_offer=N_("Also check your mood"),
+    demo_weight=10,
 )
 
 
@@ -140,3 +144,14 @@ def score_phq9(answers: Sequence[int], cutoff: int | None = None) -> ScreeningRe
         instrument=PHQ9, answers=answers, exposure=None, total=total, clusters=cluster_sums(PHQ9, answers),
         cutoff=cutoff, at_or_above_cutoff=total >= cutoff,
     )
+
+
+# Made-up item 9 ratings sit this far below the others: thoughts of being better off dead or of self-harm
+# are rarer than the other symptoms, so demo data has some safety flags, mostly among the most affected.
+DEMO_ITEM9_SHIFT = -1.5
+
+
+def demo_phq9(rng: random.Random, severity: float) -> DemoAnswers:
+    """Made-up answers for demo data: nine 0–3 ratings around a latent severity, item 9 endorsed less often."""
+    return DemoAnswers(tuple(demo_rating(rng, severity, DEMO_ITEM9_SHIFT if item.number == 9 else 0.0, top=3)
+                             for item in PHQ9.items))
