@@ -96,6 +96,8 @@ def test_the_result_page_reads_the_change_by_the_phq9_rule(client, db, language,
     assert "Marx" not in page and "National Center for PTSD" not in page and "PCL-5" not in page
     if not reliable:
         assert {"en": "within the ordinary", "es": "variación"}[language] in page
+    # It has no groups, so the page says nothing about changes in groups.
+    assert {"en": "in each group", "es": "en cada grupo"}[language] not in page
 
 
 @pytest.mark.parametrize("language, overlap", [("en", "less than 14 days apart"),
