@@ -12,6 +12,7 @@ from app.extensions import db as _db
 from app.models import AuditEvent, Clinician, Screening, utcnow
 from app.screening import codes
 from app.screening.service import result_of
+from app.screening.triage import SAFETY
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import PASSWORD, sign_in, store
 from tests.conftest import in_app_context, stored_count
@@ -108,7 +109,7 @@ def test_seed_demo_adds_plausible_results_scored_by_the_scoring_core(app, runner
     now = utcnow()
     assert all(now - timedelta(days=366) < row.taken_at <= now for row in rows)
     instruments = {row.instrument for row in rows}
-    assert instruments == {"pcl5", "pcptsd5", "itq"}
+    assert instruments == {"pcl5", "pcptsd5", "itq", "phq9"}
     for row in rows:
         rescored = result_of(row)
         assert (rescored.total, rescored.at_or_above_cutoff, rescored.dsm5_rule_met, rescored.diagnosis) == \
@@ -123,6 +124,12 @@ def test_seed_demo_adds_plausible_results_scored_by_the_scoring_core(app, runner
     # Every pattern a clinic meets in its queue: no disturbance, PTSD, complex PTSD.
     assert {row.diagnosis for row in itq_rows} == {"none", "ptsd", "cptsd"}
     assert all(row.event_when is not None for row in itq_rows)
+    # PHQ-9 rows, a few with item 9 above "Not at all": the safety flag and its triage tier show in a demo.
+    phq9_rows = [row for row in rows if row.instrument == "phq9"]
+    flagged = [row for row in phq9_rows if row.answers[8] >= 1]
+    assert 0 < len(flagged) < len(phq9_rows) / 2
+    assert all(row.safety_items == "9" and row.triage_tier == SAFETY for row in flagged)
+    assert all(row.safety_items is None for row in phq9_rows if row.answers[8] == 0)
     pcl5_totals = [row.total for row in rows if row.instrument == "pcl5"]
     assert min(pcl5_totals) < 20 and max(pcl5_totals) > 50  # spread across the range, not one value
     share = sum(row.at_or_above_cutoff for row in rows) / len(rows)

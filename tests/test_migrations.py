@@ -120,11 +120,8 @@ def seed_old_schema(count: int) -> None:
 
     table = sa.Table("screenings", sa.MetaData(), autoload_with=db.engine)
     rng, now = random.Random(5), utcnow()
-    rows: list[dict] = []
-    while len(rows) < count:
-        row = demo_row(rng, now, {"pcl5": 33, "pcptsd5": 3})
-        if row["instrument"] != "itq":
-            rows.append(row)
+    mix = (("pcl5", 0.6), ("pcptsd5", 0.4))
+    rows = [demo_row(rng, now, {"pcl5": 33, "pcptsd5": 3}, mix) for _row in range(count)]
     db.session.execute(sa.insert(table), [{k: v for k, v in row.items() if k in table.c} for row in rows])
     db.session.commit()
 

@@ -1,6 +1,7 @@
 """The instruments: shared definitions, the registry, and one module per instrument with its items and rules."""
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,17 @@ class ChangeRule:
     reliable_source: str
     possible: int
     possible_source: str
+    # How the pages put it, in the rule's own terms (English, marked for translation; the pages fill in
+    # %(reliable)s, %(possible)s and %(below)s): a reliable fall and rise for the person, the headline's
+    # words for a reliable change and its one-line source, and the clinician's short label. Where
+    # `possible` equals `reliable` there is no "may be real" band and its words stay "".
+    improved_words: str = ""
+    worsened_words: str = ""
+    headline_words: str = ""
+    headline_source: str = ""
+    clinician_words: str = ""
+    possible_words: str = ""
+    clinician_possible_words: str = ""
 
 
 def N_(text: str) -> str:
@@ -60,6 +72,25 @@ class SafetyItem:
     label: str
     # What the person's emphasised crisis box says about the answer, calmly (English; pages translate it).
     person_words: str = ""
+
+
+@dataclass(frozen=True)
+class DemoAnswers:
+    """Made-up answers for demo data (`flask clinician seed-demo`), in the form `Instrument.score` takes."""
+
+    answers: tuple
+    exposure: bool | None = None
+    when: str | None = None
+
+
+def demo_rating(rng: random.Random, severity: float, shift: float = 0.0, top: int = 4) -> int:
+    """A made-up 0–`top` rating around a latent severity (0–1), with item-to-item variation."""
+    return min(top, max(0, round(rng.gauss(severity * top + shift, 0.9))))
+
+
+# Made-up ratings: arousal and re-experiencing items are typically rated a little higher than avoidance
+# and numbing (demo data only).
+DEMO_CLUSTER_SHIFT = {REEXPERIENCING: 0.2, AVOIDANCE: -0.3, AROUSAL: 0.4}
 
 
 @dataclass(frozen=True)
@@ -162,6 +193,9 @@ class Instrument:
     # The learn page on treating what it screens for, linked after its score's meaning; None where the
     # site has none (the learn pages are about PTSD).
     treatments_page: str | None = "treatments"
+    # Its weight in the demo data's mix of instruments (`flask clinician seed-demo`, app/clinician/demo.py):
+    # the share of made-up results is its weight over the sum of all; 0 leaves it out of demo data.
+    demo_weight: int = 0
 
     def severity_band(self, total: int) -> str | None:
         """The name of the published severity band the total falls in, or None without bands."""
@@ -187,6 +221,10 @@ class Instrument:
               when: str | None = None) -> ScreeningResult:
         """Score typed answers by this instrument's published rules; `cutoff` where it has one."""
         return _SCORERS[self.id](answers, exposure, cutoff, when)
+
+    def demo_answers(self, rng: random.Random, severity: float) -> DemoAnswers:
+        """Plausible made-up answers from someone of this latent severity (0–1), for demo data only."""
+        return _DEMO_ANSWERS[self.id](rng, severity)
 
     def safety_items_endorsed(self, answers: Sequence[int]) -> tuple[SafetyItem, ...]:
         """The safety items these answers rate at or above their threshold, in item order."""
@@ -267,10 +305,10 @@ def cluster_sums(instrument: Instrument, answers: Sequence[int]) -> dict[str, in
 
 
 # The instrument modules import the definitions above from this package, so they come after them.
-from .itq import ITQ, score_itq  # noqa: E402
-from .pcl5 import PCL5, score_pcl5  # noqa: E402
-from .pcptsd5 import PCPTSD5, score_pcptsd5  # noqa: E402
-from .phq9 import PHQ9, score_phq9  # noqa: E402
+from .itq import ITQ, demo_itq, score_itq  # noqa: E402
+from .pcl5 import PCL5, demo_pcl5, score_pcl5  # noqa: E402
+from .pcptsd5 import PCPTSD5, demo_pcptsd5, score_pcptsd5  # noqa: E402
+from .phq9 import PHQ9, demo_phq9, score_phq9  # noqa: E402
 
 INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5, ITQ.id: ITQ, PHQ9.id: PHQ9}
 
@@ -280,6 +318,11 @@ _SCORERS: dict[str, Callable[..., ScreeningResult]] = {
     PCPTSD5.id: lambda answers, exposure, cutoff, _when: score_pcptsd5(exposure, answers, cutoff),
     ITQ.id: lambda answers, _exposure, _cutoff, when: score_itq(answers, when),
     PHQ9.id: lambda answers, _exposure, cutoff, _when: score_phq9(answers, cutoff),
+}
+
+# Each instrument's made-up answers for demo data, called with (rng, severity).
+_DEMO_ANSWERS: dict[str, Callable[[random.Random, float], DemoAnswers]] = {
+    PCL5.id: demo_pcl5, PCPTSD5.id: demo_pcptsd5, ITQ.id: demo_itq, PHQ9.id: demo_phq9,
 }
 
 

@@ -1,21 +1,25 @@
 """ITQ (Cloitre et al. 2018): ICD-11 PTSD and complex PTSD, its 18 items and its diagnostic rules."""
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from types import MappingProxyType
 
 from . import (
     AROUSAL,
     AVOIDANCE,
+    DEMO_CLUSTER_SHIFT,
     N_,
     NOT_AT_ALL_TO_EXTREMELY,
     REEXPERIENCING,
+    DemoAnswers,
     Instrument,
     InvalidAnswers,
     Item,
     Option,
     ScreeningResult,
     cluster_sums,
+    demo_rating,
 )
 
 # ICD-11's disturbances in self-organisation (DSO), the three clusters that complex PTSD adds.
@@ -144,6 +148,7 @@ ITQ = Instrument(
         "captivity) or if you are in a country that uses the World Health Organization’s ICD-11: it also "
         "looks at complex PTSD. The other two follow the American manual, DSM-5."),
     menu_order=3,
+    demo_weight=15,
     result_details_partial="screening/_itq_result.html",
 )
 
@@ -214,3 +219,13 @@ def score_itq(answers: Sequence[int], when: str | None = None) -> ScreeningResul
         diagnosis=diagnosis,
         when=when,
     )
+
+
+def demo_itq(rng: random.Random, severity: float) -> DemoAnswers:
+    """Made-up answers for demo data: eighteen 0–4 ratings and the time since the event. The
+    self-organisation items follow a second, weaker severity: only some of those with PTSD symptoms also
+    have the disturbances of complex PTSD."""
+    dso_severity = severity * rng.uniform(0.2, 1.1)
+    answers = tuple(demo_rating(rng, dso_severity) if item.section in (DSO_SYMPTOMS_PART, DSO_IMPAIRMENT) else
+                    demo_rating(rng, severity, DEMO_CLUSTER_SHIFT.get(item.cluster, 0.0)) for item in ITQ.items)
+    return DemoAnswers(answers, when=rng.choice(WHEN_VALUES))

@@ -1,16 +1,19 @@
 """PCL-5 (Weathers et al. 2013): its 20 items, the DSM-5 clusters and its scoring."""
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from types import MappingProxyType
 
 from . import (
     AROUSAL,
     AVOIDANCE,
+    DEMO_CLUSTER_SHIFT,
     N_,
     NOT_AT_ALL_TO_EXTREMELY,
     REEXPERIENCING,
     ChangeRule,
+    DemoAnswers,
     Instrument,
     InvalidAnswers,
     Item,
@@ -18,6 +21,7 @@ from . import (
     ScreeningResult,
     check_cutoff,
     cluster_sums,
+    demo_rating,
 )
 
 # An item rated "Moderately" (2) or higher counts as a symptom endorsed (Weathers et al. 2013).
@@ -115,6 +119,22 @@ PCL5 = Instrument(
             "National Center for PTSD, Using the PTSD Checklist for DSM-5 (PCL-5): provisional "
             "figures carried over from the DSM-IV PCL."
         ),
+        improved_words=N_("A change of %(reliable)s points or more is larger than chance alone would explain in one "
+                          "person: this suggests a real improvement in how much these problems bother you."),
+        worsened_words=N_("A change of %(reliable)s points or more is larger than chance alone would explain in one "
+                          "person: these problems seem to bother you more than they did. That is worth talking over "
+                          "with a clinician; it does not mean things cannot get better."),
+        headline_words=N_("a change of at least %(reliable)s points, larger than chance alone would explain."),
+        headline_source=N_("Source: Marx and others, 2022 (reliable change); the National Center for PTSD’s "
+                           "smaller figures are provisional. Details below."),
+        clinician_words=N_("reliable change (%(reliable)s points or more; Marx et al. 2022)"),
+        possible_words=N_("A change of %(possible)s to %(below)s points may be a real change, but it may also be "
+                          "chance: a study of the PCL-5 found that a change in one person needs %(reliable)s points "
+                          "or more to be larger than chance. The %(possible)s-point figure is the National Center "
+                          "for PTSD’s provisional guidance, carried over from the checklist’s older version "
+                          "for DSM-IV."),
+        clinician_possible_words=N_("may be a real change (%(possible)s to %(below)s points; provisional National "
+                                    "Center for PTSD figures)"),
     ),
     # Item 16 rated "Moderately" or more: the person's crisis box asks them to reach out today.
     safety_items=(SafetyItem(16, 2, N_("risk-taking or self-harm"), N_(
@@ -129,6 +149,7 @@ PCL5 = Instrument(
     person_name=N_("Full checklist"),
     person_summary=N_("20 questions, each rated from “Not at all” to “Extremely”. About 5 minutes."),
     menu_order=2,
+    demo_weight=50,
     verdict_partial="screening/_verdict_pcl5.html",
     cutoff_note_partial="screening/_cutoff_note_pcl5.html",
     scoring_sources=((
@@ -176,3 +197,6 @@ def score_pcl5(answers: Sequence[int], cutoff: int | None = None) -> ScreeningRe
     )
 
 
+def demo_pcl5(rng: random.Random, severity: float) -> DemoAnswers:
+    """Made-up answers for demo data: twenty 0–4 ratings around a latent severity, varying by cluster."""
+    return DemoAnswers(tuple(demo_rating(rng, severity, DEMO_CLUSTER_SHIFT[item.cluster]) for item in PCL5.items))

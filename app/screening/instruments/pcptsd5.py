@@ -1,6 +1,7 @@
 """PC-PTSD-5 (Prins et al. 2016): the exposure gate, its five yes/no items and its scoring."""
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from types import MappingProxyType
 
@@ -9,6 +10,7 @@ from . import (
     AVOIDANCE,
     N_,
     REEXPERIENCING,
+    DemoAnswers,
     Instrument,
     InvalidAnswers,
     Item,
@@ -61,6 +63,7 @@ PCPTSD5 = Instrument(
     person_name=N_("Quick screen"),
     person_summary=N_("One question about past events, then 5 yes-or-no questions. About 1 minute."),
     menu_order=1,
+    demo_weight=25,
     cutoff_note_partial="screening/_cutoff_note_pcptsd5.html",
     scoring_sources=((
         "Bovin MJ, et al. Diagnostic Accuracy and Acceptability of the Primary Care Posttraumatic Stress "
@@ -104,3 +107,10 @@ def score_pcptsd5(
         cutoff=cutoff,
         at_or_above_cutoff=total >= cutoff,
     )
+
+
+def demo_pcptsd5(rng: random.Random, severity: float) -> DemoAnswers:
+    """Made-up answers for demo data: the exposure gate (about one in five say No), then five Yes/No."""
+    if rng.random() < 0.2:
+        return DemoAnswers((), exposure=False)
+    return DemoAnswers(tuple(rng.random() < 0.1 + 0.8 * severity for _item in PCPTSD5.items), exposure=True)

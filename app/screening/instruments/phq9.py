@@ -1,10 +1,13 @@
 """PHQ-9 (Kroenke, Spitzer & Williams 2001): its 9 items, severity bands and scoring."""
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 
 from . import (
     N_,
+    ChangeRule,
+    DemoAnswers,
     Instrument,
     InvalidAnswers,
     Item,
@@ -13,6 +16,7 @@ from . import (
     ScreeningResult,
     check_cutoff,
     cluster_sums,
+    demo_rating,
 )
 
 # Its nine items form one scale: the total is the sum (0–27), with no subscales.
@@ -24,6 +28,11 @@ NOT_AT_ALL_TO_NEARLY_EVERY_DAY: tuple[Option, ...] = (
     Option("1", "Several days", 1),
     Option("2", "More than half the days", 2),
     Option("3", "Nearly every day", 3),
+)
+
+LOWE_2004 = (
+    "L\u00f6we, B., Un\u00fctzer, J., Callahan, C. M., Perkins, A. J., & Kroenke, K. (2004). Monitoring "
+    "depression treatment outcomes with the Patient Health Questionnaire-9. Medical Care, 42(12), 1194\u20131201."
 )
 
 PHQ9 = Instrument(
@@ -67,8 +76,32 @@ PHQ9 = Instrument(
         (0, N_("minimal")), (5, N_("mild")), (10, N_("moderate")), (15, N_("moderately severe")),
         (20, N_("severe")),
     ),
-    # No change threshold is given here: none was confirmed from a source whose text could be read.
-    change_rule=None,
+    # Löwe, Unützer, Callahan, Perkins & Kroenke 2004 (abstract, Med Care 42(12):1194-1201): "Test-retest
+    # reliability of the PHQ-9 was excellent, and its minimal clinically important difference for individual
+    # change, estimated as 2 standard errors of measurement, was 5 points on the 0 to 27 point PHQ-9 scale."
+    # So a change of 5 or more is read as larger than measurement error in one person. No smaller,
+    # provisional figure was read in a source, so there is no "may be real" band (possible == reliable).
+    # Not used: NHS Talking Therapies' reliable improvement (a fall of 6 or more), whose manual's text could
+    # not be read here, only second-hand reports of it.
+    change_rule=ChangeRule(
+        reliable=5,
+        reliable_source=LOWE_2004,
+        possible=5,
+        possible_source=LOWE_2004,
+        improved_words=N_("A change of %(reliable)s points or more is larger than this questionnaire\u2019s "
+                          "measurement error in one person: this suggests a real improvement in how often these "
+                          "problems bother you."),
+        worsened_words=N_("A change of %(reliable)s points or more is larger than this questionnaire\u2019s "
+                          "measurement error in one person: these problems seem to bother you more often than they "
+                          "did. That is worth talking over with a clinician; it does not mean things cannot get "
+                          "better."),
+        headline_words=N_("a change of at least %(reliable)s points, larger than this questionnaire\u2019s "
+                          "measurement error."),
+        headline_source=N_("Source: Löwe and others, 2004 (the smallest change in one person larger than the "
+                           "questionnaire\u2019s measurement error). Details below."),
+        clinician_words=N_("beyond measurement error (%(reliable)s points or more, 2 standard errors of "
+                           "measurement; Löwe et al. 2004)"),
+    ),
     # Item 9 answered above "Not at all": the person's crisis box asks them to reach out today.
     safety_items=(SafetyItem(9, 1, N_("thoughts of being better off dead or of self-harm"), N_(
         "You said you have had thoughts that you would be better off dead or of hurting yourself. You do not "
@@ -88,6 +121,7 @@ PHQ9 = Instrument(
                      "the options."),
     person_name=N_("Mood questionnaire"),
     follow_up_offer=N_("Also check your mood"),
+    demo_weight=10,
 )
 
 
@@ -110,3 +144,14 @@ def score_phq9(answers: Sequence[int], cutoff: int | None = None) -> ScreeningRe
         instrument=PHQ9, answers=answers, exposure=None, total=total, clusters=cluster_sums(PHQ9, answers),
         cutoff=cutoff, at_or_above_cutoff=total >= cutoff,
     )
+
+
+# Made-up item 9 ratings sit this far below the others: thoughts of being better off dead or of self-harm
+# are rarer than the other symptoms, so demo data has some safety flags, mostly among the most affected.
+DEMO_ITEM9_SHIFT = -1.5
+
+
+def demo_phq9(rng: random.Random, severity: float) -> DemoAnswers:
+    """Made-up answers for demo data: nine 0–3 ratings around a latent severity, item 9 endorsed less often."""
+    return DemoAnswers(tuple(demo_rating(rng, severity, DEMO_ITEM9_SHIFT if item.number == 9 else 0.0, top=3)
+                             for item in PHQ9.items))
