@@ -120,6 +120,40 @@ def test_an_alert_arrives_once_per_interval_and_names_no_result(app, signed_in, 
     assert line == "Home Clinic: 1 new result"  # and none of them flagged
 
 
+def test_each_alert_is_written_in_its_recipients_language_and_still_names_no_result(app, make_clinician,
+                                                                                       smtp_server):
+    controller, handler = smtp_server
+    mail_to(app, controller.port)
+    languages = {"doc@example.org": "en", "medica@example.org": "es", "unknown@example.org": None}
+    with app.app_context():
+        for address, language in languages.items():
+            account = _db.session.get(Clinician, make_clinician(address).id)
+            account.language, account.notify_new_results = language, True
+        _db.session.commit()
+    rows = [store(answers=HARM), store("pcptsd5")]
+    with app.app_context():  # no request: the language comes from the account, as in the background thread
+        assert send_due_alerts(utcnow() + timedelta(seconds=1)) == 3
+    by_address = {message["To"]: message for message in handler.messages}
+    spanish = by_address["medica@example.org"]
+    text = body_of(spanish)
+    assert spanish["Subject"] == "Hay resultados nuevos por revisar"
+    assert text.startswith("Hay resultados nuevos por revisar en sus clínicas:")
+    assert "Home Clinic: 2 resultados nuevos, 1 con alerta de seguridad" in text
+    assert "Recibe como mucho uno de estos correos cada 15 minutos." in text
+    assert "https://screening.example.org/clinician/" in text and "new result" not in text
+    for address in ("doc@example.org", "unknown@example.org"):  # no language stored: the site's default
+        assert by_address[address]["Subject"] == "New results need review"
+        assert "Home Clinic: 2 new results, 1 with a safety flag" in body_of(by_address[address])
+    for message in handler.messages:
+        assert message["Date"] and message["Message-ID"]
+        for row in rows:
+            forbidden = [row.code, codes.display(row.code), row.case_reference,
+                         case_references.display(row.case_reference), f"{row.total}/", f"{row.total} /",
+                         f"{row.total} out of", f"{row.total} de"]
+            assert not any(value in message.as_string() for value in forbidden)
+            assert not any(value in body_of(message) for value in forbidden)
+
+
 def test_no_alert_for_someone_who_did_not_ask(app, clinician, smtp_server):
     controller, handler = smtp_server
     mail_to(app, controller.port)
