@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from app.clinician.alerts import send_due_alerts
 from app.extensions import db as _db
-from app.models import Clinician, utcnow
+from app.models import AuditEvent, Clinician, utcnow
 from app.screening import case_references, codes
 from tests.apps import app_with_tables
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
@@ -82,6 +82,25 @@ def test_the_account_page_offers_alerts_off_by_default_and_turns_them_on_and_off
     assert refused.status_code == 400
     with app.app_context():
         assert _db.session.get(Clinician, clinician.id).notify_new_results is False
+
+
+def test_turning_alerts_on_and_off_is_audited(app, signed_in, clinician, admin_client):
+    def events() -> list[tuple[str, int | None]]:
+        with app.app_context():
+            chosen = sa.select(AuditEvent).where(AuditEvent.action.in_(("alerts_on", "alerts_off")))
+            return [(event.action, event.clinician_id)
+                    for event in _db.session.scalars(chosen.order_by(AuditEvent.id))]
+
+    assert set_notify(signed_in, True).status_code == 303
+    assert events() == [("alerts_on", clinician.id)]
+    assert set_notify(signed_in, True).status_code == 303  # already on: nothing changed, nothing to record
+    assert set_notify(signed_in, False).status_code == 303
+    assert events() == [("alerts_on", clinician.id), ("alerts_off", clinician.id)]
+    page = admin_client.get("/clinician/audit").get_data(as_text=True)
+    assert "Turned on e-mail alerts about results" in page and "Turned off e-mail alerts about results" in page
+    filtered = admin_client.get("/clinician/audit?action=alerts_off").get_data(as_text=True)
+    assert filtered.count("Turned off e-mail alerts about results") == 2  # the filter's option and the row
+    assert filtered.count("Turned on e-mail alerts about results") == 1  # the option only
 
 
 def test_an_alert_arrives_once_per_interval_and_names_no_result(app, signed_in, clinician, smtp_server):
