@@ -45,12 +45,14 @@ def _severity(answers, ranked: bool) -> float:
 
 
 def _recompute(ranked: bool) -> None:
-    """Every stored ITQ result's severity, in batches by id (other instruments' rows are unchanged)."""
+    """Every stored ITQ result's severity, in batches by id, written only where it changes (the complex-PTSD
+    rows, as the others already hold their share); other instruments' rows are unchanged."""
     bind = op.get_bind()
     last = 0
     while True:
         rows = bind.execute(sa.text(
-            "SELECT id, answers FROM screenings WHERE instrument = 'itq' AND id > :last ORDER BY id LIMIT :n"),
+            "SELECT id, answers, severity FROM screenings WHERE instrument = 'itq' AND id > :last"
+            " ORDER BY id LIMIT :n"),
             {'last': last, 'n': BATCH}).all()
         if not rows:
             return
@@ -58,7 +60,9 @@ def _recompute(ranked: bool) -> None:
         for row in rows:
             answers = row.answers if isinstance(row.answers, list) else json.loads(row.answers)
             if len(answers) >= max(SHARE_ITEMS):
-                updates.append({'i': row.id, 's': _severity(answers, ranked)})
+                severity = _severity(answers, ranked)
+                if abs(severity - (row.severity or 0)) > 1e-9:
+                    updates.append({'i': row.id, 's': severity})
         if updates:
             bind.execute(sa.text("UPDATE screenings SET severity = :s WHERE id = :i"), updates)
         last = rows[-1].id
