@@ -95,7 +95,8 @@ class Screening(Model):
 
     reviewed_by: Mapped[Clinician | None] = relationship(foreign_keys=[reviewed_by_id])
     # Triage (app/screening/triage.py, set when the result is stored): the safety items endorsed as item
-    # numbers ("16"; null: none), the tier (0 safety item … 3 below the cut-off) and the severity within it.
+    # numbers ("16"; null: none), the tier (0 safety item … 3 below the cut-off) and the severity within it
+    # (triage.RANK_STEP × the instrument's rank, 1 for the ITQ's complex PTSD, + the share of the maximum).
     safety_items: Mapped[str | None] = mapped_column(sa.String(32))
     triage_tier: Mapped[int] = mapped_column(sa.SmallInteger, default=3, server_default="3")
     severity: Mapped[float] = mapped_column(sa.Float, default=0, server_default="0")

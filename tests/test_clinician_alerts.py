@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from app.clinician.alerts import send_due_alerts
 from app.extensions import db as _db
-from app.models import Clinician, utcnow
+from app.models import AuditEvent, Clinician, utcnow
 from app.screening import case_references, codes
 from tests.apps import app_with_tables
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
@@ -84,6 +84,25 @@ def test_the_account_page_offers_alerts_off_by_default_and_turns_them_on_and_off
         assert _db.session.get(Clinician, clinician.id).notify_new_results is False
 
 
+def test_turning_alerts_on_and_off_is_audited(app, signed_in, clinician, admin_client):
+    def events() -> list[tuple[str, int | None]]:
+        with app.app_context():
+            chosen = sa.select(AuditEvent).where(AuditEvent.action.in_(("alerts_on", "alerts_off")))
+            return [(event.action, event.clinician_id)
+                    for event in _db.session.scalars(chosen.order_by(AuditEvent.id))]
+
+    assert set_notify(signed_in, True).status_code == 303
+    assert events() == [("alerts_on", clinician.id)]
+    assert set_notify(signed_in, True).status_code == 303  # already on: nothing changed, nothing to record
+    assert set_notify(signed_in, False).status_code == 303
+    assert events() == [("alerts_on", clinician.id), ("alerts_off", clinician.id)]
+    page = admin_client.get("/clinician/audit").get_data(as_text=True)
+    assert "Turned on e-mail alerts about results" in page and "Turned off e-mail alerts about results" in page
+    filtered = admin_client.get("/clinician/audit?action=alerts_off").get_data(as_text=True)
+    assert filtered.count("Turned off e-mail alerts about results") == 2  # the filter's option and the row
+    assert filtered.count("Turned on e-mail alerts about results") == 1  # the option only
+
+
 def test_an_alert_arrives_once_per_interval_and_names_no_result(app, signed_in, clinician, smtp_server):
     controller, handler = smtp_server
     mail_to(app, controller.port)
@@ -118,6 +137,40 @@ def test_an_alert_arrives_once_per_interval_and_names_no_result(app, signed_in, 
     assert len(handler.messages) == 2
     [line] = [line for line in body_of(handler.messages[1]).splitlines() if line.startswith("Home Clinic")]
     assert line == "Home Clinic: 1 new result"  # and none of them flagged
+
+
+def test_each_alert_is_written_in_its_recipients_language_and_still_names_no_result(app, make_clinician,
+                                                                                       smtp_server):
+    controller, handler = smtp_server
+    mail_to(app, controller.port)
+    languages = {"doc@example.org": "en", "medica@example.org": "es", "unknown@example.org": None}
+    with app.app_context():
+        for address, language in languages.items():
+            account = _db.session.get(Clinician, make_clinician(address).id)
+            account.language, account.notify_new_results = language, True
+        _db.session.commit()
+    rows = [store(answers=HARM), store("pcptsd5")]
+    with app.app_context():  # no request: the language comes from the account, as in the background thread
+        assert send_due_alerts(utcnow() + timedelta(seconds=1)) == 3
+    by_address = {message["To"]: message for message in handler.messages}
+    spanish = by_address["medica@example.org"]
+    text = body_of(spanish)
+    assert spanish["Subject"] == "Hay resultados nuevos por revisar"
+    assert text.startswith("Hay resultados nuevos por revisar en sus clínicas:")
+    assert "Home Clinic: 2 resultados nuevos, 1 con alerta de seguridad" in text
+    assert "Recibe como mucho uno de estos correos cada 15 minutos." in text
+    assert "https://screening.example.org/clinician/" in text and "new result" not in text
+    for address in ("doc@example.org", "unknown@example.org"):  # no language stored: the site's default
+        assert by_address[address]["Subject"] == "New results need review"
+        assert "Home Clinic: 2 new results, 1 with a safety flag" in body_of(by_address[address])
+    for message in handler.messages:
+        assert message["Date"] and message["Message-ID"]
+        for row in rows:
+            forbidden = [row.code, codes.display(row.code), row.case_reference,
+                         case_references.display(row.case_reference), f"{row.total}/", f"{row.total} /",
+                         f"{row.total} out of", f"{row.total} de"]
+            assert not any(value in message.as_string() for value in forbidden)
+            assert not any(value in body_of(message) for value in forbidden)
 
 
 def test_no_alert_for_someone_who_did_not_ask(app, clinician, smtp_server):

@@ -12,6 +12,7 @@ from app.extensions import db as _db
 from app.models import AuditEvent, ResultNote, Screening
 from app.screening import codes
 from app.screening.case_references import display as ref_display
+from app.screening.triage import FULL_POSITIVE
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import clinic_named, csrf, ref, store, utc
 from tests.conftest import in_app_context, reloaded, stored_count
@@ -70,6 +71,21 @@ def test_itq_complex_ptsd_comes_before_ptsd_with_the_same_ptsd_items(signed_in):
     assert (ptsd.diagnosis, cptsd.diagnosis) == ("ptsd", "cptsd") and ptsd.total == cptsd.total
     below = store(answers=[1] * 20, taken_at=utc(2025, 1, 1))
     assert listed(signed_in.get("/clinician/")) == [cptsd.case_reference, ptsd.case_reference, below.case_reference]
+
+
+def test_a_mild_itq_complex_ptsd_comes_before_every_other_positive_full_measure_however_severe(signed_in):
+    """Complex PTSD is PTSD plus disturbances in self-organisation with impairment (ICD-11): within the
+    positive full measures it comes first, then the most severe, then the longest waiting."""
+    mild_cptsd = store("itq", answers=[2, 0] * 3 + [2, 0, 0] + [2, 0] * 3 + [2, 0, 0], taken_at=utc(2026, 6, 1))
+    severe_ptsd = store("itq", answers=[4] * 15 + [0] * 3, taken_at=utc(2026, 1, 1))  # no DSO impairment
+    severe_pcl5 = store(answers=no_harm(4), taken_at=utc(2025, 1, 1))  # 76/80, waiting longest
+    severe_phq9 = store("phq9", answers=[3] * 8 + [0], taken_at=utc(2025, 6, 1))  # 24/27, item 9 at Not at all
+    assert (mild_cptsd.diagnosis, severe_ptsd.diagnosis) == ("cptsd", "ptsd")
+    assert mild_cptsd.total < severe_ptsd.total and mild_cptsd.dso_total < severe_ptsd.dso_total
+    assert {row.triage_tier for row in (mild_cptsd, severe_ptsd, severe_pcl5, severe_phq9)} == {FULL_POSITIVE}
+    assert listed(signed_in.get("/clinician/")) == [
+        mild_cptsd.case_reference,  # complex PTSD first, however mild
+        severe_ptsd.case_reference, severe_pcl5.case_reference, severe_phq9.case_reference]  # by severity share
 
 
 def test_a_full_pcptsd5_comes_before_a_pcl5_below_the_cutoff(signed_in):

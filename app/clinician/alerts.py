@@ -15,7 +15,7 @@ from flask import Flask, current_app, g, has_request_context
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
-from ..auth.mail import mail_configured, send_through_server
+from ..auth.mail import mail_configured, new_message, recipient_language, send_through_server
 from ..extensions import db
 from ..models import Clinic, Clinician, Screening, clinician_clinics, utcnow
 from ..retention import unexpired
@@ -42,21 +42,18 @@ def _new_results(clinician: Clinician, since: datetime | None, until: datetime) 
 
 
 def _message(to: str, groups: list[tuple[str, int, int]]) -> EmailMessage:
+    """The alert in the current locale (the caller forces the recipient's), with the headers account
+    e-mails carry (auth.mail.new_message)."""
     config = current_app.config
     base = (config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     lines = [ngettext("%(clinic)s: %(num)s new result", "%(clinic)s: %(num)s new results", count, clinic=name)
              + (ngettext(", %(num)s with a safety flag", ", %(num)s with a safety flag", flagged) if flagged else "")
              for name, count, flagged in groups]
-    message = EmailMessage()
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = to
-    message["Subject"] = _("New results need review")
-    message.set_content(_(
+    return new_message(to, _("New results need review"), _(
         "New results in your clinics need review:\n\n%(lines)s\n\nOpen the triage queue to see them:\n%(link)s\n\n"
         "You get at most one of these e-mails every %(minutes)s minutes. You can turn them off on your "
         "account page.\n", lines="\n".join(lines), link=base + "/clinician/",
         minutes=int(config["ALERT_INTERVAL_MINUTES"])))
-    return message
 
 
 def send_due_alerts(now: datetime | None = None) -> int:
@@ -84,7 +81,7 @@ def send_due_alerts(now: datetime | None = None) -> int:
         if cast(sa.CursorResult, claimed).rowcount != 1:  # another process sent it
             continue
         try:
-            with force_locale("en"):  # sent in the background, with no reader's language to follow
+            with force_locale(recipient_language(clinician)):  # the account's language, as its other e-mails
                 message = _message(clinician.email, groups)
             send_through_server(current_app.config, message)
             sent += 1

@@ -43,8 +43,11 @@ PASSWORD_RESET_ISSUED = "password_reset_issued"
 PASSWORD_CHANGED = "password_changed"
 TWO_FACTOR_ENROLLED = "two_factor_enrolled"
 TWO_FACTOR_RESET = "two_factor_reset"
+ALERTS_ON = "alerts_on"  # "Email me when a result needs review" turned on
+ALERTS_OFF = "alerts_off"
 ACCOUNT_ACTIONS = (ACCOUNT_INVITED, ACCOUNT_ACTIVATED, ROLE_CHANGED, CLINICS_CHANGED, DEACTIVATED, REACTIVATED,
-                   PASSWORD_RESET_ISSUED, PASSWORD_CHANGED, TWO_FACTOR_ENROLLED, TWO_FACTOR_RESET)
+                   PASSWORD_RESET_ISSUED, PASSWORD_CHANGED, TWO_FACTOR_ENROLLED, TWO_FACTOR_RESET, ALERTS_ON,
+                   ALERTS_OFF)
 ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LIMITED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, NOTE_ADDED, ASSIGNED,
            EXPORT_CSV, EXPORT_FHIR,
            PURGE, AUDIT_PURGE, STATS_REBUILD, BACKUP, RESTORE, CLAIM, CLINIC_CREATED, CLINIC_CHANGED, LINK_ROTATED,
@@ -83,6 +86,8 @@ LABELS = {
     PASSWORD_CHANGED: _l("Changed a password"),
     TWO_FACTOR_ENROLLED: _l("Turned on two-factor sign-in"),
     TWO_FACTOR_RESET: _l("Reset an account's two-factor sign-in"),
+    ALERTS_ON: _l("Turned on e-mail alerts about results"),
+    ALERTS_OFF: _l("Turned off e-mail alerts about results"),
 }
 
 

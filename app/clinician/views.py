@@ -294,9 +294,12 @@ def notifications():
     if not form.validate_on_submit():
         abort(400)
     clinician = me()
-    if form.notify.data and not clinician.notify_new_results:
+    wanted = bool(form.notify.data)
+    if wanted != clinician.notify_new_results:  # a change of the setting, not a repeated post, is audited
+        audit.record(audit.ALERTS_ON if wanted else audit.ALERTS_OFF, clinician)
+    if wanted and not clinician.notify_new_results:
         clinician.alerts_since = utcnow()
-    clinician.notify_new_results = bool(form.notify.data)
+    clinician.notify_new_results = wanted
     db.session.commit()
     flash(_("You will get an email when results need review.") if form.notify.data
           else _("You will not get emails about results."), "info")

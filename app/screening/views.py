@@ -83,10 +83,16 @@ def instrument_name(instrument: Instrument, short_on_phones: bool = False) -> Ma
     from sight (screen readers still hear the whole name), so the menu fits one row."""
     plain = PERSON_NAMES.get(instrument.id)
     if plain is None:
-        return Markup.escape(instrument.name)
+        return short_name(instrument)
     abbreviation = Markup('<span class="{}">({})</span>').format(
         "nowrap abbr" if short_on_phones else "nowrap", instrument.name)
     return Markup("{} {}").format(plain, abbreviation)
+
+
+def short_name(instrument: Instrument) -> Markup:
+    """The published abbreviation ("PHQ-9") inside a sentence, kept on one line: a narrow screen broke
+    "Su resultado del PHQ-9" after the hyphen."""
+    return Markup('<span class="nowrap">{}</span>').format(instrument.name)
 
 
 def offered_instruments() -> list[Instrument]:
@@ -112,6 +118,7 @@ def cluster_names():
         "LEAVE_SITE_URL": current_app.config.get("LEAVE_SITE_URL") or DEFAULT_LEAVE_SITE_URL,
         "NAV_INSTRUMENTS": offered_instruments(),
         "instrument_name": instrument_name,
+        "short_name": short_name,
         "PERSON_SUMMARIES": PERSON_SUMMARIES,
         "PERSON_WHEN_TO_CHOOSE": PERSON_WHEN_TO_CHOOSE,
     }

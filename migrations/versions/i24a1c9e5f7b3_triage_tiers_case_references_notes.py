@@ -84,7 +84,7 @@ def _backfill(bind) -> None:
         instrument = INSTRUMENTS.get(row.instrument)
         if instrument is None:
             continue
-        triage = triage_of(instrument, answers, row.total, bool(row.at_or_above_cutoff), row.dso_total)
+        triage = triage_of(instrument, answers, row.total, bool(row.at_or_above_cutoff))
         start, seen = row.id, 0
         while by_id.get(start) is not None and by_id[start].previous_id in by_id and seen < 100:
             start, seen = by_id[start].previous_id, seen + 1

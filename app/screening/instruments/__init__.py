@@ -196,6 +196,13 @@ class Instrument:
     # Its weight in the demo data's mix of instruments (`flask clinician seed-demo`, app/clinician/demo.py):
     # the share of made-up results is its weight over the sum of all; 0 leaves it out of demo data.
     demo_weight: int = 0
+    # How its results rank inside their triage tier before their severity (app/screening/triage.py): a
+    # function of the answers (as scores) giving a rank, higher first, or None (all rank 0). The ITQ's
+    # complex PTSD ranks above every other positive result.
+    rank_rule: Callable[[Sequence[int]], int] | None = None
+    # What its results of a higher rank are called for the clinician (the ITQ's "complex PTSD"; English,
+    # marked for translation), for the queue's sentence on its order; "" where it ranks none higher.
+    ranked_first: str = ""
 
     def severity_band(self, total: int) -> str | None:
         """The name of the published severity band the total falls in, or None without bands."""
@@ -225,6 +232,20 @@ class Instrument:
     def demo_answers(self, rng: random.Random, severity: float) -> DemoAnswers:
         """Plausible made-up answers from someone of this latent severity (0–1), for demo data only."""
         return _DEMO_ANSWERS[self.id](rng, severity)
+    def triage_rank(self, answers: Sequence[int]) -> int:
+        """This result's rank inside its triage tier, above its severity share: 0 unless the instrument
+        ranks some of its results higher (its rank_rule)."""
+        return self.rank_rule(answers) if self.rank_rule is not None else 0
+
+    def severity_share(self, answers: Sequence[int], total: int) -> float:
+        """The share of every scored symptom item's maximum, 0–1: the total's share, with the items of its
+        second set of groups (the ITQ's self-organisation) where it has one."""
+        second = [item for cluster in self.second_clusters for item in self.cluster_items(cluster)]
+        if not second:
+            return total / self.max_total
+        second_total = sum(answers[item.number - 1] for item in second)
+        second_max = sum(self.cluster_max(cluster) for cluster in self.second_clusters)
+        return (total + second_total) / (self.max_total + second_max)
 
     def safety_items_endorsed(self, answers: Sequence[int]) -> tuple[SafetyItem, ...]:
         """The safety items these answers rate at or above their threshold, in item order."""

@@ -67,6 +67,16 @@ DSO_IMPAIRMENT_LEAD_IN = (
     "relationships:"
 )
 
+
+def triage_rank(answers: Sequence[int]) -> int:
+    """Complex PTSD ranks above every other positive result in the clinician's queue (1, else 0): it is
+    PTSD plus disturbances in self-organisation with their own impairment (ICD-11; Cloitre et al. 2018),
+    so a mild complex PTSD comes before a severe PTSD."""
+    ptsd_met = _criteria_met(answers, PTSD_PAIRS, PTSD_IMPAIRMENT_ITEMS)
+    dso_met = _criteria_met(answers, DSO_PAIRS, DSO_IMPAIRMENT_ITEMS)
+    return 1 if diagnosis_of(ptsd_met, dso_met) == CPTSD else 0
+
+
 ITQ = Instrument(
     id="itq",
     version="ITQ (2018)",
@@ -150,6 +160,8 @@ ITQ = Instrument(
     menu_order=3,
     demo_weight=15,
     result_details_partial="screening/_itq_result.html",
+    rank_rule=triage_rank,
+    ranked_first=N_("complex PTSD"),
 )
 
 # Item numbers (1-based) of each pair and impairment set, as the published rules name them.
