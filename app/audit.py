@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db
-from ..models import AuditEvent, Clinician
+from .extensions import db
+from .models import AuditEvent, Clinician
 
 SIGN_IN = "sign_in"
 SIGN_IN_FAILED = "sign_in_failed"

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from .clinician import audit
+from . import audit
 from .extensions import db
 
 assets_cli = AppGroup("assets", help="The hashed style and script bundles, for a web server to serve.")

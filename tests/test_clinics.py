@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.clinician import audit
+from app import audit
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinic, Screening, utcnow
 from app.screening import codes

@@ -7,8 +7,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from app import audit
 from app.auth import passwords
-from app.clinician import audit
 from app.clinician import views as clinician_views
 from app.extensions import db as _db
 from app.models import ROLE_ADMIN, AuditEvent, Clinician, Screening

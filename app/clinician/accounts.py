@@ -8,12 +8,12 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from .. import audit
 from ..auth import account_links, two_factor
 from ..auth.mail import invitation, mail_configured, password_reset, send
 from ..auth.views import SESSION_VERSION
 from ..extensions import db, rows_changed
 from ..models import ROLE_ADMIN, TOKEN_INVITE, TOKEN_RESET, Clinic, Clinician
-from . import audit
 from .account_forms import ActionForm, ClinicsForm, InviteForm, RoleForm
 from .views import bp, me
 

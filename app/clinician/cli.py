@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from .. import audit
 from ..auth.passwords import hash_password, password_problem
 from ..auth.views import normalise_email
 from ..extensions import db
 from ..models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, ScreeningDailyCount
 from ..rollup_triggers import REBUILD
-from . import audit
 from .clinic_cli import add_member, add_to_clinic, clinic_by_slug, clinic_cli
 from .demo import seed
 

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
+from .. import audit
 from ..clinics import (
     create_clinic,
     grouped_short_code,
@@ -17,7 +18,6 @@ from ..clinics import (
 from ..extensions import db
 from ..models import Clinic
 from ..screening.instruments import INSTRUMENTS
-from . import audit
 from .forms import ClinicForm, PostOnlyForm, QuestionnairesForm, questionnaires_form
 from .views import bp, me
 from .zones import zone_names

@@ -13,11 +13,11 @@ from flask import Response, render_template, request
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
+from .. import audit
 from ..extensions import db
 from ..models import Clinic, Screening
 from ..screening.instruments import INSTRUMENTS, Instrument
 from ..screening.service import required_cutoff
-from . import audit
 from .charts import bar_chart
 from .queries import Filters, Scope, is_retake, parse_filters, scope_for, series_key, visible_to
 from .views import bp, filter_errors, me

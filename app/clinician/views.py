@@ -21,13 +21,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
+from .. import audit
 from ..errors import without_error_messages
 from ..extensions import db, rows_changed
 from ..models import AuditEvent, Clinic, Clinician, ResultNote, Screening, utcnow
 from ..screening.instruments import INSTRUMENTS
 from ..screening.scoring import DSM5_RULE
 from ..screening.service import change_since, configured_cutoff, find_screening, required_cutoff, result_of
-from . import audit
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
 from .filter_parsing import parse_page
