@@ -18,8 +18,8 @@ from ..clinics import (
 from ..extensions import db
 from ..models import Clinic
 from ..screening.instruments import INSTRUMENTS
+from .blueprint import bp, me
 from .forms import ClinicForm, PostOnlyForm, QuestionnairesForm, questionnaires_form
-from .views import bp, me
 from .zones import zone_names
 
 

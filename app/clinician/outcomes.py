@@ -18,9 +18,9 @@ from ..extensions import db
 from ..models import Clinic, Screening
 from ..screening.instruments import INSTRUMENTS, Instrument
 from ..screening.service import required_cutoff
+from .blueprint import bp, filter_errors, me
 from .charts import bar_chart
 from .queries import Filters, Scope, is_retake, parse_filters, scope_for, series_key, visible_to
-from .views import bp, filter_errors, me
 
 CSV_HEADER = ["clinic", "instrument", "month", "series", "median_first", "median_latest",
               "improved_reliably", "worsened_reliably", "crossed_below_cutoff", "reliable_change", "cutoff"]

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint,
     Response,
     abort,
     flash,
@@ -16,9 +15,8 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from .. import audit
@@ -28,6 +26,7 @@ from ..models import AuditEvent, Clinic, Clinician, ResultNote, Screening, utcno
 from ..screening.instruments import INSTRUMENTS
 from ..screening.scoring import DSM5_RULE
 from ..screening.service import change_since, configured_cutoff, find_screening, required_cutoff, result_of
+from .blueprint import bp, claim_form, filter_errors, me
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
 from .filter_parsing import parse_page
@@ -49,65 +48,7 @@ from .queries import (
     weekly_counts,
 )
 from .triage_display import reference_of, safety_flags
-from .zones import clinic_names_and_zones, in_zone, local_date
-
-bp = Blueprint("clinician", __name__, url_prefix="/clinician")
-
-
-@bp.before_request
-@login_required
-def require_sign_in():
-    """Every page here needs a signed-in, active clinician; others are sent to the sign-in page."""
-
-
-@bp.context_processor
-def template_helpers():
-    """Code display and date-time formatting for the workspace's templates."""
-    return {"reference_of": reference_of, "safety_flags": safety_flags, "format_datetime": format_datetime,
-            "in_zone": in_zone}
-
-
-@bp.after_request
-def no_store(response: Response) -> Response:
-    """Clinical data must not linger in a shared computer's browser cache."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def me():
-    """The signed-in clinician as a model instance (not Flask-Login's proxy)."""
-    return current_user._get_current_object()
-
-
-@bp.app_template_global()
-def filter_clinics() -> list[Clinic]:
-    """The clinics the filters' clinic choice offers: only to a reader who sees more than one."""
-    readable = my_clinics()
-    return readable if len(readable) > 1 else []
-
-
-def my_clinics() -> list[Clinic]:
-    """The clinics a result may be added to: every clinic for an admin, the clinician's own otherwise."""
-    if me().is_admin:
-        return list(db.session.scalars(sa.select(Clinic).order_by(Clinic.name)))
-    return list(me().clinics)
-
-
-def claim_form() -> ClaimForm:
-    form = ClaimForm()
-    form.clinic.choices = [(clinic.slug, clinic.name) for clinic in my_clinics()]
-    if len(form.clinic.choices) == 1 and not form.clinic.data:
-        form.clinic.data = form.clinic.choices[0][0]
-    return form
-
-
-def filter_errors(errors: list[str], template: str = "clinician/queue.html"):
-    """Unusable filters: say which, show nothing filtered wrongly, store nothing. (An export's errors
-    show the queue's filter form, so correcting them does not start a download.)"""
-    filters, _errors = parse_filters({})
-    endpoint = "clinician.stats" if template == "clinician/stats.html" else "clinician.queue"
-    return render_template(template, filters=filters, errors=errors, page=None, instruments=INSTRUMENTS,
-                           filter_endpoint=endpoint, claim=claim_form(), zones={}), 400
+from .zones import clinic_names_and_zones, local_date
 
 
 def render_queue(claim: ClaimForm, status: int = 200):
@@ -377,8 +318,3 @@ def audit_log():
     return render_template("clinician/audit.html", events=events, count=count, number=number, pages=pages,
                            chosen=chosen, actions=audit.ACTIONS, labels=audit.LABELS, clinicians=clinicians), \
         400 if chosen.errors else 200
-
-
-# The admins' accounts pages and the clinic screens register their routes on bp, so they are
-# imported once bp exists.
-from . import accounts, clinics, outcomes  # noqa: E402, F401
