@@ -6,6 +6,7 @@ import traceback
 from collections.abc import Iterator
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -77,6 +78,16 @@ def error_response(status: int, detail: str | None = None, message: str | None =
         return PLAIN_ERROR_PAGE.format(title=escape(str(title)), message=escape(str(message))), status
 
 
+def unknown_link():
+    """The calm 404 for an unknown or rotated clinic link, kept out of caches like the landing page."""
+    body, status = error_response(404, message=_(
+        "This clinic link does not work any more, or it was mistyped. You can still take a check on "
+        "its own: nothing is shared with anyone unless you choose to."))
+    response = current_app.make_response((body, status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def is_submission() -> bool:
     """A POST that carries someone's answers, by form or by API."""
     return request.method == "POST" and request.endpoint in {"screening.screen", "api.create_screening"}
@@ -87,9 +98,8 @@ NOT_SAVED_DETAIL = _l("Your answers are still filled in below. Nothing was store
 
 def unsaved_form_response(notice=NOT_SAVED, status: int = 503, detail=NOT_SAVED_DETAIL):
     """The questionnaire again with the person's answers kept and a notice that nothing was saved."""
-    from .screening.forms import form_class
+    from .screening.forms import form_class, item_sections
     from .screening.instruments import INSTRUMENTS
-    from .screening.views import item_sections
 
     instrument = INSTRUMENTS.get((request.view_args or {}).get("instrument_id", ""))
     if instrument is None:
