@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -115,16 +115,19 @@ RATE_LIMITED_DETAIL = _l("Your answers are still filled in below. Nothing was st
                          "then press “See my result” again.")
 
 
+# Other forms a rate limit refuses, by endpoint, and the page that shows them again filled in: each
+# blueprint adds its own (every blueprint imports this module, so it imports none of them).
+REFUSED_FORM_PAGES: dict[str, Callable[[], tuple[str, int]]] = {}
+
+
 def rate_limited_form_response():
     """A form refused by a rate limit comes back filled in with a plain message (None: not such a form)."""
     if wants_json() or request.method != "POST":
         return None
     if is_submission():
         return unsaved_form_response(RATE_LIMITED, 429, RATE_LIMITED_DETAIL)
-    if request.endpoint == "screening.find_result":
-        from .screening.views import rate_limited_code_box
-        return rate_limited_code_box()
-    return None
+    page = REFUSED_FORM_PAGES.get(request.endpoint or "")
+    return page() if page else None
 
 
 # PostgreSQL's deadlock_detected and serialization_failure: another request changed the same rows at

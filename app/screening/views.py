@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..crisis_lines import CRISIS_LINES, EMERGENCY_EU, EMERGENCY_US, bold_number, directory_link, how_markup
-from ..errors import unknown_link
+from ..errors import REFUSED_FORM_PAGES, unknown_link
 from ..extensions import csrf
 from ..fhir import questionnaire_response
 from ..models import Clinic, Screening
@@ -163,6 +163,9 @@ def rate_limited_code_box():
     form.code.errors = [_l("Too many codes were tried from here in a short time. Please wait a minute, "
                            "then press “Open my result” again.")]
     return _home_page(form, 429)
+
+
+REFUSED_FORM_PAGES["screening.find_result"] = rate_limited_code_box
 
 
 CODE_NOT_FOUND = _l("We could not find a result with this code. Check it and try again: results are kept "
