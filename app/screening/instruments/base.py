@@ -1,4 +1,6 @@
-"""The instruments: shared definitions, the registry, and one module per instrument with its items and rules."""
+"""What every instrument is made of: items, options, change rules, safety items, results, and the checks they share.
+
+The instrument modules import these; the registry in __init__.py imports the instrument modules."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -186,7 +188,7 @@ class Instrument:
     def score(self, answers: Sequence, exposure: bool | None = None, cutoff: int | None = None,
               when: str | None = None) -> ScreeningResult:
         """Score typed answers by this instrument's published rules; `cutoff` where it has one."""
-        return _SCORERS[self.id](answers, exposure, cutoff, when)
+        return SCORERS[self.id](answers, exposure, cutoff, when)
 
     def safety_items_endorsed(self, answers: Sequence[int]) -> tuple[SafetyItem, ...]:
         """The safety items these answers rate at or above their threshold, in item order."""
@@ -266,23 +268,6 @@ def cluster_sums(instrument: Instrument, answers: Sequence[int]) -> dict[str, in
     }
 
 
-# The instrument modules import the definitions above from this package, so they come after them.
-from .itq import ITQ, score_itq  # noqa: E402
-from .pcl5 import PCL5, score_pcl5  # noqa: E402
-from .pcptsd5 import PCPTSD5, score_pcptsd5  # noqa: E402
-from .phq9 import PHQ9, score_phq9  # noqa: E402
-
-INSTRUMENTS: dict[str, Instrument] = {PCL5.id: PCL5, PCPTSD5.id: PCPTSD5, ITQ.id: ITQ, PHQ9.id: PHQ9}
-
-# Each instrument's scoring function, called with (answers, exposure, cutoff, when).
-_SCORERS: dict[str, Callable[..., ScreeningResult]] = {
-    PCL5.id: lambda answers, _exposure, cutoff, _when: score_pcl5(answers, cutoff),
-    PCPTSD5.id: lambda answers, exposure, cutoff, _when: score_pcptsd5(exposure, answers, cutoff),
-    ITQ.id: lambda answers, _exposure, _cutoff, when: score_itq(answers, when),
-    PHQ9.id: lambda answers, _exposure, cutoff, _when: score_phq9(answers, cutoff),
-}
-
-
-def get(instrument_id: str) -> Instrument | None:
-    """The instrument with this id, or None."""
-    return INSTRUMENTS.get(instrument_id)
+# Each instrument's scoring function, called with (answers, exposure, cutoff, when): filled in by the
+# registry in __init__.py, which imports the instrument modules (they import this module, not it them).
+SCORERS: dict[str, Callable[..., ScreeningResult]] = {}

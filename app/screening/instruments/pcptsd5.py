@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import MappingProxyType
 
-from . import (
+from .base import (
     AROUSAL,
     AVOIDANCE,
     N_,

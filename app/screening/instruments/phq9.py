@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import (
+from .base import (
     N_,
     Instrument,
     InvalidAnswers,
