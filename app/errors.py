@@ -14,6 +14,9 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from . import log_throttle
+from .extensions import db
+from .screening.forms import form_class, item_sections
+from .screening.instruments import INSTRUMENTS
 
 MESSAGES = {
     400: (_l("Something in the request was not right"),
@@ -98,9 +101,6 @@ NOT_SAVED_DETAIL = _l("Your answers are still filled in below. Nothing was store
 
 def unsaved_form_response(notice=NOT_SAVED, status: int = 503, detail=NOT_SAVED_DETAIL):
     """The questionnaire again with the person's answers kept and a notice that nothing was saved."""
-    from .screening.forms import form_class, item_sections
-    from .screening.instruments import INSTRUMENTS
-
     instrument = INSTRUMENTS.get((request.view_args or {}).get("instrument_id", ""))
     if instrument is None:
         return None
@@ -137,8 +137,6 @@ CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
 
 def database_conflict(error: Exception):
     """409 for a transaction the database rolled back in favour of a concurrent one."""
-    from .extensions import db
-
     current_app.logger.warning("concurrent change on %s %s: %s", request.method, request.url_rule,
                                type(getattr(error, "orig", error)).__name__)
     with contextlib.suppress(Exception):
@@ -148,8 +146,6 @@ def database_conflict(error: Exception):
 
 def database_unavailable(error: Exception):
     """503 while the database cannot be reached; a form keeps the answers, the API says nothing was saved."""
-    from .extensions import db
-
     if getattr(getattr(error, "orig", None), "pgcode", None) in CONFLICT_SQLSTATES:
         return database_conflict(error)
 

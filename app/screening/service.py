@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from config import CUTOFF_SETTINGS
 
+from ..clinician.alerts import mark_new_result
 from ..extensions import db
 from ..models import Clinic, Screening, utcnow
 from ..retention import expiry_cutoff, unexpired
@@ -103,8 +104,6 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
             connection.execute(_INSERT_SCREENING, values)
             db.session.commit()
             if clinic is not None:
-                from ..clinician.alerts import mark_new_result  # the workspace's, imported when used
-
                 mark_new_result()
             return values["code"]
         except IntegrityError:
