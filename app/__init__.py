@@ -129,8 +129,6 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Command-line tools: `clinician …`, `purge`, `seed-demo`; `backup`, `restore`, `assets write`."""
-    from . import maintenance_cli
-    from .clinician.cli import register
+    from .commands import register
 
     register(app)
-    maintenance_cli.register(app)

@@ -1,5 +1,5 @@
 """Commands: `clinician create|list|deactivate|invite|reset|reset-2fa`, `purge`, `seed-demo` and `stats rebuild`
-(clinics: clinic_cli.py)."""
+(clinics: clinics.py)."""
 from __future__ import annotations
 
 import re
@@ -13,11 +13,11 @@ from flask.cli import AppGroup, with_appcontext
 from .. import audit
 from ..auth.passwords import hash_password, password_problem
 from ..auth.views import normalise_email
+from ..clinician.demo import seed
 from ..extensions import db
 from ..models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, ScreeningDailyCount
 from ..rollup_triggers import REBUILD
-from .clinic_cli import add_member, add_to_clinic, clinic_by_slug, clinic_cli
-from .demo import seed
+from .clinics import add_member, add_to_clinic, clinic_by_slug, clinic_cli
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -70,7 +70,7 @@ def create(email: str, admin: bool, clinic_slug: str | None) -> None:
 @clinician_cli.command("list")
 def list_clinicians() -> None:
     """Every account: email, role, active or not, created."""
-    from .accounts import status_of  # here, not at the top: the accounts pages load the workspace views
+    from ..clinician.accounts import status_of  # here, not at the top: the accounts pages load the workspace views
 
     rows = db.session.scalars(sa.select(Clinician).order_by(Clinician.email)).all()
     if not rows:
@@ -88,7 +88,7 @@ def deactivate(email: str) -> None:
     if row is None:
         raise click.ClickException(f"No account for {normalise_email(email)}.")
     from ..auth import account_links
-    from .accounts import describe
+    from ..clinician.accounts import describe
 
     row.active = False
     row.end_sessions()
@@ -177,8 +177,8 @@ def _account_or_fail(email: str) -> Clinician:
 def invite(email: str, admin: bool, clinic_slugs: tuple[str, ...]) -> None:
     """Create an inactive account for EMAIL and print its one-time invitation link (valid 72 hours)."""
     from ..auth import account_links
+    from ..clinician.accounts import NO_PASSWORD, describe
     from ..models import TOKEN_INVITE, Clinic
-    from .accounts import NO_PASSWORD, describe
 
     email = normalise_email(email)
     if not EMAIL.fullmatch(email) or len(email) > 254:
@@ -215,8 +215,8 @@ def _print_link(heading: str, link: str) -> None:
 def reset_password(email: str) -> None:
     """Print a one-time link for EMAIL to choose a new password (every session ends when it is used)."""
     from ..auth import account_links
+    from ..clinician.accounts import describe, has_password
     from ..models import TOKEN_INVITE, TOKEN_RESET
-    from .accounts import describe, has_password
 
     row = _account_or_fail(email)
     purpose = TOKEN_RESET if has_password(row) else TOKEN_INVITE
@@ -236,7 +236,7 @@ def reset_password(email: str) -> None:
 def reset_two_factor(email: str) -> None:
     """Turn off two-factor for EMAIL (a lost phone); they set it up again at their next sign-in."""
     from ..auth import two_factor
-    from .accounts import describe
+    from ..clinician.accounts import describe
 
     row = _account_or_fail(email)
     two_factor.reset(row)
@@ -252,7 +252,7 @@ alerts_cli = AppGroup("alerts", help="E-mails telling clinicians that results ne
 @alerts_cli.command("send")
 def send_alerts() -> None:
     """Send the alerts that are due (for a timer each minute, so waiting alerts go out without traffic)."""
-    from .alerts import send_due_alerts
+    from ..clinician.alerts import send_due_alerts
 
     click.echo(f"{send_due_alerts()} alert e-mails sent.")
 

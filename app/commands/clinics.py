@@ -7,10 +7,10 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from .. import audit
+from ..clinician.zones import is_zone
 from ..clinics import create_clinic, public_link, rotate_link
 from ..extensions import db
 from ..models import Clinic, Clinician
-from .zones import is_zone
 
 clinic_cli = AppGroup("clinic", help="Manage clinics and their public links.")
 
