@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import clinicians, maintenance
+from . import clinicians, learn, maintenance
 
 
 def register(app: Flask) -> None:
     """Attach every command to the app's `flask` command line."""
     clinicians.register(app)
     maintenance.register(app)
+    learn.register(app)
