@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from .. import audit
+from ..auth.views import normalise_email
 from ..clinician.zones import is_zone
 from ..clinics import create_clinic, public_link, rotate_link
 from ..extensions import db
@@ -95,8 +96,6 @@ def add_member(clinician: Clinician, clinic: Clinic) -> bool:
 @click.argument("slug")
 def add_to_clinic(email: str, slug: str) -> None:
     """Make the clinician EMAIL a member of the clinic SLUG: they then see its results."""
-    from ..auth.views import normalise_email
-
     clinician = db.session.scalar(sa.select(Clinician).where(Clinician.email == normalise_email(email)))
     if clinician is None:
         raise click.ClickException(f"No account for {normalise_email(email)}.")
