@@ -79,7 +79,7 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
     values = {**result_columns(result), "previous_id": previous.id if previous is not None else None,
               "clinic_id": clinic.id if clinic is not None else None, "submission_key": submission_key}
     # Read before the first attempt: a rollback expires `previous`, and the shared flag must not change.
-    share_previous = ({"previous": values["previous_id"], "clinic": values["clinic_id"]}
+    file_previous_under_clinic = ({"previous": values["previous_id"], "clinic": values["clinic_id"]}
                       if clinic is not None and previous is not None and previous.clinic_id is None else None)
     supersede = None
     if previous is not None:
@@ -97,8 +97,8 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
         # (bench/RESULTS.md).
         connection = db.session.connection()
         try:
-            if share_previous is not None:  # again after a rollback, which undoes it
-                connection.execute(_SHARE_PREVIOUS, share_previous)
+            if file_previous_under_clinic is not None:  # again after a rollback, which undoes it
+                connection.execute(_FILE_PREVIOUS_UNDER_CLINIC, file_previous_under_clinic)
             if supersede is not None:
                 connection.execute(_SUPERSEDE_PREVIOUS, supersede)
             connection.execute(_INSERT_SCREENING, values)
@@ -131,7 +131,7 @@ def _submission_expired(submission_key: str) -> bool:
 
 _SCREENINGS = cast(sa.Table, Screening.__table__)
 _INSERT_SCREENING = sa.insert(_SCREENINGS)
-_SHARE_PREVIOUS = (sa.update(_SCREENINGS)
+_FILE_PREVIOUS_UNDER_CLINIC = (sa.update(_SCREENINGS)
                    .where(_SCREENINGS.c.id == sa.bindparam("previous"), _SCREENINGS.c.clinic_id.is_(None))
                    .values(clinic_id=sa.bindparam("clinic")))
 _SUPERSEDE_PREVIOUS = (sa.update(_SCREENINGS).where(_SCREENINGS.c.id == sa.bindparam("previous"))
