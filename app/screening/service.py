@@ -80,7 +80,7 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
               "clinic_id": clinic.id if clinic is not None else None, "submission_key": submission_key}
     # Read before the first attempt: a rollback expires `previous`, and the shared flag must not change.
     file_previous_under_clinic = ({"previous": values["previous_id"], "clinic": values["clinic_id"]}
-                      if clinic is not None and previous is not None and previous.clinic_id is None else None)
+                                  if clinic is not None and previous is not None and previous.clinic_id is None else None)
     supersede = None
     if previous is not None:
         values["series_start_id"] = previous.series_start_id or previous.id
@@ -132,8 +132,8 @@ def _submission_expired(submission_key: str) -> bool:
 _SCREENINGS = cast(sa.Table, Screening.__table__)
 _INSERT_SCREENING = sa.insert(_SCREENINGS)
 _FILE_PREVIOUS_UNDER_CLINIC = (sa.update(_SCREENINGS)
-                   .where(_SCREENINGS.c.id == sa.bindparam("previous"), _SCREENINGS.c.clinic_id.is_(None))
-                   .values(clinic_id=sa.bindparam("clinic")))
+                               .where(_SCREENINGS.c.id == sa.bindparam("previous"), _SCREENINGS.c.clinic_id.is_(None))
+                               .values(clinic_id=sa.bindparam("clinic")))
 _SUPERSEDE_PREVIOUS = (sa.update(_SCREENINGS).where(_SCREENINGS.c.id == sa.bindparam("previous"))
                        .values(latest_in_series=False))
 
