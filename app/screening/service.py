@@ -79,8 +79,9 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
     values = {**result_columns(result), "previous_id": previous.id if previous is not None else None,
               "clinic_id": clinic.id if clinic is not None else None, "submission_key": submission_key}
     # Read before the first attempt: a rollback expires `previous`, and the shared flag must not change.
-    file_previous_under_clinic = ({"previous": values["previous_id"], "clinic": values["clinic_id"]}
-                                  if clinic is not None and previous is not None and previous.clinic_id is None else None)
+    file_previous_under_clinic = (
+        {"previous": values["previous_id"], "clinic": values["clinic_id"]}
+        if clinic is not None and previous is not None and previous.clinic_id is None else None)
     supersede = None
     if previous is not None:
         values["series_start_id"] = previous.series_start_id or previous.id
