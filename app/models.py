@@ -77,7 +77,7 @@ class Screening(Model):
     disturbed_relationships: Mapped[int | None]
     ptsd_criteria_met: Mapped[bool | None]
     dso_criteria_met: Mapped[bool | None]
-    diagnosis: Mapped[str | None] = mapped_column(sa.String(8))
+    icd11_pattern: Mapped[str | None] = mapped_column(sa.String(8))
     event_when: Mapped[str | None] = mapped_column(sa.String(8))
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # The earlier result this one was compared with; the chain of these links is a series of retakes.

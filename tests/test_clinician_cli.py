@@ -111,8 +111,8 @@ def test_seed_demo_adds_plausible_results_scored_by_the_scoring_core(app, runner
     assert instruments == {"pcl5", "pcptsd5", "itq"}
     for row in rows:
         rescored = result_of(row)
-        assert (rescored.total, rescored.at_or_above_cutoff, rescored.dsm5_rule_met, rescored.diagnosis) == \
-            (row.total, row.at_or_above_cutoff, row.dsm5_rule_met, row.diagnosis)
+        assert (rescored.total, rescored.at_or_above_cutoff, rescored.dsm5_rule_met, rescored.icd11_pattern) == \
+            (row.total, row.at_or_above_cutoff, row.dsm5_rule_met, row.icd11_pattern)
         assert dict(rescored.clusters) == {"reexperiencing": row.reexperiencing, "avoidance": row.avoidance,
                                            "arousal": row.arousal}
         assert row.reviewed is (row.reviewed_at is not None)
@@ -121,7 +121,7 @@ def test_seed_demo_adds_plausible_results_scored_by_the_scoring_core(app, runner
                "negative_self_concept": row.negative_self_concept,
                "disturbed_relationships": row.disturbed_relationships} for row in itq_rows)
     # Every pattern a clinic meets in its queue: no disturbance, PTSD, complex PTSD.
-    assert {row.diagnosis for row in itq_rows} == {"none", "ptsd", "cptsd"}
+    assert {row.icd11_pattern for row in itq_rows} == {"none", "ptsd", "cptsd"}
     assert all(row.event_when is not None for row in itq_rows)
     pcl5_totals = [row.total for row in rows if row.instrument == "pcl5"]
     assert min(pcl5_totals) < 20 and max(pcl5_totals) > 50  # spread across the range, not one value

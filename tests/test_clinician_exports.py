@@ -133,7 +133,7 @@ def reference_csv(filters: Filters) -> bytes:
                          *[("" if value is None else value) for value in (
                              row.dso_total, row.affective_dysregulation, row.negative_self_concept,
                              row.disturbed_relationships)],
-                         flag(row.ptsd_criteria_met), flag(row.dso_criteria_met), row.diagnosis or "",
+                         flag(row.ptsd_criteria_met), flag(row.dso_criteria_met), row.icd11_pattern or "",
                          ref(row), row.assigned_to.email if row.assigned_to else "", row.safety_items or "",
                          *care_columns(row)])
     return buffer.getvalue().encode()

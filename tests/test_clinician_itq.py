@@ -82,11 +82,11 @@ def test_csv_has_the_itq_scores_in_its_own_columns(signed_in):
     by_code = {line["case_reference"]: line for line in reader}
     itq = by_code[ref(row)]
     assert [itq[f"q{n}"] for n in range(1, 21)] == ["3"] * 18 + ["", ""]
-    assert ((itq["total"], itq["dso_total"], itq["diagnosis"], itq["at_or_above_cutoff"])
+    assert ((itq["total"], itq["dso_total"], itq["icd11_pattern"], itq["at_or_above_cutoff"])
             == ("18", "18", "cptsd", "true"))
     assert (itq["ptsd_criteria_met"], itq["dso_criteria_met"], itq["affective_dysregulation"]) == ("true", "true", "6")
     pcl5 = next(line for code, line in by_code.items() if code != ref(row))
-    assert all(pcl5[column] == "" for column in ("dso_total", "diagnosis", "ptsd_criteria_met"))
+    assert all(pcl5[column] == "" for column in ("dso_total", "icd11_pattern", "ptsd_criteria_met"))
 
 
 def test_fhir_bundle_with_an_itq_result_validates(signed_in):

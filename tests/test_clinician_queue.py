@@ -67,7 +67,7 @@ def test_itq_complex_ptsd_comes_before_ptsd_with_the_same_ptsd_items(signed_in):
     ptsd_items, impairment = [3] * 6 + [3] * 3, [3] * 3
     ptsd = store("itq", answers=ptsd_items + [0] * 6 + [0] * 3, taken_at=utc(2026, 1, 1))
     cptsd = store("itq", answers=ptsd_items + [3] * 6 + impairment, taken_at=utc(2026, 6, 1))
-    assert (ptsd.diagnosis, cptsd.diagnosis) == ("ptsd", "cptsd") and ptsd.total == cptsd.total
+    assert (ptsd.icd11_pattern, cptsd.icd11_pattern) == ("ptsd", "cptsd") and ptsd.total == cptsd.total
     below = store(answers=[1] * 20, taken_at=utc(2025, 1, 1))
     assert listed(signed_in.get("/clinician/")) == [cptsd.case_reference, ptsd.case_reference, below.case_reference]
 

@@ -173,9 +173,9 @@ def _triage_columns(result: ScreeningResult) -> dict:
 
 def _itq_columns(result: ScreeningResult) -> dict:
     """The ITQ's own columns (self-organisation sums, criteria, pattern, time since the event)."""
-    if result.diagnosis is None:
+    if result.icd11_pattern is None:
         return {}
-    assert result.dso_clusters is not None  # an ITQ result (it has a diagnosis) has its DSO clusters
+    assert result.dso_clusters is not None  # an ITQ result (it has a pattern) has its DSO clusters
     return {
         "dso_total": result.dso_total,
         "affective_dysregulation": result.dso_clusters["affective_dysregulation"],
@@ -183,7 +183,7 @@ def _itq_columns(result: ScreeningResult) -> dict:
         "disturbed_relationships": result.dso_clusters["disturbed_relationships"],
         "ptsd_criteria_met": result.ptsd_criteria_met,
         "dso_criteria_met": result.dso_criteria_met,
-        "diagnosis": result.diagnosis,
+        "icd11_pattern": result.icd11_pattern,
         "event_when": result.when,
     }
 

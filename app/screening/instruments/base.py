@@ -245,7 +245,7 @@ class ScreeningResult:
     dso_clusters: Mapping[str, int] | None = None
     ptsd_criteria_met: bool | None = None
     dso_criteria_met: bool | None = None
-    diagnosis: str | None = None
+    icd11_pattern: str | None = None
     when: str | None = None
 
     @property
