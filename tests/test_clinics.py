@@ -157,13 +157,13 @@ def test_a_result_without_a_clinic_is_seen_only_once_added_by_its_whole_code(app
     # A beginning is not enough to add it.
     refused = signed_in.post("/clinician/", data={"code": code[:8], "csrf_token": csrf(signed_in, "/clinician/")})
     assert refused.status_code == 404 and scalar(sa.select(sa.func.count(AuditEvent.id))
-                                                 .where(AuditEvent.action == audit.CLAIM)) == 0
+                                                 .where(AuditEvent.action == audit.ADDED_BY_CODE)) == 0
     added = signed_in.post("/clinician/", data={"code": codes.display(code).lower(),
                                                 "csrf_token": csrf(signed_in, "/clinician/")})
     assert added.status_code == 303
     assert added.headers["Location"].endswith(f"/clinician/results/{reference_of_code(code)}")
     assert listed(signed_in) == {mine.code, code}
-    [event] = scalars(sa.select(AuditEvent).where(AuditEvent.action == audit.CLAIM))
+    [event] = scalars(sa.select(AuditEvent).where(AuditEvent.action == audit.ADDED_BY_CODE))
     assert (event.clinician_id, event.target, event.detail) == (clinician.id, reference_of_code(code), "home-clinic")
     # Adding it again is harmless; another clinic now gets "not found".
     again = signed_in.post("/clinician/", data={"code": code, "csrf_token": csrf(signed_in, "/clinician/")})

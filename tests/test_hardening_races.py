@@ -21,7 +21,7 @@ from tests.conftest import in_app_context
 
 def claims() -> list[tuple]:
     return [tuple(row) for row in _db.session.execute(
-        sa.select(AuditEvent.clinician_id, AuditEvent.detail).where(AuditEvent.action == audit.CLAIM))]
+        sa.select(AuditEvent.clinician_id, AuditEvent.detail).where(AuditEvent.action == audit.ADDED_BY_CODE))]
 
 
 def test_the_second_of_two_clinics_adding_a_code_at_once_is_told_not_found(app, signed_in, clinician,

@@ -9,9 +9,9 @@ from flask_babel import format_datetime
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..models import Clinic
+from ..models import Clinic, Clinician
 from ..screening.instruments import INSTRUMENTS
-from .forms import ClaimForm
+from .forms import AddByCodeForm
 from .queries import parse_filters
 from .triage_display import reference_of, safety_flags
 from .zones import in_zone
@@ -39,7 +39,7 @@ def no_store(response: Response) -> Response:
     return response
 
 
-def me():
+def signed_in_clinician() -> Clinician:
     """The signed-in clinician as a model instance (not Flask-Login's proxy)."""
     return current_user._get_current_object()
 
@@ -53,13 +53,13 @@ def filter_clinics() -> list[Clinic]:
 
 def my_clinics() -> list[Clinic]:
     """The clinics a result may be added to: every clinic for an admin, the clinician's own otherwise."""
-    if me().is_admin:
+    if signed_in_clinician().is_admin:
         return list(db.session.scalars(sa.select(Clinic).order_by(Clinic.name)))
-    return list(me().clinics)
+    return list(signed_in_clinician().clinics)
 
 
-def claim_form() -> ClaimForm:
-    form = ClaimForm()
+def add_by_code_form() -> AddByCodeForm:
+    form = AddByCodeForm()
     form.clinic.choices = [(clinic.slug, clinic.name) for clinic in my_clinics()]
     if len(form.clinic.choices) == 1 and not form.clinic.data:
         form.clinic.data = form.clinic.choices[0][0]
@@ -72,4 +72,4 @@ def filter_errors(errors: list[str], template: str = "clinician/queue.html"):
     filters, _errors = parse_filters({})
     endpoint = "clinician.stats" if template == "clinician/stats.html" else "clinician.queue"
     return render_template(template, filters=filters, errors=errors, page=None, instruments=INSTRUMENTS,
-                           filter_endpoint=endpoint, claim=claim_form(), zones={}), 400
+                           filter_endpoint=endpoint, add_by_code=add_by_code_form(), zones={}), 400

@@ -30,7 +30,7 @@ class UnreviewForm(FlaskForm):
     """Put a result back among the unreviewed (only the CSRF token)."""
 
 
-class ClaimForm(FlaskForm):
+class AddByCodeForm(FlaskForm):
     """Add a result to one of my clinics by its whole code: the person handed it over."""
 
     code = StringField(_l("Result code"), validators=[

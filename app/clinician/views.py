@@ -26,11 +26,11 @@ from ..models import AuditEvent, Clinic, Clinician, ResultNote, Screening, utcno
 from ..screening.instruments import INSTRUMENTS
 from ..screening.scoring import DSM5_RULE
 from ..screening.service import change_since, configured_cutoff, find_screening, required_cutoff, result_of
-from .blueprint import bp, claim_form, filter_errors, me
+from .blueprint import add_by_code_form, bp, filter_errors, signed_in_clinician
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
 from .filter_parsing import parse_page
-from .forms import ClaimForm, NoteForm, NotificationsForm, PostOnlyForm, UnreviewForm
+from .forms import AddByCodeForm, NoteForm, NotificationsForm, PostOnlyForm, UnreviewForm
 from .queries import (
     PAGE_SIZE,
     backlog,
@@ -51,30 +51,30 @@ from .triage_display import reference_of, safety_flags
 from .zones import clinic_names_and_zones, local_date
 
 
-def render_queue(claim: ClaimForm, status: int = 200):
+def render_queue(add_by_code: AddByCodeForm, status: int = 200):
     filters, errors = parse_filters(request.args)
-    scope, clinic_errors = scope_for(me(), filters)
+    scope, clinic_errors = scope_for(signed_in_clinician(), filters)
     if errors or clinic_errors:
         return filter_errors(errors + clinic_errors)
     page = queue_page(filters, parse_page(request.args.get("page")), scope)
     clinic_names, zones = clinic_names_and_zones()
     return render_template("clinician/queue.html", filters=filters, errors=[], page=page, instruments=INSTRUMENTS,
-                           page_size=PAGE_SIZE, claim=claim, zones=zones, clinic_names=clinic_names,
+                           page_size=PAGE_SIZE, add_by_code=add_by_code, zones=zones, clinic_names=clinic_names,
                            series=series_summaries(page.rows, scope)), status
 
 
 @bp.get("/")
 def queue():
     """The triage queue (see queries.QUEUE_ORDER); 50 a page."""
-    return render_queue(claim_form())
+    return render_queue(add_by_code_form())
 
 
 @bp.post("/")
-def claim():
+def add_by_code():
     """Add a result to one of my clinics by its whole code (the person handed it over). Another
     clinic's code, an expired and an unknown one get the very same "not found". From here on the
     workspace names the result by its case reference only."""
-    form = claim_form()
+    form = add_by_code_form()
     if not form.validate_on_submit():
         return render_queue(form, 400)
     clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == form.clinic.data))
@@ -83,7 +83,7 @@ def claim():
     if row is not None and row.clinic_id == clinic.id:  # find_screening leaves out expired results
         flash(_("Result %(reference)s is already in this clinic's caseload.", reference=reference_of(row)), "info")
         return redirect(url_for(".result", reference=reference_of(row)), 303)
-    if row is not None and row.clinic_id is not None and me().is_admin:
+    if row is not None and row.clinic_id is not None and signed_in_clinician().is_admin:
         assert row.clinic is not None  # clinic_id is a foreign key to it
         flash(_("Result %(reference)s is already shared with %(clinic)s.", reference=reference_of(row),
                 clinic=row.clinic.name), "info")
@@ -97,7 +97,7 @@ def claim():
                                   "to you."))
         form.code.data = ""  # never echoed back: the workspace does not show a person's code
         return render_queue(form, 404)
-    audit.record(audit.CLAIM, me(), target=reference_of(row), detail=clinic.slug)
+    audit.record(audit.ADDED_BY_CODE, signed_in_clinician(), target=reference_of(row), detail=clinic.slug)
     db.session.commit()
     flash(_("Result %(reference)s was added to %(clinic)s.", reference=reference_of(row), clinic=clinic.name),
           "info")
@@ -116,7 +116,7 @@ def render_result(row, form: NoteForm | None = None, status: int = 200):
     the review, notes and assignment, the series, then every answer."""
     result = result_of(row)
     instrument = INSTRUMENTS[row.instrument]
-    scope = scope_of(me())
+    scope = scope_of(signed_in_clinician())
     series = series_for(row, scope)
     zone = row.clinic.timezone if row.clinic else "UTC"
     chart = None
@@ -140,14 +140,14 @@ def render_result(row, form: NoteForm | None = None, status: int = 200):
 
 
 def visible_or_404(reference: str):
-    return find_by_reference(reference, scope_of(me())) or abort(404)
+    return find_by_reference(reference, scope_of(signed_in_clinician())) or abort(404)
 
 
 @bp.get("/results/<reference>")
 def result(reference: str):
     """One result in full, by its case reference; each view is recorded in the audit log."""
     row = visible_or_404(reference)
-    audit.record(audit.VIEW_RESULT, me(), target=reference_of(row))
+    audit.record(audit.VIEW_RESULT, signed_in_clinician(), target=reference_of(row))
     db.session.commit()
     return render_result(row)
 
@@ -161,8 +161,8 @@ def review(reference: str):
         return render_result(row, form, 400)
     row.reviewed = True
     row.reviewed_at = utcnow()
-    row.reviewed_by_id = me().id
-    audit.record(audit.REVIEW, me(), target=reference_of(row))
+    row.reviewed_by_id = signed_in_clinician().id
+    audit.record(audit.REVIEW, signed_in_clinician(), target=reference_of(row))
     add_note(row, form)
     db.session.commit()
     flash(_("Marked as reviewed."), "info")
@@ -175,8 +175,8 @@ def add_note(row, form: NoteForm) -> bool:
     text = (form.note.data or "").strip()
     if not text:
         return False
-    db.session.add(ResultNote(screening_id=row.id, author_id=me().id, text=text))
-    audit.record(audit.NOTE_ADDED, me(), target=reference_of(row))
+    db.session.add(ResultNote(screening_id=row.id, author_id=signed_in_clinician().id, text=text))
+    audit.record(audit.NOTE_ADDED, signed_in_clinician(), target=reference_of(row))
     return True
 
 
@@ -206,7 +206,8 @@ def assign(reference: str):
         return render_result(row, status=400)
     assignee = clinicians.get(choice)
     row.assigned_to_id = assignee.id if assignee else None
-    audit.record(audit.ASSIGNED, me(), target=reference_of(row), detail=assignee.email if assignee else "nobody")
+    audit.record(audit.ASSIGNED, signed_in_clinician(), target=reference_of(row),
+                 detail=assignee.email if assignee else "nobody")
     db.session.commit()
     flash(_("Assigned to %(who)s.", who=assignee.email) if assignee else _("No longer assigned."), "info")
     return redirect(url_for(".result", reference=reference_of(row)), 303)
@@ -222,7 +223,7 @@ def unreview(reference: str):
     row.reviewed = False
     row.reviewed_at = None
     row.reviewed_by_id = None
-    audit.record(audit.UNREVIEW, me(), target=reference_of(row))
+    audit.record(audit.UNREVIEW, signed_in_clinician(), target=reference_of(row))
     db.session.commit()
     flash(_("Marked as not reviewed."), "info")
     return redirect(url_for(".result", reference=reference_of(row)), 303)
@@ -234,7 +235,7 @@ def notifications():
     form = NotificationsForm()
     if not form.validate_on_submit():
         abort(400)
-    clinician = me()
+    clinician = signed_in_clinician()
     if form.notify.data and not clinician.notify_new_results:
         clinician.alerts_since = utcnow()
     clinician.notify_new_results = bool(form.notify.data)
@@ -248,7 +249,7 @@ def notifications():
 def stats():
     """Results per week, distribution of totals, share at or above the cut-off, mean cluster profile."""
     filters, errors = parse_filters(request.args)
-    scope, clinic_errors = scope_for(me(), filters)
+    scope, clinic_errors = scope_for(signed_in_clinician(), filters)
     if errors or clinic_errors:
         return filter_errors(errors + clinic_errors, "clinician/stats.html")
     weeks = weekly_counts(filters, scope)
@@ -277,10 +278,10 @@ def stats():
 
 def _download(stream, mimetype: str, extension: str, action: str):
     filters, errors = parse_filters(request.args)
-    scope, clinic_errors = scope_for(me(), filters)
+    scope, clinic_errors = scope_for(signed_in_clinician(), filters)
     if errors or clinic_errors:
         return filter_errors(errors + clinic_errors)
-    audit.record(action, me(), detail=filters.describe())
+    audit.record(action, signed_in_clinician(), detail=filters.describe())
     db.session.commit()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     response = Response(stream_with_context(without_error_messages(stream(filters, scope))),
@@ -304,7 +305,7 @@ def export_fhir():
 @bp.get("/audit")
 def audit_log():
     """The audit log, newest first, 50 a page, filtered by clinician, action and dates; admins only."""
-    if not me().is_admin:
+    if not signed_in_clinician().is_admin:
         abort(403)
     chosen = audit.parse_audit_filters(request.args)
     statement = audit.filtered_events(sa.select(AuditEvent), chosen)
