@@ -53,7 +53,8 @@ def export_rows(filters: Filters, scope: Scope, columns=EXPORT_COLUMNS) -> Itera
 # Profiled at 1,000,000 results: ORM/Core row objects, datetime and JSON decoding cost more than all the
 # rest. So PostgreSQL writes each line itself and sends it with COPY (Python only relays blocks), and on
 # SQLite, where building text in SQL is slower than in Python (SQLite's concatenation and strftime cost
-# ~8 µs a row, Python slicing ~2 µs), Python formats the stored values straight from the driver's rows.
+# more per row than Python's slicing: bench/design-measurements.md), Python formats the stored values
+# straight from the driver's rows.
 
 FLAG_TEXT = {True: "true", False: "false", None: ""}  # 1 and 0, as SQLite returns them, hash as True and False
 COPY_ESCAPES = {b"\\": b"\\", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"v": b"\v"}
@@ -147,7 +148,8 @@ def _csv_line() -> sa.ColumnElement:
     answers = sa.func.replace(sa.func.substr(json_text, 2, sa.func.length(json_text) - 2), " ", "")
     answers = sa.func.replace(sa.func.replace(answers, "true", "1"), "false", "0")
     # The answers are one field even when none were asked (no exposure); each comma adds one. Counted
-    # in the JSON text, which has the same commas: each function call here costs ~1 µs a row.
+    # in the JSON text, which has the same commas: each function call here costs time on every row, so
+    # there are few (bench/design-measurements.md).
     fields = sa.func.octet_length(json_text) - sa.func.octet_length(sa.func.replace(json_text, ",", "")) + 1
     comma = sa.literal(",")
     return (comma + Screening.instrument + comma + _quoted_text(Screening.instrument_version)

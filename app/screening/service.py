@@ -94,8 +94,8 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
         values["case_reference"] = case_references.new_case_reference()
         # One constant INSERT on the session's connection, in the request's transaction (taken_at and
         # reviewed from their column defaults): the ORM's unit of work would build, flush and track an
-        # object nobody reads (callers need only the code), at about twice the CPU per stored result
-        # (bench/RESULTS.md).
+        # object nobody reads (callers need only the code), at a measurable CPU cost per stored result
+        # (bench/design-measurements.md).
         connection = db.session.connection()
         try:
             if file_previous_under_clinic is not None:  # again after a rollback, which undoes it
