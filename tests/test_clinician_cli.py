@@ -12,9 +12,10 @@ from app.extensions import db as _db
 from app.models import AuditEvent, Clinician, Screening, utcnow
 from app.screening import codes
 from app.screening.service import result_of
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, sign_in, store
+from tests.clinician_support import PASSWORD, WORKSPACE_FIXTURES, sign_in, store
 from tests.conftest import in_app_context, stored_count
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 @in_app_context

@@ -22,8 +22,9 @@ from app.clinician.exports import CSV_HEADER, csv_stream
 from app.clinician.queries import Filters, Scope, filtered, parse_filters
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinic, Screening
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import clinic_named, ref, sign_in, store, utc
+from tests.clinician_support import WORKSPACE_FIXTURES, clinic_named, ref, sign_in, store, utc
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 @pytest.fixture

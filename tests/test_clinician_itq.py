@@ -11,8 +11,9 @@ from fhir.resources.R4B.bundle import Bundle
 
 from app.clinician.exports import CSV_HEADER
 from app.screening.instruments.itq import ITQ
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import ref, store
+from tests.clinician_support import WORKSPACE_FIXTURES, ref, store
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 CPTSD = [3] * 18
 PTSD = [2, 0, 0, 3, 2, 0, 4, 0, 0] + [1] * 9

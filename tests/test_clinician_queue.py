@@ -12,9 +12,10 @@ from app.extensions import db as _db
 from app.models import AuditEvent, ResultNote, Screening
 from app.screening import codes
 from app.screening.case_references import display as ref_display
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import clinic_named, csrf, ref, store, utc
+from tests.clinician_support import WORKSPACE_FIXTURES, clinic_named, csrf, ref, store, utc
 from tests.conftest import in_app_context, reloaded, stored_count
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 LINK = re.compile(r'href="/clinician/results/R-([0-9A-Z]{3})-([0-9A-Z]{4})"')
 

@@ -15,9 +15,19 @@ from app import audit
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinic, Screening, utcnow
 from app.screening import codes
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, clinic_named, csrf, reference_of_code, sign_in, store, utc
+from tests.clinician_support import (
+    PASSWORD,
+    WORKSPACE_FIXTURES,
+    clinic_named,
+    csrf,
+    reference_of_code,
+    sign_in,
+    store,
+    utc,
+)
 from tests.conftest import CSRF_INPUT, in_app_context, kept_code, one_time_value, reloaded, stored_count
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 BASE = "https://check.example.org"
 QUEUE_LINK = re.compile(r'href="/clinician/results/R-([0-9A-Z]{3})-([0-9A-Z]{4})"')

@@ -14,9 +14,10 @@ from app.extensions import db as _db
 from app.models import ROLE_ADMIN, AuditEvent, Clinician, Screening
 from app.screening import codes
 from tests.apps import app_with_tables
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, clinic_named, csrf, sign_in, store
+from tests.clinician_support import PASSWORD, WORKSPACE_FIXTURES, clinic_named, csrf, sign_in, store
 from tests.conftest import in_app_context
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 def claims() -> list[tuple]:
