@@ -451,7 +451,7 @@ def test_the_audit_page_speaks_in_words_and_filters_by_clinician_date_and_action
 
 
 def test_fhir_meta_tag_names_the_instrument_version_under_its_own_system(app, signed_in):
-    from app.fhir import CASE_REFERENCE_SYSTEM, INSTRUMENT_VERSION_SYSTEM, RESULT_CODE_SYSTEM
+    from app.screening.fhir import CASE_REFERENCE_SYSTEM, INSTRUMENT_VERSION_SYSTEM, RESULT_CODE_SYSTEM
 
     row = store()
     bundle = json.loads(signed_in.get("/clinician/export.fhir.json").get_data(as_text=True))

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from app.fhir import questionnaire_response
 from app.models import Screening
+from app.screening.fhir import questionnaire_response
 from app.screening.instruments.itq import ITQ
 from tests.conftest import CSRF_INPUT, kept_code, one_time_value, stored_count
 from tests.results_helpers import taken_days_ago

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from app.fhir import questionnaire_response
 from app.models import Screening
+from app.screening.fhir import questionnaire_response
 from app.screening.instruments import INSTRUMENTS, InvalidAnswers
 from app.screening.instruments.phq9 import PHQ9, score_phq9
 from app.screening.triage import FULL_POSITIVE, REST, SAFETY

@@ -15,8 +15,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from ..extensions import db
-from ..fhir import questionnaire_response
 from ..models import Clinic, Clinician, Screening
+from ..screening.fhir import questionnaire_response
 from ..screening.instruments import PCL5, PRODUCT_CLUSTERS
 from .queries import Filters, Scope, filtered, series_of_results
 

@@ -1,9 +1,9 @@
 """Stored screenings as FHIR R4 QuestionnaireResponse resources (plain dicts, JSON-ready)."""
 from __future__ import annotations
 
-from .models import Screening
-from .screening import case_references, codes
-from .screening.instruments import INSTRUMENTS, PRODUCT_CLUSTERS
+from ..models import Screening
+from . import case_references, codes
+from .instruments import INSTRUMENTS, PRODUCT_CLUSTERS
 
 LOINC = "http://loinc.org"
 # Confirmed LOINC codes only (instruments.md) are used: each instrument's module holds its own.

@@ -10,11 +10,11 @@ from markupsafe import Markup
 from ..crisis_lines import CRISIS_LINES, EMERGENCY_EU, EMERGENCY_US, bold_number, directory_link, how_markup
 from ..errors import REFUSED_FORM_PAGES, unknown_link
 from ..extensions import csrf
-from ..fhir import questionnaire_response
 from ..models import Clinic, Screening
 from ..page_cache import cached_page
 from . import codes
 from .change import Change, signed
+from .fhir import questionnaire_response
 from .forms import YES, DeleteForm, ResultCodeForm, clinic_store_choices, form_class, item_sections
 from .instruments import INSTRUMENTS, PRODUCT_CLUSTERS, Instrument
 from .instruments.itq import ITQ, WHEN_OPTIONS, ptsd_symptoms_without_impairment
