@@ -15,8 +15,6 @@ from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAll
 
 from . import log_throttle
 from .extensions import db
-from .screening.forms import form_class, item_sections
-from .screening.instruments import INSTRUMENTS
 
 MESSAGES = {
     400: (_l("Something in the request was not right"),
@@ -99,15 +97,15 @@ def is_submission() -> bool:
 NOT_SAVED_DETAIL = _l("Your answers are still filled in below. Nothing was stored; submit again in a moment.")
 
 
+# A submission's form shown again with the person's answers kept, by endpoint: page(notice, status, detail),
+# None when it cannot. The blueprint that owns the form adds it (see REFUSED_FORM_PAGES).
+UNSAVED_FORM_PAGES: dict[str, Callable[..., tuple[str, int] | None]] = {}
+
+
 def unsaved_form_response(notice=NOT_SAVED, status: int = 503, detail=NOT_SAVED_DETAIL):
     """The questionnaire again with the person's answers kept and a notice that nothing was saved."""
-    instrument = INSTRUMENTS.get((request.view_args or {}).get("instrument_id", ""))
-    if instrument is None:
-        return None
-    form = form_class(instrument)()  # bound to the posted answers, so every choice is re-checked
-    html = render_template("errors/unsaved_form.html", form=form, instrument=instrument,
-                           sections=item_sections(instrument), notice=notice, detail=detail)
-    return html, status
+    page = UNSAVED_FORM_PAGES.get(request.endpoint or "")
+    return page(notice, status, detail) if page else None
 
 
 RATE_LIMITED = _l("You have sent this form many times in a short time, so it was not sent this time.")

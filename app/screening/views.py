@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..crisis_lines import CRISIS_LINES, EMERGENCY_EU, EMERGENCY_US, bold_number, directory_link, how_markup
-from ..errors import REFUSED_FORM_PAGES, unknown_link
+from ..errors import REFUSED_FORM_PAGES, UNSAVED_FORM_PAGES, unknown_link
 from ..extensions import csrf
 from ..models import Clinic, Screening
 from ..page_cache import cached_page
@@ -166,6 +166,21 @@ def rate_limited_code_box():
 
 
 REFUSED_FORM_PAGES["screening.find_result"] = rate_limited_code_box
+
+
+def unsaved_form_page(notice, status: int, detail):
+    """The questionnaire again with the person's answers kept and a notice that nothing was saved (the
+    database was away, or a rate limit refused it)."""
+    instrument = INSTRUMENTS.get((request.view_args or {}).get("instrument_id", ""))
+    if instrument is None:
+        return None
+    form = form_class(instrument)()  # bound to the posted answers, so every choice is re-checked
+    html = render_template("errors/unsaved_form.html", form=form, instrument=instrument,
+                           sections=item_sections(instrument), notice=notice, detail=detail)
+    return html, status
+
+
+UNSAVED_FORM_PAGES["screening.screen"] = unsaved_form_page
 
 
 CODE_NOT_FOUND = _l("We could not find a result with this code. Check it and try again: results are kept "
