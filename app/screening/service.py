@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import cast
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from config import CUTOFF_SETTINGS
 
-from ..clinician.alerts import mark_new_result
 from ..extensions import db
 from ..models import Clinic, Screening, utcnow
 from ..retention import expiry_cutoff, unexpired
@@ -105,7 +105,7 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
             connection.execute(_INSERT_SCREENING, values)
             db.session.commit()
             if clinic is not None:
-                mark_new_result()
+                result_shared_with_clinic.send()
             return values["code"]
         except IntegrityError:
             # The same submission stored by a request that arrived at the same moment (a double click),
@@ -129,6 +129,10 @@ def _submission_expired(submission_key: str) -> bool:
     return db.session.scalar(sa.select(Screening.id).where(Screening.submission_key == submission_key,
                                                            Screening.taken_at < expiry_cutoff())) is not None
 
+
+# Sent once a result shared with a clinic is committed, in the request that stored it: the workspace's
+# review alerts listen (clinician/alerts.py), so the screening side imports nothing of the workspace.
+result_shared_with_clinic = Namespace().signal("result-shared-with-clinic")
 
 _SCREENINGS = cast(sa.Table, Screening.__table__)
 _INSERT_SCREENING = sa.insert(_SCREENINGS)
