@@ -7,10 +7,15 @@ from flask import Blueprint, abort, current_app, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from ..page_cache import cached_page
+from ..page_cache import CONTENT_SOURCES, cached_page
+from . import content
 from .content import DEFAULT_LANGUAGE, PAGES, ContentError, Page, load_page
 
 bp = Blueprint("education", __name__, url_prefix="/learn")
+
+# Learn links and pages come from the content files, so every cached page depends on their version
+# (read where CONTENT_DIR points now: tests point it elsewhere).
+CONTENT_SOURCES.append((lambda: content.CONTENT_DIR, content.content_version))
 
 TOPICS = tuple(slug for slug in PAGES if slug != "index")
 STATUS_LABELS = {
