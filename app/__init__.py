@@ -107,7 +107,8 @@ def register_blueprints(app: Flask) -> None:
     """Every feature's blueprint."""
     from .api_spec import bp as api_spec_bp
     from .auth.views import bp as auth_bp
-    from .clinician.views import bp as clinician_bp
+    from .clinician import accounts, clinics, outcomes, views  # noqa: F401 - each adds its routes to the blueprint
+    from .clinician.blueprint import bp as clinician_bp
     from .clinics.views import bp as clinic_link_bp
     from .education.views import bp as education_bp
     from .health import bp as health_bp
@@ -128,8 +129,6 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Command-line tools: `clinician …`, `purge`, `seed-demo`; `backup`, `restore`, `assets write`."""
-    from . import maintenance_cli
-    from .clinician.cli import register
+    from .commands import register
 
     register(app)
-    maintenance_cli.register(app)

@@ -13,9 +13,9 @@ from .extensions import db
 
 
 def refresh_statistics(cursor) -> None:
-    """ANALYZE (bounded to a sample, ~200 ms) when the planner's statistics are missing or the results
-    have more than doubled since: without them SQLite picks the (instrument, taken_at) index for a
-    filtered queue and sorts every match (300 ms instead of 1 ms at 100,000 results). The size check
+    """ANALYZE (bounded to a sample) when the planner's statistics are missing or the results have more
+    than doubled since: without them SQLite picks the (instrument, taken_at) index for a filtered queue
+    and sorts every match (figures: bench/design-measurements.md). The size check
     reads max(id) and sqlite_stat1, both O(1); SQLite before 3.46 has no PRAGMA optimize that would."""
     try:
         newest = cursor.execute("SELECT max(id) FROM screenings").fetchone()[0] or 0

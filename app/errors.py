@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import contextlib
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -13,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from . import log_throttle
+from .extensions import db
 
 MESSAGES = {
     400: (_l("Something in the request was not right"),
@@ -77,6 +79,16 @@ def error_response(status: int, detail: str | None = None, message: str | None =
         return PLAIN_ERROR_PAGE.format(title=escape(str(title)), message=escape(str(message))), status
 
 
+def unknown_link():
+    """The calm 404 for an unknown or rotated clinic link, kept out of caches like the landing page."""
+    body, status = error_response(404, message=_(
+        "This clinic link does not work any more, or it was mistyped. You can still take a check on "
+        "its own: nothing is shared with anyone unless you choose to."))
+    response = current_app.make_response((body, status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def is_submission() -> bool:
     """A POST that carries someone's answers, by form or by API."""
     return request.method == "POST" and request.endpoint in {"screening.screen", "api.create_screening"}
@@ -85,24 +97,25 @@ def is_submission() -> bool:
 NOT_SAVED_DETAIL = _l("Your answers are still filled in below. Nothing was stored; submit again in a moment.")
 
 
+# A submission's form shown again with the person's answers kept, by endpoint: page(notice, status, detail),
+# None when it cannot. The blueprint that owns the form adds it (see REFUSED_FORM_PAGES).
+UNSAVED_FORM_PAGES: dict[str, Callable[..., tuple[str, int] | None]] = {}
+
+
 def unsaved_form_response(notice=NOT_SAVED, status: int = 503, detail=NOT_SAVED_DETAIL):
     """The questionnaire again with the person's answers kept and a notice that nothing was saved."""
-    from .screening.forms import form_class
-    from .screening.instruments import INSTRUMENTS
-    from .screening.views import item_sections
-
-    instrument = INSTRUMENTS.get((request.view_args or {}).get("instrument_id", ""))
-    if instrument is None:
-        return None
-    form = form_class(instrument)()  # bound to the posted answers, so every choice is re-checked
-    html = render_template("errors/unsaved_form.html", form=form, instrument=instrument,
-                           sections=item_sections(instrument), notice=notice, detail=detail)
-    return html, status
+    page = UNSAVED_FORM_PAGES.get(request.endpoint or "")
+    return page(notice, status, detail) if page else None
 
 
 RATE_LIMITED = _l("You have sent this form many times in a short time, so it was not sent this time.")
 RATE_LIMITED_DETAIL = _l("Your answers are still filled in below. Nothing was stored; please wait a minute, "
                          "then press “See my result” again.")
+
+
+# Other forms a rate limit refuses, by endpoint, and the page that shows them again filled in: each
+# blueprint adds its own (every blueprint imports this module, so it imports none of them).
+REFUSED_FORM_PAGES: dict[str, Callable[[], tuple[str, int]]] = {}
 
 
 def rate_limited_form_response():
@@ -111,10 +124,8 @@ def rate_limited_form_response():
         return None
     if is_submission():
         return unsaved_form_response(RATE_LIMITED, 429, RATE_LIMITED_DETAIL)
-    if request.endpoint == "screening.find_result":
-        from .screening.views import rate_limited_code_box
-        return rate_limited_code_box()
-    return None
+    page = REFUSED_FORM_PAGES.get(request.endpoint or "")
+    return page() if page else None
 
 
 # PostgreSQL's deadlock_detected and serialization_failure: another request changed the same rows at
@@ -124,8 +135,6 @@ CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
 
 def database_conflict(error: Exception):
     """409 for a transaction the database rolled back in favour of a concurrent one."""
-    from .extensions import db
-
     current_app.logger.warning("concurrent change on %s %s: %s", request.method, request.url_rule,
                                type(getattr(error, "orig", error)).__name__)
     with contextlib.suppress(Exception):
@@ -135,8 +144,6 @@ def database_conflict(error: Exception):
 
 def database_unavailable(error: Exception):
     """503 while the database cannot be reached; a form keeps the answers, the API says nothing was saved."""
-    from .extensions import db
-
     if getattr(getattr(error, "orig", None), "pgcode", None) in CONFLICT_SQLSTATES:
         return database_conflict(error)
 

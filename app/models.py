@@ -77,7 +77,7 @@ class Screening(Model):
     disturbed_relationships: Mapped[int | None]
     ptsd_criteria_met: Mapped[bool | None]
     dso_criteria_met: Mapped[bool | None]
-    diagnosis: Mapped[str | None] = mapped_column(sa.String(8))
+    icd11_pattern: Mapped[str | None] = mapped_column(sa.String(8))
     event_when: Mapped[str | None] = mapped_column(sa.String(8))
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # The earlier result this one was compared with; the chain of these links is a series of retakes.
@@ -123,7 +123,7 @@ class Screening(Model):
         # The filtered queue: one instrument over a date range.
         sa.Index("ix_screenings_instrument_taken_at", "instrument", "taken_at"),
         # The statistics' GROUP BY (instrument, total) reads only this index, never the wide rows
-        # (answers, version): measured 700 ms → 50 ms for 100,000 results on SQLite.
+        # (answers, version); figures in bench/design-measurements.md.
         sa.Index("ix_screenings_stats", "instrument", "total", "at_or_above_cutoff", "reviewed",
                  "reexperiencing", "avoidance", "arousal", "taken_at"),
     )
@@ -145,7 +145,7 @@ sa.Index("ix_screenings_triage_cutoff", Screening.at_or_above_cutoff, *TRIAGE_CO
 sa.Index("ix_screenings_clinic_triage", Screening.clinic_id, *TRIAGE_COLUMNS)
 sa.Index("ix_screenings_clinic_triage_instrument", Screening.clinic_id, Screening.instrument, *TRIAGE_COLUMNS)
 # The statistics' count of flagged results: by tier, then clinic, covering the filters' columns so the
-# count never reads a row (measured at 1,000,000 demo results, many flagged: 680 ms reading rows).
+# count never reads a row (figures in bench/design-measurements.md).
 sa.Index("ix_screenings_flagged", Screening.triage_tier, Screening.clinic_id, Screening.reviewed,
          Screening.instrument, Screening.at_or_above_cutoff, Screening.taken_at)
 # ?instrument= with ?cutoff= (everyone's): the cut-off side is no longer next to `reviewed` in the order.
@@ -178,7 +178,7 @@ class ScreeningDailyCount(Model):
 
     __table_args__ = (
         # The summaries' GROUP BY (instrument, total) read in index order, every column in the index:
-        # without it SQLite sorts every row (at 1,000,000 results, 50,000 rows: 75 → 25 ms).
+        # without it SQLite sorts every row (figures in bench/design-measurements.md).
         sa.Index("ix_screening_daily_counts_totals", "instrument", "total", "at_or_above_cutoff", "reviewed",
                  "day", "results", "reexperiencing_sum", "avoidance_sum", "arousal_sum"),
         # Clustered on its key on SQLite: the triggers' upserts find their row in the table's own B-tree.

@@ -3,25 +3,31 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
+from typing import Any
 
 from flask import current_app, request
 from flask_babel import get_locale
 
-from .education import content
-
 # Content files are looked at no more than once a second: an edit shows within a second, and a busy
 # server does not list the content directory on every request.
 CONTENT_CHECK_SECONDS = 1.0
-_content_seen: dict = {}  # content directory → (when looked at, content_version())
+# What else every cached page is made from: (where the files are now, their version there). The part
+# that owns the files adds its own (the learn pages: education/views.py), so this module imports none.
+CONTENT_SOURCES: list[tuple[Callable[[], Any], Callable[[Any], tuple]]] = []
+_content_seen: dict = {}  # content directory → (when looked at, its version)
 
 
 def _content_version() -> tuple:
-    root = content.CONTENT_DIR
     now = time.monotonic()
-    seen = _content_seen.get(root)
-    if seen is None or now - seen[0] >= CONTENT_CHECK_SECONDS:
-        seen = _content_seen[root] = (now, content.content_version(root))
-    return seen[1]
+    versions = []
+    for where, version in CONTENT_SOURCES:
+        root = where()
+        seen = _content_seen.get(root)
+        if seen is None or now - seen[0] >= CONTENT_CHECK_SECONDS:
+            seen = _content_seen[root] = (now, version(root))
+        versions.append(seen[1])
+    return tuple(versions)
 
 
 def _cache_key(view_args: dict) -> tuple | None:

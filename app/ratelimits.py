@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app, request, session
 from flask_login import current_user
 
+from . import audit
 from .client_keys import client_key, client_network, pseudonym
-from .clinician import audit
 from .extensions import db, limiter
 from .models import Clinician
 from .sessions import PENDING

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from . import audit
 from .extensions import db
 from .models import AuditEvent, Screening, utcnow
 
@@ -58,8 +59,6 @@ def purge_expired(days: int | None = None, automatic: bool = False) -> tuple[int
     Returns the count deleted and the cut-off. An automatic run that finds nothing writes no row (it
     runs hourly in each process and would fill the log); the command's runs are always recorded.
     """
-    from .clinician import audit  # here: app.clinician imports the models and this module's callers
-
     cutoff = expiry_cutoff(days)
     deleted = delete_in_batches(Screening, Screening.taken_at < cutoff)
     if deleted or not automatic:
@@ -73,8 +72,6 @@ def purge_expired(days: int | None = None, automatic: bool = False) -> tuple[int
 def purge_audit_log(days: int | None = None, automatic: bool = False) -> tuple[int, datetime]:
     """Delete audit rows older than AUDIT_RETENTION_DAYS (or `days`), in batches; the deletion is itself
     audited, as purge_expired's is (an automatic run that finds nothing writes no row)."""
-    from .clinician import audit
-
     days = int(current_app.config["AUDIT_RETENTION_DAYS"]) if days is None else days
     cutoff = utcnow() - timedelta(days=days)
     deleted = delete_in_batches(AuditEvent, AuditEvent.at < cutoff)

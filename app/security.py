@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import get_current_url
 
 from .assets import FILE_ENDPOINTS
+from .errors import error_response
 
 CROSS_SITE_MESSAGE = _l("This form was sent from another website, so nothing was done. If you were filling it in on "
                         "this site, go back to it and send it again.")
@@ -262,8 +263,6 @@ def refuse_cross_site_requests():
     if request.method in SAFE_METHODS or request.path.startswith("/api/"):
         return None
     if is_cross_site_request():
-        from .errors import error_response
-
         return error_response(403, message=str(CROSS_SITE_MESSAGE))
     return None
 

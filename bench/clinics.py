@@ -136,8 +136,8 @@ def main() -> None:
 
     from app import create_app
     from app.auth.passwords import hash_password
-    from app.clinician.cli import demo_clinics
     from app.clinician.demo import seed
+    from app.commands.clinicians import demo_clinics
     from app.extensions import db
     from app.models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, Screening
 

@@ -1,4 +1,9 @@
-"""Fixtures for the clinician workspace tests: accounts, signed-in clients, stored results and their daily counts."""
+"""Fixtures for the clinician workspace tests: accounts, signed-in clients, stored results and their daily counts.
+
+A pytest plugin (tests/conftest.py lists it in pytest_plugins), so its fixtures reach every test module that
+asks for them. A module of workspace tests opts into cheap hashes and long retention with WORKSPACE_FIXTURES:
+    pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
+"""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -18,15 +23,17 @@ from app.screening.service import add_screening, score
 from tests.conftest import csrf_token_from, in_app_context
 
 PASSWORD = "correct horse battery staple"
+# What every workspace test module runs with (see the docstring).
+WORKSPACE_FIXTURES = ("cheap_hashes", "long_retention")
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def cheap_hashes(monkeypatch):
     """Argon2 with minimal cost: the tests check behaviour, not the production cost (which stays the default)."""
     monkeypatch.setattr(passwords, "hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def long_retention(app):
     """The workspace hides results older than RETENTION_DAYS; these tests store results on fixed dates
     (2024–2026), which must not expire as the calendar moves on. Retention tests set their own."""

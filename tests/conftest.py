@@ -16,6 +16,9 @@ from app import create_app
 from app.extensions import db as _db
 from app.models import Screening
 
+# Fixture modules shared by the test files that ask for their fixtures (no `import *`).
+pytest_plugins = ["tests.clinician_support", "tests.accounts_support"]
+
 CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from app.extensions import db as _db
 from app.models import AccountToken, AuditEvent, Clinic, Clinician, utcnow
-from tests.accounts_support import *  # noqa: F401,F403 - fixtures
 from tests.accounts_support import (
     NEW_PASSWORD,
     actions,
@@ -23,9 +22,10 @@ from tests.accounts_support import (
     set_password,
     sign_out,
 )
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, csrf, loaded, sign_in
+from tests.clinician_support import PASSWORD, WORKSPACE_FIXTURES, csrf, loaded, sign_in
 from tests.conftest import in_app_context
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 @in_app_context

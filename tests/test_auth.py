@@ -11,9 +11,10 @@ from app.auth import passwords
 from app.auth.views import LAST_SEEN
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinician
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, csrf, sign_in
+from tests.clinician_support import PASSWORD, WORKSPACE_FIXTURES, csrf, sign_in
 from tests.conftest import app_with_empty_tables, drop_tables, in_app_context, reloaded
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 FAILURE_MESSAGE = "The email or password is not right, or the account is not active."
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from app.clinics import typed_short_code
 from app.extensions import db as _db
 from app.models import SHORT_CODE_ALPHABET, Clinic
 from tests.apps import app_with_tables
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import clinic_named, csrf
+from tests.clinician_support import WORKSPACE_FIXTURES, clinic_named, csrf
 from tests.conftest import in_app_context, reloaded
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 BASE = "https://check.example.org"
 

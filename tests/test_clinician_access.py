@@ -6,9 +6,10 @@ import pytest
 from app import create_app
 from app.extensions import db as _db
 from app.models import Clinician
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import csrf, ref, sign_in, store
+from tests.clinician_support import WORKSPACE_FIXTURES, csrf, ref, sign_in, store
 from tests.conftest import reloaded
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 def workspace_routes() -> list[tuple[str, str]]:

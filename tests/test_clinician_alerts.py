@@ -16,8 +16,9 @@ from app.extensions import db as _db
 from app.models import AuditEvent, Clinician, utcnow
 from app.screening import case_references, codes
 from tests.apps import app_with_tables
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, csrf, sign_in, store
+from tests.clinician_support import PASSWORD, WORKSPACE_FIXTURES, csrf, sign_in, store
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 HARM = [1] * 15 + [4] + [1] * 4
 

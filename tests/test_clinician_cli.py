@@ -13,9 +13,10 @@ from app.models import AuditEvent, Clinician, Screening, utcnow
 from app.screening import codes
 from app.screening.service import result_of
 from app.screening.triage import SAFETY
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, sign_in, store
+from tests.clinician_support import PASSWORD, WORKSPACE_FIXTURES, sign_in, store
 from tests.conftest import in_app_context, stored_count
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 @in_app_context
@@ -112,8 +113,8 @@ def test_seed_demo_adds_plausible_results_scored_by_the_scoring_core(app, runner
     assert instruments == {"pcl5", "pcptsd5", "itq", "phq9"}
     for row in rows:
         rescored = result_of(row)
-        assert (rescored.total, rescored.at_or_above_cutoff, rescored.dsm5_rule_met, rescored.diagnosis) == \
-            (row.total, row.at_or_above_cutoff, row.dsm5_rule_met, row.diagnosis)
+        assert (rescored.total, rescored.at_or_above_cutoff, rescored.dsm5_rule_met, rescored.icd11_pattern) == \
+            (row.total, row.at_or_above_cutoff, row.dsm5_rule_met, row.icd11_pattern)
         assert dict(rescored.clusters) == {"reexperiencing": row.reexperiencing, "avoidance": row.avoidance,
                                            "arousal": row.arousal}
         assert row.reviewed is (row.reviewed_at is not None)
@@ -122,7 +123,7 @@ def test_seed_demo_adds_plausible_results_scored_by_the_scoring_core(app, runner
                "negative_self_concept": row.negative_self_concept,
                "disturbed_relationships": row.disturbed_relationships} for row in itq_rows)
     # Every pattern a clinic meets in its queue: no disturbance, PTSD, complex PTSD.
-    assert {row.diagnosis for row in itq_rows} == {"none", "ptsd", "cptsd"}
+    assert {row.icd11_pattern for row in itq_rows} == {"none", "ptsd", "cptsd"}
     assert all(row.event_when is not None for row in itq_rows)
     # PHQ-9 rows, a few with item 9 above "Not at all": the safety flag and its triage tier show in a demo.
     phq9_rows = [row for row in rows if row.instrument == "phq9"]

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import reference_of_code, store
+from tests.clinician_support import WORKSPACE_FIXTURES, reference_of_code, store
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 ANSWERS = [2] * 20
 NAMES = {

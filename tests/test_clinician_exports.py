@@ -22,8 +22,9 @@ from app.clinician.exports import CSV_HEADER, csv_stream
 from app.clinician.queries import Filters, Scope, filtered, parse_filters
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinic, Screening
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import clinic_named, ref, sign_in, store, utc
+from tests.clinician_support import WORKSPACE_FIXTURES, clinic_named, ref, sign_in, store, utc
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 @pytest.fixture
@@ -133,7 +134,7 @@ def reference_csv(filters: Filters) -> bytes:
                          *[("" if value is None else value) for value in (
                              row.dso_total, row.affective_dysregulation, row.negative_self_concept,
                              row.disturbed_relationships)],
-                         flag(row.ptsd_criteria_met), flag(row.dso_criteria_met), row.diagnosis or "",
+                         flag(row.ptsd_criteria_met), flag(row.dso_criteria_met), row.icd11_pattern or "",
                          ref(row), row.assigned_to.email if row.assigned_to else "", row.safety_items or "",
                          *care_columns(row)])
     return buffer.getvalue().encode()

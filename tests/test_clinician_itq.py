@@ -11,8 +11,9 @@ from fhir.resources.R4B.bundle import Bundle
 
 from app.clinician.exports import CSV_HEADER
 from app.screening.instruments.itq import ITQ
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import ref, store
+from tests.clinician_support import WORKSPACE_FIXTURES, ref, store
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 CPTSD = [3] * 18
 PTSD = [2, 0, 0, 3, 2, 0, 4, 0, 0] + [1] * 9
@@ -82,11 +83,11 @@ def test_csv_has_the_itq_scores_in_its_own_columns(signed_in):
     by_code = {line["case_reference"]: line for line in reader}
     itq = by_code[ref(row)]
     assert [itq[f"q{n}"] for n in range(1, 21)] == ["3"] * 18 + ["", ""]
-    assert ((itq["total"], itq["dso_total"], itq["diagnosis"], itq["at_or_above_cutoff"])
+    assert ((itq["total"], itq["dso_total"], itq["icd11_pattern"], itq["at_or_above_cutoff"])
             == ("18", "18", "cptsd", "true"))
     assert (itq["ptsd_criteria_met"], itq["dso_criteria_met"], itq["affective_dysregulation"]) == ("true", "true", "6")
     pcl5 = next(line for code, line in by_code.items() if code != ref(row))
-    assert all(pcl5[column] == "" for column in ("dso_total", "diagnosis", "ptsd_criteria_met"))
+    assert all(pcl5[column] == "" for column in ("dso_total", "icd11_pattern", "ptsd_criteria_met"))
 
 
 def test_fhir_bundle_with_an_itq_result_validates(signed_in):

@@ -12,9 +12,10 @@ import pytest
 from app.extensions import db as _db
 from app.models import Screening, utcnow
 from app.screening.instruments import PCL5
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import clinic_named, store, utc
+from tests.clinician_support import WORKSPACE_FIXTURES, clinic_named, store, utc
 from tests.conftest import in_app_context
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 def pcl5(total: int) -> list[int]:

@@ -13,9 +13,10 @@ from app.models import AuditEvent, ResultNote, Screening
 from app.screening import codes
 from app.screening.case_references import display as ref_display
 from app.screening.triage import FULL_POSITIVE
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import clinic_named, csrf, ref, store, utc
+from tests.clinician_support import WORKSPACE_FIXTURES, clinic_named, csrf, ref, store, utc
 from tests.conftest import in_app_context, reloaded, stored_count
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 LINK = re.compile(r'href="/clinician/results/R-([0-9A-Z]{3})-([0-9A-Z]{4})"')
 
@@ -68,7 +69,7 @@ def test_itq_complex_ptsd_comes_before_ptsd_with_the_same_ptsd_items(signed_in):
     ptsd_items, impairment = [3] * 6 + [3] * 3, [3] * 3
     ptsd = store("itq", answers=ptsd_items + [0] * 6 + [0] * 3, taken_at=utc(2026, 1, 1))
     cptsd = store("itq", answers=ptsd_items + [3] * 6 + impairment, taken_at=utc(2026, 6, 1))
-    assert (ptsd.diagnosis, cptsd.diagnosis) == ("ptsd", "cptsd") and ptsd.total == cptsd.total
+    assert (ptsd.icd11_pattern, cptsd.icd11_pattern) == ("ptsd", "cptsd") and ptsd.total == cptsd.total
     below = store(answers=[1] * 20, taken_at=utc(2025, 1, 1))
     assert listed(signed_in.get("/clinician/")) == [cptsd.case_reference, ptsd.case_reference, below.case_reference]
 
@@ -80,7 +81,7 @@ def test_a_mild_itq_complex_ptsd_comes_before_every_other_positive_full_measure_
     severe_ptsd = store("itq", answers=[4] * 15 + [0] * 3, taken_at=utc(2026, 1, 1))  # no DSO impairment
     severe_pcl5 = store(answers=no_harm(4), taken_at=utc(2025, 1, 1))  # 76/80, waiting longest
     severe_phq9 = store("phq9", answers=[3] * 8 + [0], taken_at=utc(2025, 6, 1))  # 24/27, item 9 at Not at all
-    assert (mild_cptsd.diagnosis, severe_ptsd.diagnosis) == ("cptsd", "ptsd")
+    assert (mild_cptsd.icd11_pattern, severe_ptsd.icd11_pattern) == ("cptsd", "ptsd")
     assert mild_cptsd.total < severe_ptsd.total and mild_cptsd.dso_total < severe_ptsd.dso_total
     assert {row.triage_tier for row in (mild_cptsd, severe_ptsd, severe_pcl5, severe_phq9)} == {FULL_POSITIVE}
     assert listed(signed_in.get("/clinician/")) == [

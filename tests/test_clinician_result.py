@@ -11,8 +11,9 @@ from app.clinician.queries import Scope, series_for
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinic, Screening
 from app.screening.instruments import PCL5, PCPTSD5
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import clinic_named, ref, store, utc
+from tests.clinician_support import WORKSPACE_FIXTURES, clinic_named, ref, store, utc
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 PCL5_ANSWERS = [0, 1, 2, 3, 4] * 4
 

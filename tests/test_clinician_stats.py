@@ -8,8 +8,9 @@ import sqlalchemy as sa
 
 from app.clinician.queries import Filters, Scope, instrument_summaries, weekly_counts
 from app.extensions import db as _db
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import store, utc
+from tests.clinician_support import WORKSPACE_FIXTURES, store, utc
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 @pytest.mark.parametrize("taken_at, monday", [

@@ -13,10 +13,19 @@ from app.clinician.demo import seed
 from app.clinician.queries import Filters, Scope, instrument_summaries, weekly_counts
 from app.extensions import db as _db
 from app.models import AuditEvent, Screening, ScreeningDailyCount, utcnow
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import counts_from_results, counts_in_table, csrf, reference_of_code, store, utc
+from tests.clinician_support import (
+    WORKSPACE_FIXTURES,
+    counts_from_results,
+    counts_in_table,
+    csrf,
+    reference_of_code,
+    store,
+    utc,
+)
 from tests.conftest import kept_code, one_time_value, using_postgres
 from tests.results_helpers import pcl5_answers, store_pcl5, store_pcptsd5
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 @pytest.fixture(autouse=True)

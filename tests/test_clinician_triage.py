@@ -6,6 +6,7 @@ import io
 import json
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db as _db
@@ -13,9 +14,10 @@ from app.models import AuditEvent, Screening
 from app.screening import codes
 from app.screening.instruments import PCL5
 from app.screening.service import add_screening, score
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import clinic_named, csrf, loaded, ref, sign_in, store, utc
+from tests.clinician_support import WORKSPACE_FIXTURES, clinic_named, csrf, loaded, ref, sign_in, store, utc
 from tests.conftest import in_app_context, reloaded
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 # The case: item 16 ("taking too many risks or doing things that could cause you harm") at
 # Extremely and the rest low: 23/80, 29 % of the maximum, below the cut-off of 33.

@@ -11,13 +11,23 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.clinician import audit
+from app import audit
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinic, Screening, utcnow
 from app.screening import codes
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, clinic_named, csrf, reference_of_code, sign_in, store, utc
+from tests.clinician_support import (
+    PASSWORD,
+    WORKSPACE_FIXTURES,
+    clinic_named,
+    csrf,
+    reference_of_code,
+    sign_in,
+    store,
+    utc,
+)
 from tests.conftest import CSRF_INPUT, in_app_context, kept_code, one_time_value, reloaded, stored_count
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 BASE = "https://check.example.org"
 QUEUE_LINK = re.compile(r'href="/clinician/results/R-([0-9A-Z]{3})-([0-9A-Z]{4})"')
@@ -157,13 +167,13 @@ def test_a_result_without_a_clinic_is_seen_only_once_added_by_its_whole_code(app
     # A beginning is not enough to add it.
     refused = signed_in.post("/clinician/", data={"code": code[:8], "csrf_token": csrf(signed_in, "/clinician/")})
     assert refused.status_code == 404 and scalar(sa.select(sa.func.count(AuditEvent.id))
-                                                 .where(AuditEvent.action == audit.CLAIM)) == 0
+                                                 .where(AuditEvent.action == audit.ADDED_BY_CODE)) == 0
     added = signed_in.post("/clinician/", data={"code": codes.display(code).lower(),
                                                 "csrf_token": csrf(signed_in, "/clinician/")})
     assert added.status_code == 303
     assert added.headers["Location"].endswith(f"/clinician/results/{reference_of_code(code)}")
     assert listed(signed_in) == {mine.code, code}
-    [event] = scalars(sa.select(AuditEvent).where(AuditEvent.action == audit.CLAIM))
+    [event] = scalars(sa.select(AuditEvent).where(AuditEvent.action == audit.ADDED_BY_CODE))
     assert (event.clinician_id, event.target, event.detail) == (clinician.id, reference_of_code(code), "home-clinic")
     # Adding it again is harmless; another clinic now gets "not found".
     again = signed_in.post("/clinician/", data={"code": code, "csrf_token": csrf(signed_in, "/clinician/")})
@@ -441,7 +451,7 @@ def test_the_audit_page_speaks_in_words_and_filters_by_clinician_date_and_action
 
 
 def test_fhir_meta_tag_names_the_instrument_version_under_its_own_system(app, signed_in):
-    from app.fhir import CASE_REFERENCE_SYSTEM, INSTRUMENT_VERSION_SYSTEM, RESULT_CODE_SYSTEM
+    from app.screening.fhir import CASE_REFERENCE_SYSTEM, INSTRUMENT_VERSION_SYSTEM, RESULT_CODE_SYSTEM
 
     row = store()
     bundle = json.loads(signed_in.get("/clinician/export.fhir.json").get_data(as_text=True))

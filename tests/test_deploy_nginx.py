@@ -150,6 +150,19 @@ class Stack:
         finally:
             connection.close()
 
+    def settled_gunicorn_log(self) -> str:
+        """gunicorn's access log once it holds every request answered so far. gunicorn writes a line just
+        after its response, so the line of a request the client already has can still be missing: send a
+        request for a fresh path through nginx and read the log until that request's line is in it (a
+        fixed sleep only guessed how long that takes, and failed when the machine was busy)."""
+        marker = f"/log-marker-{secrets.token_hex(8)}"
+        self.request("GET", marker)
+        deadline = time.monotonic() + 20
+        while f"GET {marker} " not in (text := self.gunicorn_log.read_text()):
+            assert time.monotonic() < deadline, f"gunicorn did not log {marker} within 20 s"
+            time.sleep(0.02)
+        return text
+
     def direct(self, path: str):
         """The same request straight to gunicorn, as nginx would pass it on."""
         connection = http.client.HTTPConnection("127.0.0.1", self.gunicorn_port, timeout=10)
@@ -334,7 +347,7 @@ def test_assets_are_served_by_nginx_with_a_years_cache_and_the_same_bytes(stack)
     _, _, page = stack.request("GET", "/")
     urls = re.findall(rb'(/assets/[\w.]+\.(?:css|js))"', page)
     assert len(urls) == 2  # one stylesheet, one script
-    before = stack.gunicorn_log.read_text()
+    before = stack.settled_gunicorn_log()
     for url in (u.decode() for u in urls):
         status, headers, body = stack.request("GET", url)
         assert status == 200
@@ -349,9 +362,8 @@ def test_assets_are_served_by_nginx_with_a_years_cache_and_the_same_bytes(stack)
         # Compressed for a browser that asks, and caches told so.
         _, gzipped, _ = stack.request("GET", url, headers={"Accept-Encoding": "gzip"})
         assert gzipped["Content-Encoding"] == "gzip" and "Accept-Encoding" in gzipped["Vary"]
-    time.sleep(0.3)  # gunicorn writes its access line after the response
     # gunicorn saw only the test's direct requests: nginx served every other one itself.
-    assert stack.gunicorn_log.read_text().count("/assets/") == before.count("/assets/") + len(urls)
+    assert stack.settled_gunicorn_log().count("/assets/") == before.count("/assets/") + len(urls)
     # An outdated hash falls through to the app, which refuses it.
     assert stack.request("GET", "/assets/site.000000000000.css")[0] == 404
     status, headers, _ = stack.request("GET", "/static/css/base.css")
@@ -400,8 +412,7 @@ def test_slow_half_sent_requests_do_not_hold_up_others(stack):
 def test_a_body_over_32_kb_is_refused_before_gunicorn(stack, chunked):
     body = b'{"instrument": "pcl5", "answers": [' + b"0, " * 14000 + b"0]}"
     assert len(body) > 32 * 1024
-    time.sleep(0.3)  # gunicorn writes an earlier test's access line just after its response
-    before = stack.gunicorn_log.read_text().count("POST /api/v1/screenings")
+    before = stack.settled_gunicorn_log().count("POST /api/v1/screenings")  # earlier tests' lines all in
     if chunked:
         status, headers, text = stack.request("POST", "/api/v1/screenings", iter([body[:20000], body[20000:]]),
                                               {"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
@@ -412,7 +423,7 @@ def test_a_body_over_32_kb_is_refused_before_gunicorn(stack, chunked):
     assert headers["Cache-Control"] == "no-store"
     for name in SECURITY_HEADERS:
         assert name in headers, name
-    assert stack.gunicorn_log.read_text().count("POST /api/v1/screenings") == before
+    assert stack.settled_gunicorn_log().count("POST /api/v1/screenings") == before
     # The app's own answer, as JSON under /api/ and as its page in the reader's language elsewhere.
     assert headers["Content-Type"].startswith("application/json")
     assert json.loads(text) == {"errors": ["Too much data"]}
@@ -431,8 +442,7 @@ def test_health_checks_answer_through_the_proxy_and_stay_out_of_the_log(stack):
         status, headers, body = stack.request("GET", path)
         assert status == 200 and body == b'{"status":"ok"}\n', body
     stack.request("GET", "/learn")
-    time.sleep(0.3)  # the access log line is written after the response
-    log = stack.gunicorn_log.read_text()
+    log = stack.settled_gunicorn_log()
     assert "GET /learn " in log
     assert "/healthz" not in log and "/readyz" not in log
 

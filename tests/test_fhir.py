@@ -7,8 +7,8 @@ import sqlalchemy as sa
 # fhir.resources ships R5 as its default and R4B beside it; R4B's QuestionnaireResponse is R4's.
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from app.fhir import questionnaire_response
 from app.models import Screening
+from app.screening.fhir import questionnaire_response
 
 BODIES = [
     {"instrument": "pcl5", "answers": list(range(5)) * 4, "store": True},

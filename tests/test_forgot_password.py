@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from app.extensions import db as _db
 from app.models import AccountToken, Clinician
 from tests.accounts_support import link_from
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, csrf, sign_in
+from tests.clinician_support import PASSWORD, WORKSPACE_FIXTURES, csrf, sign_in
 from tests.conftest import in_app_context
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 BASE = "https://screening.example.org"
 RESET_LINK = re.compile(re.escape(BASE) + r"/clinician/reset/[A-Za-z0-9_-]{43}")

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from app.clinician import audit, exports
+from app import audit
+from app.clinician import exports
 from app.clinician.filter_parsing import parse_date, parse_page
 from app.errors import StreamInterrupted
 from app.models import AuditEvent

@@ -9,10 +9,10 @@ from flask.sessions import SecureCookieSessionInterface
 from app.auth import passwords
 from app.extensions import db as _db
 from app.models import AccountToken, Clinician
-from tests.accounts_support import *  # noqa: F401,F403 - fixtures
 from tests.accounts_support import NEW_PASSWORD, link_from, path_of, set_password
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, csrf, sign_in
+from tests.clinician_support import PASSWORD, WORKSPACE_FIXTURES, csrf, sign_in
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 @pytest.mark.parametrize(("password", "refused"), [

@@ -15,8 +15,9 @@ from jinja2 import nodes
 from app.extensions import db as _db
 from app.models import Clinic
 from app.translated_text import WithParameters
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import csrf
+from tests.clinician_support import WORKSPACE_FIXTURES, csrf
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "app" / "translations" / "es" / "LC_MESSAGES" / "messages.po"

@@ -65,7 +65,7 @@ def test_a_timer_runs_the_backup_daily_with_rotation():
 
 
 def test_backup_keep_rotates_and_audits(tmp_path, monkeypatch):
-    from app import maintenance_cli
+    from app.commands import maintenance as maintenance_cli
 
     with app_with_tables("testing", tmp_path) as app:
         runner = app.test_cli_runner()

@@ -7,21 +7,22 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from app import audit
 from app.auth import passwords
-from app.clinician import audit
 from app.clinician import views as clinician_views
 from app.extensions import db as _db
 from app.models import ROLE_ADMIN, AuditEvent, Clinician, Screening
 from app.screening import codes
 from tests.apps import app_with_tables
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, clinic_named, csrf, sign_in, store
+from tests.clinician_support import PASSWORD, WORKSPACE_FIXTURES, clinic_named, csrf, sign_in, store
 from tests.conftest import in_app_context
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 def claims() -> list[tuple]:
     return [tuple(row) for row in _db.session.execute(
-        sa.select(AuditEvent.clinician_id, AuditEvent.detail).where(AuditEvent.action == audit.CLAIM))]
+        sa.select(AuditEvent.clinician_id, AuditEvent.detail).where(AuditEvent.action == audit.ADDED_BY_CODE))]
 
 
 def test_the_second_of_two_clinics_adding_a_code_at_once_is_told_not_found(app, signed_in, clinician,

@@ -516,7 +516,7 @@ FORM_CASES: dict[str, FormCase] = {
         data=lambda app, url: {"clinician": str(first_clinician_id(app))},
         token_page=lambda url: url.rsplit("/", 1)[0],
         state=_clinician_state, signed_in=True),
-    "clinician.claim": FormCase(  # "Add a result by its code" on the queue
+    "clinician.add_by_code": FormCase(  # "Add a result by its code" on the queue
         prepare=lambda app, rule: (add_clinician(app), store_result(app, shared=False), rule)[2],
         data=lambda app, url: {"code": first_code(app)}, token_page=lambda url: url, state=_clinician_state,
         signed_in=True),

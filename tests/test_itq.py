@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from app.fhir import questionnaire_response
 from app.models import Screening
+from app.screening.fhir import questionnaire_response
 from app.screening.instruments.itq import ITQ
 from tests.conftest import CSRF_INPUT, kept_code, one_time_value, stored_count
 from tests.results_helpers import taken_days_ago
@@ -86,7 +86,7 @@ def test_form_stores_with_consent_and_the_stored_result_rescored_from_its_answer
     with app.app_context():
         row = db.session.scalars(sa.select(Screening)).one()
         assert (row.instrument, row.answers, row.total, row.dso_total) == ("itq", CPTSD, 18, 18)
-        assert (row.ptsd_criteria_met, row.dso_criteria_met, row.diagnosis, row.at_or_above_cutoff) == (
+        assert (row.ptsd_criteria_met, row.dso_criteria_met, row.icd11_pattern, row.at_or_above_cutoff) == (
             True, True, "cptsd", True)
         assert (row.cutoff, row.event_when, row.affective_dysregulation) == (None, "5to10y", 6)
     page = text_of(response)
@@ -130,7 +130,7 @@ def test_api_stores_with_when_and_returns_its_location(app, client, db):
     assert response.get_json()["when"] == "lt6m"
     assert client.get(response.headers["Location"]).status_code == 200
     with app.app_context():
-        assert db.session.scalars(sa.select(Screening)).one().diagnosis == "ptsd"
+        assert db.session.scalars(sa.select(Screening)).one().icd11_pattern == "ptsd"
 
 
 @pytest.mark.parametrize("body", [
@@ -212,7 +212,7 @@ def test_fhir_questionnaire_response_validates_and_has_no_loinc_code(app, client
     by_link = {item["linkId"]: item["answer"][0] for item in scores["item"]}
     assert by_link["total"] == {"valueInteger": sum(answers[:6])}
     assert by_link["dso-total"] == {"valueInteger": sum(answers[9:15])}
-    assert by_link["diagnosis"]["valueCoding"]["code"] == row.diagnosis
+    assert by_link["diagnosis"]["valueCoding"]["code"] == row.icd11_pattern
     assert "cutoff" not in by_link
     assert ("when" in by_link) is (when is not None)
 

@@ -9,14 +9,15 @@ import pytest
 import sqlalchemy as sa
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from app.fhir import questionnaire_response
 from app.models import Screening
+from app.screening.fhir import questionnaire_response
 from app.screening.instruments import INSTRUMENTS, InvalidAnswers
 from app.screening.instruments.phq9 import PHQ9, score_phq9
 from app.screening.triage import FULL_POSITIVE, REST, SAFETY
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import ref, store
+from tests.clinician_support import WORKSPACE_FIXTURES, ref, store
 from tests.conftest import stored_count
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 URL = "/api/v1/screenings"
 

@@ -10,9 +10,10 @@ import pytest
 from app.screening.change import POSSIBLE, RELIABLE, WITHIN_VARIATION, band_of, compare
 from app.screening.instruments import PCL5
 from app.screening.instruments.phq9 import PHQ9
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import ref, store, utc
+from tests.clinician_support import WORKSPACE_FIXTURES, ref, store, utc
 from tests.results_helpers import row_for, taken_days_ago
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 URL = "/api/v1/screenings"
 

@@ -79,7 +79,7 @@ DSO_MINIMAL = (10, 12, 14, 16)
 )
 def test_criteria_boundaries(endorsed, ptsd, dso, diagnosis):
     result = score_itq(itq_with(*endorsed))
-    assert (result.ptsd_criteria_met, result.dso_criteria_met, result.diagnosis) == (ptsd, dso, diagnosis)
+    assert (result.ptsd_criteria_met, result.dso_criteria_met, result.icd11_pattern) == (ptsd, dso, diagnosis)
     assert result.at_or_above_cutoff is (diagnosis != "none")
 
 
@@ -118,7 +118,7 @@ def test_random_vectors_match_the_restated_rules(answers):
     assert dict(result.dso_clusters) == expected["dso_clusters"]
     assert result.ptsd_criteria_met is expected["ptsd"]
     assert result.dso_criteria_met is expected["dso"]
-    assert result.diagnosis == expected["diagnosis"]
+    assert result.icd11_pattern == expected["diagnosis"]
     assert result.at_or_above_cutoff is (expected["diagnosis"] != "none")
 
 
@@ -136,7 +136,7 @@ def test_when_is_kept_and_never_scored(when):
     answers = itq_with(*PTSD_MINIMAL)
     result = score_itq(answers, when)
     assert result.when == when
-    assert (result.total, result.diagnosis) == (score_itq(answers).total, score_itq(answers).diagnosis)
+    assert (result.total, result.icd11_pattern) == (score_itq(answers).total, score_itq(answers).icd11_pattern)
 
 
 @pytest.mark.parametrize("when", ["", "yesterday", "LT6M", 3])

@@ -11,7 +11,6 @@ from app.auth import two_factor
 from app.auth.views import LAST_SEEN, OPEN_WITHOUT_TWO_FACTOR, SIGNED_IN_AT
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinician, RecoveryCode
-from tests.accounts_support import *  # noqa: F401,F403 - fixtures
 from tests.accounts_support import (
     OTPAUTH,
     RECOVERY_ITEM,
@@ -23,9 +22,10 @@ from tests.accounts_support import (
     totp_from,
 )
 from tests.apps import app_with_tables
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
-from tests.clinician_support import PASSWORD, csrf, sign_in, store
+from tests.clinician_support import PASSWORD, WORKSPACE_FIXTURES, csrf, sign_in, store
 from tests.conftest import app_with_empty_tables, csrf_token_from, drop_tables
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 
 def test_the_setup_page_shows_a_qr_code_the_secret_and_an_otpauth_link(app, signed_in, clinician):

@@ -6,7 +6,9 @@ import html as html_module
 
 import pytest
 
-from tests.clinician_support import *  # noqa: F401,F403 - fixtures
+from tests.clinician_support import WORKSPACE_FIXTURES
+
+pytestmark = pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
 
 ANSWERS = {"pcl5": [1] * 20, "phq9": [0] * 9}
 

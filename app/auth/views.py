@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..clinician import audit
+from .. import audit
 from ..extensions import db, login_manager
 from ..models import TOKEN_INVITE, TOKEN_RESET, Clinician, utcnow
 from ..sessions import PENDING

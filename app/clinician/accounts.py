@@ -8,14 +8,14 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from .. import audit
 from ..auth import account_links, two_factor
 from ..auth.mail import invitation, mail_configured, password_reset, send
 from ..auth.views import SESSION_VERSION
 from ..extensions import db, rows_changed
 from ..models import ROLE_ADMIN, TOKEN_INVITE, TOKEN_RESET, Clinic, Clinician
-from . import audit
 from .account_forms import ActionForm, ClinicsForm, InviteForm, RoleForm
-from .views import bp, me
+from .blueprint import bp, signed_in_clinician
 
 # An invited account has no password until its link is used: this is no argon2 hash, so no password
 # matches it (app/auth/views.authenticate spends a dummy check instead).
@@ -34,7 +34,7 @@ def status_of(account: Clinician) -> str:
 
 
 def admin_only() -> Clinician:
-    admin = me()
+    admin = signed_in_clinician()
     if not admin.is_admin:
         abort(403)
     return admin

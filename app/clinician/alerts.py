@@ -19,13 +19,17 @@ from ..auth.mail import mail_configured, new_message, recipient_language, send_t
 from ..extensions import db
 from ..models import Clinic, Clinician, Screening, clinician_clinics, utcnow
 from ..retention import unexpired
+from ..screening.service import result_shared_with_clinic
 from ..screening.triage import SAFETY
 
 
-def mark_new_result() -> None:
+def mark_new_result(_sender=None, **_extra) -> None:
     """A result was just shared with a clinic: check for alerts after this response, not at the next tick."""
     if has_request_context():
         g.alert_check_due = True
+
+
+result_shared_with_clinic.connect(mark_new_result)
 
 
 def _new_results(clinician: Clinician, since: datetime | None, until: datetime) -> list[tuple[str, int, int]]:

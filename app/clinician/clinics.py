@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
+from .. import audit
 from ..clinics import (
     create_clinic,
     grouped_short_code,
@@ -17,9 +18,8 @@ from ..clinics import (
 from ..extensions import db
 from ..models import Clinic
 from ..screening.instruments import INSTRUMENTS
-from . import audit
+from .blueprint import bp, signed_in_clinician
 from .forms import ClinicForm, PostOnlyForm, QuestionnairesForm, questionnaires_form
-from .views import bp, me
 from .zones import zone_names
 
 
@@ -27,15 +27,15 @@ def clinic_or_404(slug: str) -> Clinic:
     """A clinic the signed-in clinician may open: any for an admin, their own otherwise; others 404,
     so a clinic's existence is not confirmed to someone outside it."""
     clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == slug))
-    if clinic is None or not (me().is_admin or clinic in me().clinics):
+    if clinic is None or not (signed_in_clinician().is_admin or clinic in signed_in_clinician().clinics):
         abort(404)
     return clinic
 
 
 def visible_clinics() -> list[Clinic]:
-    if me().is_admin:
+    if signed_in_clinician().is_admin:
         return list(db.session.scalars(sa.select(Clinic).order_by(Clinic.name)))
-    return list(me().clinics)
+    return list(signed_in_clinician().clinics)
 
 
 def render_list(form: ClinicForm, status: int = 200):
@@ -52,14 +52,15 @@ def clinics():
 @bp.post("/clinics")
 def create_clinic_page():
     """Add a clinic (admins): a slug is made from the name and a fresh link issued."""
-    if not me().is_admin:
+    if not signed_in_clinician().is_admin:
         abort(403)
     form = ClinicForm()
     if not form.validate_on_submit():
         return render_list(form, 400)
     clinic = create_clinic(form.name.data, form.timezone.data)
     db.session.flush()
-    audit.record(audit.CLINIC_CREATED, me(), target=clinic.slug, detail=f"{clinic.name} ({clinic.timezone})")
+    audit.record(audit.CLINIC_CREATED, signed_in_clinician(), target=clinic.slug,
+                 detail=f"{clinic.name} ({clinic.timezone})")
     db.session.commit()
     flash(_("Clinic %(name)s was created.", name=clinic.name), "info")
     return redirect(url_for(".clinic_settings", slug=clinic.slug), 303)
@@ -87,7 +88,7 @@ def clinic_settings(slug: str):
 def update_clinic(slug: str):
     """Change a clinic's name or time zone (admins); the slug and link stay."""
     clinic = clinic_or_404(slug)
-    if not me().is_admin:
+    if not signed_in_clinician().is_admin:
         abort(403)
     form = ClinicForm()
     if not form.validate_on_submit():
@@ -96,7 +97,7 @@ def update_clinic(slug: str):
                (("name", form.name.data), ("timezone", form.timezone.data)) if getattr(clinic, name) != value]
     clinic.name, clinic.timezone = form.name.data, form.timezone.data
     if changes:
-        audit.record(audit.CLINIC_CHANGED, me(), target=clinic.slug, detail="; ".join(changes))
+        audit.record(audit.CLINIC_CHANGED, signed_in_clinician(), target=clinic.slug, detail="; ".join(changes))
     db.session.commit()
     flash(_("The clinic's settings were saved."), "info")
     return redirect(url_for(".clinic_settings", slug=clinic.slug), 303)
@@ -113,7 +114,7 @@ def update_clinic_questionnaires(slug: str):
     before = ",".join(offered_instruments(clinic))
     clinic.instruments = ",".join(form.chosen())
     if clinic.instruments != before:
-        audit.record(audit.CLINIC_CHANGED, me(), target=clinic.slug,
+        audit.record(audit.CLINIC_CHANGED, signed_in_clinician(), target=clinic.slug,
                      detail=f"questionnaires: {before} → {clinic.instruments}")
     db.session.commit()
     flash(_("The questionnaires the clinic's link offers were saved."), "info")
@@ -124,12 +125,12 @@ def update_clinic_questionnaires(slug: str):
 def rotate_clinic_link(slug: str):
     """Replace the clinic's link (admins): the old link, and posters showing it, stop working at once."""
     clinic = clinic_or_404(slug)
-    if not me().is_admin:
+    if not signed_in_clinician().is_admin:
         abort(403)
     if not PostOnlyForm().validate_on_submit():
         abort(400)
     rotate_link(clinic)
-    audit.record(audit.LINK_ROTATED, me(), target=clinic.slug)
+    audit.record(audit.LINK_ROTATED, signed_in_clinician(), target=clinic.slug)
     db.session.commit()
     flash(_("The clinic has a new link. The old one no longer works: print the poster again."), "info")
     return redirect(url_for(".clinic_settings", slug=clinic.slug), 303)

@@ -15,8 +15,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from ..extensions import db
-from ..fhir import questionnaire_response
 from ..models import Clinic, Clinician, Screening
+from ..screening.fhir import questionnaire_response
 from ..screening.instruments import PCL5, PRODUCT_CLUSTERS
 from .queries import Filters, Scope, filtered, series_of_results
 
@@ -25,7 +25,7 @@ CHUNK = 200  # FHIR entries per chunk handed to the server, so a large export is
 ITEM_COLUMNS = [f"q{number}" for number in range(1, len(PCL5.items) + 1)]
 # The ITQ's own scores come last, blank for the other instruments (its 18 answers fit the item columns).
 ITQ_COLUMNS = ["dso_total", "affective_dysregulation", "negative_self_concept", "disturbed_relationships",
-               "ptsd_criteria_met", "dso_criteria_met", "diagnosis"]
+               "ptsd_criteria_met", "dso_criteria_met", "icd11_pattern"]
 # `code` stays where it was, always empty: an export never holds the person's code (the key to their
 # own pages); `case_reference` names the result instead. safety_items: item numbers, e.g. 16.
 TRIAGE_CSV_COLUMNS = ["case_reference", "assigned_to", "safety_items"]
@@ -53,7 +53,8 @@ def export_rows(filters: Filters, scope: Scope, columns=EXPORT_COLUMNS) -> Itera
 # Profiled at 1,000,000 results: ORM/Core row objects, datetime and JSON decoding cost more than all the
 # rest. So PostgreSQL writes each line itself and sends it with COPY (Python only relays blocks), and on
 # SQLite, where building text in SQL is slower than in Python (SQLite's concatenation and strftime cost
-# ~8 µs a row, Python slicing ~2 µs), Python formats the stored values straight from the driver's rows.
+# more per row than Python's slicing: bench/design-measurements.md), Python formats the stored values
+# straight from the driver's rows.
 
 FLAG_TEXT = {True: "true", False: "false", None: ""}  # 1 and 0, as SQLite returns them, hash as True and False
 COPY_ESCAPES = {b"\\": b"\\", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"v": b"\v"}
@@ -147,7 +148,8 @@ def _csv_line() -> sa.ColumnElement:
     answers = sa.func.replace(sa.func.substr(json_text, 2, sa.func.length(json_text) - 2), " ", "")
     answers = sa.func.replace(sa.func.replace(answers, "true", "1"), "false", "0")
     # The answers are one field even when none were asked (no exposure); each comma adds one. Counted
-    # in the JSON text, which has the same commas: each function call here costs ~1 µs a row.
+    # in the JSON text, which has the same commas: each function call here costs time on every row, so
+    # there are few (bench/design-measurements.md).
     fields = sa.func.octet_length(json_text) - sa.func.octet_length(sa.func.replace(json_text, ",", "")) + 1
     comma = sa.literal(",")
     return (comma + Screening.instrument + comma + _quoted_text(Screening.instrument_version)
@@ -160,7 +162,7 @@ def _csv_line() -> sa.ColumnElement:
             + comma + _optional_text(Screening.negative_self_concept)
             + comma + _optional_text(Screening.disturbed_relationships)
             + comma + _flag_text(Screening.ptsd_criteria_met) + comma + _flag_text(Screening.dso_criteria_met)
-            + comma + _optional_text(Screening.diagnosis)
+            + comma + _optional_text(Screening.icd11_pattern)
             + comma + display + comma + sa.func.coalesce(_quoted_text(Clinician.email), "")
             + comma + sa.func.coalesce(_quoted_text(Screening.safety_items), ""))
 
@@ -236,7 +238,7 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
                sa.type_coerce(Screening.answers, sa.String),  # the JSON text
                Screening.dso_total, Screening.affective_dysregulation, Screening.negative_self_concept,
                Screening.disturbed_relationships, Screening.ptsd_criteria_met, Screening.dso_criteria_met,
-               Screening.diagnosis, Clinician.email, Screening.safety_items]
+               Screening.icd11_pattern, Clinician.email, Screening.safety_items]
     statement, chain = with_care_columns(sa.select(), scope)
     care = [Clinic.slug, Clinic.timezone, ROOT.case_reference, chain.c.step, REVIEWER.email,
             sa.type_coerce(Screening.reviewed_at, sa.String)]
@@ -257,7 +259,7 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
             lines = []
             for (reference, instrument, version, taken_at, total, reexperiencing, avoidance, arousal,
                  at_or_above_cutoff, reviewed, exposure, answers, dso_total, affective, self_concept,
-                 relationships, ptsd_met, dso_met, diagnosis, assignee, safety, *care_values) in rows:
+                 relationships, ptsd_met, dso_met, pattern, assignee, safety, *care_values) in rows:
                 quoted = versions.get(version)
                 if quoted is None:
                     quoted = versions[version] = _csv_field(version)
@@ -267,8 +269,8 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
                 answers = answers[1:-1].replace(" ", "")
                 if "e" in answers:
                     answers = answers.replace("true", "1").replace("false", "0")
-                itq = ITQ_BLANK if diagnosis is None else _itq_fields(dso_total, affective, self_concept,
-                                                                      relationships, ptsd_met, dso_met, diagnosis)
+                itq = ITQ_BLANK if pattern is None else _itq_fields(dso_total, affective, self_concept,
+                                                                      relationships, ptsd_met, dso_met, pattern)
                 lines.append(f",{instrument},{quoted},{taken_at},{total},"
                              f"{reexperiencing},{avoidance},{arousal},{FLAG_TEXT[at_or_above_cutoff]},"
                              f"{FLAG_TEXT[reviewed]},{FLAG_TEXT[exposure]},{answers}"
@@ -307,9 +309,9 @@ def _care_fields(taken_at: str, slug, zone, root_reference, step, reviewer, revi
                      reviewed.astimezone(where).strftime("%Y-%m-%d %H:%M:%S") if reviewed else ""))
 
 
-def _itq_fields(dso_total, affective, self_concept, relationships, ptsd_met, dso_met, diagnosis) -> str:
+def _itq_fields(dso_total, affective, self_concept, relationships, ptsd_met, dso_met, pattern) -> str:
     return (f",{dso_total},{affective},{self_concept},{relationships},{FLAG_TEXT[ptsd_met]},{FLAG_TEXT[dso_met]},"
-            f"{diagnosis}")
+            f"{pattern}")
 
 
 def csv_stream(filters: Filters, scope: Scope) -> Iterator[str]:

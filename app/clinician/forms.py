@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..models import NOTE_MAX
 from ..translated_text import WithParameters
+from .zones import is_zone
 
 
 class NoteForm(FlaskForm):
@@ -29,7 +30,7 @@ class UnreviewForm(FlaskForm):
     """Put a result back among the unreviewed (only the CSRF token)."""
 
 
-class ClaimForm(FlaskForm):
+class AddByCodeForm(FlaskForm):
     """Add a result to one of my clinics by its whole code: the person handed it over."""
 
     code = StringField(_l("Result code"), validators=[
@@ -52,8 +53,6 @@ class ClinicForm(FlaskForm):
     ], filters=[lambda value: value.strip() if isinstance(value, str) else value])
 
     def validate_timezone(self, field) -> None:
-        from .zones import is_zone
-
         if not is_zone(field.data):
             raise ValidationError(WithParameters(_l("“%(zone)s” is not a time zone name; use one such as "
                                                     "Europe/Madrid or America/Chicago."), zone=field.data))

@@ -13,14 +13,14 @@ from flask import Response, render_template, request
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
+from .. import audit
 from ..extensions import db
 from ..models import Clinic, Screening
 from ..screening.instruments import INSTRUMENTS, Instrument
 from ..screening.service import required_cutoff
-from . import audit
+from .blueprint import bp, filter_errors, signed_in_clinician
 from .charts import bar_chart
 from .queries import Filters, Scope, is_retake, parse_filters, scope_for, series_key, visible_to
-from .views import bp, filter_errors, me
 
 CSV_HEADER = ["clinic", "instrument", "month", "series", "median_first", "median_latest",
               "improved_reliably", "worsened_reliably", "crossed_below_cutoff", "reliable_change", "cutoff"]
@@ -182,7 +182,7 @@ def month_chart(rows: list[OutcomeRow]):
 
 def reader_scope() -> tuple[Filters, Scope, list[str]]:
     filters, errors = parse_filters({"clinic": request.args.get("clinic", "")})
-    scope, clinic_errors = scope_for(me(), filters)
+    scope, clinic_errors = scope_for(signed_in_clinician(), filters)
     return filters, scope, errors + clinic_errors
 
 
@@ -228,7 +228,7 @@ def outcomes_csv():
     if errors:
         return filter_errors(errors)
     rows = outcome_rows(scope)
-    audit.record(audit.EXPORT_CSV, me(), detail=f"outcomes {filters.describe()}")
+    audit.record(audit.EXPORT_CSV, signed_in_clinician(), detail=f"outcomes {filters.describe()}")
     db.session.commit()
     response = Response("".join(outcome_lines(rows)), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="ptsd-outcomes.csv"'

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint,
     Response,
     abort,
     flash,
@@ -16,22 +15,22 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
+from .. import audit
 from ..errors import without_error_messages
 from ..extensions import db, rows_changed
 from ..models import AuditEvent, Clinic, Clinician, ResultNote, Screening, utcnow
 from ..screening.instruments import INSTRUMENTS
 from ..screening.scoring import DSM5_RULE
 from ..screening.service import change_since, configured_cutoff, find_screening, required_cutoff, result_of
-from . import audit
+from .blueprint import add_by_code_form, bp, filter_errors, signed_in_clinician
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
 from .filter_parsing import parse_page
-from .forms import ClaimForm, NoteForm, NotificationsForm, PostOnlyForm, UnreviewForm
+from .forms import AddByCodeForm, NoteForm, NotificationsForm, PostOnlyForm, UnreviewForm
 from .queries import (
     PAGE_SIZE,
     backlog,
@@ -49,91 +48,33 @@ from .queries import (
     weekly_counts,
 )
 from .triage_display import reference_of, safety_flags
-from .zones import clinic_names_and_zones, in_zone, local_date
-
-bp = Blueprint("clinician", __name__, url_prefix="/clinician")
+from .zones import clinic_names_and_zones, local_date
 
 
-@bp.before_request
-@login_required
-def require_sign_in():
-    """Every page here needs a signed-in, active clinician; others are sent to the sign-in page."""
-
-
-@bp.context_processor
-def template_helpers():
-    """Code display and date-time formatting for the workspace's templates."""
-    return {"reference_of": reference_of, "safety_flags": safety_flags, "format_datetime": format_datetime,
-            "in_zone": in_zone}
-
-
-@bp.after_request
-def no_store(response: Response) -> Response:
-    """Clinical data must not linger in a shared computer's browser cache."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def me():
-    """The signed-in clinician as a model instance (not Flask-Login's proxy)."""
-    return current_user._get_current_object()
-
-
-@bp.app_template_global()
-def filter_clinics() -> list[Clinic]:
-    """The clinics the filters' clinic choice offers: only to a reader who sees more than one."""
-    readable = my_clinics()
-    return readable if len(readable) > 1 else []
-
-
-def my_clinics() -> list[Clinic]:
-    """The clinics a result may be added to: every clinic for an admin, the clinician's own otherwise."""
-    if me().is_admin:
-        return list(db.session.scalars(sa.select(Clinic).order_by(Clinic.name)))
-    return list(me().clinics)
-
-
-def claim_form() -> ClaimForm:
-    form = ClaimForm()
-    form.clinic.choices = [(clinic.slug, clinic.name) for clinic in my_clinics()]
-    if len(form.clinic.choices) == 1 and not form.clinic.data:
-        form.clinic.data = form.clinic.choices[0][0]
-    return form
-
-
-def filter_errors(errors: list[str], template: str = "clinician/queue.html"):
-    """Unusable filters: say which, show nothing filtered wrongly, store nothing. (An export's errors
-    show the queue's filter form, so correcting them does not start a download.)"""
-    filters, _errors = parse_filters({})
-    endpoint = "clinician.stats" if template == "clinician/stats.html" else "clinician.queue"
-    return render_template(template, filters=filters, errors=errors, page=None, instruments=INSTRUMENTS,
-                           filter_endpoint=endpoint, claim=claim_form(), zones={}), 400
-
-
-def render_queue(claim: ClaimForm, status: int = 200):
+def render_queue(add_by_code: AddByCodeForm, status: int = 200):
     filters, errors = parse_filters(request.args)
-    scope, clinic_errors = scope_for(me(), filters)
+    scope, clinic_errors = scope_for(signed_in_clinician(), filters)
     if errors or clinic_errors:
         return filter_errors(errors + clinic_errors)
     page = queue_page(filters, parse_page(request.args.get("page")), scope)
     clinic_names, zones = clinic_names_and_zones()
     return render_template("clinician/queue.html", filters=filters, errors=[], page=page, instruments=INSTRUMENTS,
-                           page_size=PAGE_SIZE, claim=claim, zones=zones, clinic_names=clinic_names,
+                           page_size=PAGE_SIZE, add_by_code=add_by_code, zones=zones, clinic_names=clinic_names,
                            series=series_summaries(page.rows, scope)), status
 
 
 @bp.get("/")
 def queue():
     """The triage queue (see queries.QUEUE_ORDER); 50 a page."""
-    return render_queue(claim_form())
+    return render_queue(add_by_code_form())
 
 
 @bp.post("/")
-def claim():
+def add_by_code():
     """Add a result to one of my clinics by its whole code (the person handed it over). Another
     clinic's code, an expired and an unknown one get the very same "not found". From here on the
     workspace names the result by its case reference only."""
-    form = claim_form()
+    form = add_by_code_form()
     if not form.validate_on_submit():
         return render_queue(form, 400)
     clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == form.clinic.data))
@@ -142,7 +83,7 @@ def claim():
     if row is not None and row.clinic_id == clinic.id:  # find_screening leaves out expired results
         flash(_("Result %(reference)s is already in this clinic's caseload.", reference=reference_of(row)), "info")
         return redirect(url_for(".result", reference=reference_of(row)), 303)
-    if row is not None and row.clinic_id is not None and me().is_admin:
+    if row is not None and row.clinic_id is not None and signed_in_clinician().is_admin:
         assert row.clinic is not None  # clinic_id is a foreign key to it
         flash(_("Result %(reference)s is already shared with %(clinic)s.", reference=reference_of(row),
                 clinic=row.clinic.name), "info")
@@ -156,7 +97,7 @@ def claim():
                                   "to you."))
         form.code.data = ""  # never echoed back: the workspace does not show a person's code
         return render_queue(form, 404)
-    audit.record(audit.CLAIM, me(), target=reference_of(row), detail=clinic.slug)
+    audit.record(audit.ADDED_BY_CODE, signed_in_clinician(), target=reference_of(row), detail=clinic.slug)
     db.session.commit()
     flash(_("Result %(reference)s was added to %(clinic)s.", reference=reference_of(row), clinic=clinic.name),
           "info")
@@ -175,7 +116,7 @@ def render_result(row, form: NoteForm | None = None, status: int = 200):
     the review, notes and assignment, the series, then every answer."""
     result = result_of(row)
     instrument = INSTRUMENTS[row.instrument]
-    scope = scope_of(me())
+    scope = scope_of(signed_in_clinician())
     series = series_for(row, scope)
     zone = row.clinic.timezone if row.clinic else "UTC"
     chart = None
@@ -199,14 +140,14 @@ def render_result(row, form: NoteForm | None = None, status: int = 200):
 
 
 def visible_or_404(reference: str):
-    return find_by_reference(reference, scope_of(me())) or abort(404)
+    return find_by_reference(reference, scope_of(signed_in_clinician())) or abort(404)
 
 
 @bp.get("/results/<reference>")
 def result(reference: str):
     """One result in full, by its case reference; each view is recorded in the audit log."""
     row = visible_or_404(reference)
-    audit.record(audit.VIEW_RESULT, me(), target=reference_of(row))
+    audit.record(audit.VIEW_RESULT, signed_in_clinician(), target=reference_of(row))
     db.session.commit()
     return render_result(row)
 
@@ -220,8 +161,8 @@ def review(reference: str):
         return render_result(row, form, 400)
     row.reviewed = True
     row.reviewed_at = utcnow()
-    row.reviewed_by_id = me().id
-    audit.record(audit.REVIEW, me(), target=reference_of(row))
+    row.reviewed_by_id = signed_in_clinician().id
+    audit.record(audit.REVIEW, signed_in_clinician(), target=reference_of(row))
     add_note(row, form)
     db.session.commit()
     flash(_("Marked as reviewed."), "info")
@@ -234,8 +175,8 @@ def add_note(row, form: NoteForm) -> bool:
     text = (form.note.data or "").strip()
     if not text:
         return False
-    db.session.add(ResultNote(screening_id=row.id, author_id=me().id, text=text))
-    audit.record(audit.NOTE_ADDED, me(), target=reference_of(row))
+    db.session.add(ResultNote(screening_id=row.id, author_id=signed_in_clinician().id, text=text))
+    audit.record(audit.NOTE_ADDED, signed_in_clinician(), target=reference_of(row))
     return True
 
 
@@ -265,7 +206,8 @@ def assign(reference: str):
         return render_result(row, status=400)
     assignee = clinicians.get(choice)
     row.assigned_to_id = assignee.id if assignee else None
-    audit.record(audit.ASSIGNED, me(), target=reference_of(row), detail=assignee.email if assignee else "nobody")
+    audit.record(audit.ASSIGNED, signed_in_clinician(), target=reference_of(row),
+                 detail=assignee.email if assignee else "nobody")
     db.session.commit()
     flash(_("Assigned to %(who)s.", who=assignee.email) if assignee else _("No longer assigned."), "info")
     return redirect(url_for(".result", reference=reference_of(row)), 303)
@@ -281,7 +223,7 @@ def unreview(reference: str):
     row.reviewed = False
     row.reviewed_at = None
     row.reviewed_by_id = None
-    audit.record(audit.UNREVIEW, me(), target=reference_of(row))
+    audit.record(audit.UNREVIEW, signed_in_clinician(), target=reference_of(row))
     db.session.commit()
     flash(_("Marked as not reviewed."), "info")
     return redirect(url_for(".result", reference=reference_of(row)), 303)
@@ -293,7 +235,7 @@ def notifications():
     form = NotificationsForm()
     if not form.validate_on_submit():
         abort(400)
-    clinician = me()
+    clinician = signed_in_clinician()
     wanted = bool(form.notify.data)
     if wanted != clinician.notify_new_results:  # a change of the setting, not a repeated post, is audited
         audit.record(audit.ALERTS_ON if wanted else audit.ALERTS_OFF, clinician)
@@ -310,7 +252,7 @@ def notifications():
 def stats():
     """Results per week, distribution of totals, share at or above the cut-off, mean cluster profile."""
     filters, errors = parse_filters(request.args)
-    scope, clinic_errors = scope_for(me(), filters)
+    scope, clinic_errors = scope_for(signed_in_clinician(), filters)
     if errors or clinic_errors:
         return filter_errors(errors + clinic_errors, "clinician/stats.html")
     weeks = weekly_counts(filters, scope)
@@ -339,10 +281,10 @@ def stats():
 
 def _download(stream, mimetype: str, extension: str, action: str):
     filters, errors = parse_filters(request.args)
-    scope, clinic_errors = scope_for(me(), filters)
+    scope, clinic_errors = scope_for(signed_in_clinician(), filters)
     if errors or clinic_errors:
         return filter_errors(errors + clinic_errors)
-    audit.record(action, me(), detail=filters.describe())
+    audit.record(action, signed_in_clinician(), detail=filters.describe())
     db.session.commit()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     response = Response(stream_with_context(without_error_messages(stream(filters, scope))),
@@ -366,7 +308,7 @@ def export_fhir():
 @bp.get("/audit")
 def audit_log():
     """The audit log, newest first, 50 a page, filtered by clinician, action and dates; admins only."""
-    if not me().is_admin:
+    if not signed_in_clinician().is_admin:
         abort(403)
     chosen = audit.parse_audit_filters(request.args)
     statement = audit.filtered_events(sa.select(AuditEvent), chosen)
@@ -380,8 +322,3 @@ def audit_log():
     return render_template("clinician/audit.html", events=events, count=count, number=number, pages=pages,
                            chosen=chosen, actions=audit.ACTIONS, labels=audit.LABELS, clinicians=clinicians), \
         400 if chosen.errors else 200
-
-
-# The admins' accounts pages and the clinic screens register their routes on bp, so they are
-# imported once bp exists.
-from . import accounts, clinics, outcomes  # noqa: E402, F401

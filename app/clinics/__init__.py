@@ -11,6 +11,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import SHORT_CODE_ALPHABET, Clinic, random_short_code
+from ..screening.instruments import INSTRUMENTS
 
 # 32 random bytes: 256 bits, far above the 64 the link needs to be unguessable; 43 URL-safe characters.
 TOKEN_BYTES = 32
@@ -77,8 +78,6 @@ def rotate_link(clinic: Clinic) -> None:
 def offered_instruments(clinic: Clinic) -> list[str]:
     """The ids of the questionnaires the clinic's link offers, in the clinic's order (unknown ids are
     skipped; none chosen: every questionnaire the menu offers, the PTSD ones)."""
-    from ..screening.instruments import INSTRUMENTS
-
     chosen = [name for name in (clinic.instruments or "").split(",") if name in INSTRUMENTS]
     return chosen or [name for name, instrument in INSTRUMENTS.items() if instrument.menu_order is not None]
 

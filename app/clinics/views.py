@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, redirect, render_template, url_for
-from flask_babel import gettext as _
 
-from ..errors import error_response
+from ..errors import unknown_link
 from ..extensions import db
 from ..models import Clinic
 from ..screening.instruments import INSTRUMENTS
@@ -42,14 +41,4 @@ def landing(token: str):
     # The token is a secret of the clinic: keep the page out of shared caches and search engines.
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
-def unknown_link():
-    """The calm 404 for an unknown or rotated clinic link, kept out of caches like the landing page."""
-    body, status = error_response(404, message=_(
-        "This clinic link does not work any more, or it was mistyped. You can still take a check on "
-        "its own: nothing is shared with anyone unless you choose to."))
-    response = current_app.make_response((body, status))
-    response.headers["Cache-Control"] = "no-store"
     return response

@@ -22,7 +22,7 @@ CONTENT_DIR = Path(__file__).parent / "content"
 DEFAULT_LANGUAGE = "en"
 PAGES = ("index", "ptsd", "treatments", "mdma-assisted-therapy", "find-help")
 REQUIRED_KEYS = ("title", "summary", "reviewed", "sources")
-MIN_SOURCES = 3  # the floor for every learn page
+MIN_SOURCES = 3  # every learn page cites at least three sources (docs/content.md)
 
 # What the rendered body may contain. Anything else is dropped; <script>/<style> lose their
 # content too. Heading ids come from the toc extension and are what section links point at.

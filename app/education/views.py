@@ -3,15 +3,19 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import click
 from flask import Blueprint, abort, current_app, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from ..page_cache import cached_page
-from .content import DEFAULT_LANGUAGE, PAGES, ContentError, Page, check_all, load_page
+from ..page_cache import CONTENT_SOURCES, cached_page
+from . import content
+from .content import DEFAULT_LANGUAGE, PAGES, ContentError, Page, load_page
 
-bp = Blueprint("education", __name__, url_prefix="/learn", cli_group="learn")
+bp = Blueprint("education", __name__, url_prefix="/learn")
+
+# Learn links and pages come from the content files, so every cached page depends on their version
+# (read where CONTENT_DIR points now: tests point it elsewhere).
+CONTENT_SOURCES.append((lambda: content.CONTENT_DIR, content.content_version))
 
 TOPICS = tuple(slug for slug in PAGES if slug != "index")
 STATUS_LABELS = {
@@ -96,16 +100,3 @@ def learn_section(cluster_id: str) -> LearnLink:
     anchor = ptsd.anchor(cluster_id) if ptsd else None
     name = next((h.name for h in ptsd.headings if h.id == anchor), "") if ptsd and anchor else ""
     return LearnLink(page_url("ptsd", anchor), name)
-
-
-@bp.cli.command("check")
-def check_command():
-    """Check every learn page's header, sources and citations (run it after editing a page)."""
-    errors, notes = check_all(tuple(current_app.config["LANGUAGES"]))
-    for note in notes:
-        click.echo(f"note: {note}")
-    for error in errors:
-        click.echo(f"error: {error}", err=True)
-    if errors:
-        raise SystemExit(1)
-    click.echo(f"{len(PAGES)} pages in {', '.join(current_app.config['LANGUAGES'])}: ok")

@@ -136,13 +136,13 @@ def result_json(result: ScreeningResult, code: str | None, change: Change | None
     if result.dsm5_clusters is not None:
         body["dsm5_clusters"] = dict(result.dsm5_clusters)
         body["dsm5_rule_met"] = result.dsm5_rule_met
-    if result.diagnosis is not None:
+    if result.icd11_pattern is not None:
         assert result.dso_clusters is not None  # an ITQ result (it has a diagnosis) has its DSO clusters
         body["dso_total"] = result.dso_total
         body["dso_clusters"] = dict(result.dso_clusters)
         body["ptsd_criteria_met"] = result.ptsd_criteria_met
         body["dso_criteria_met"] = result.dso_criteria_met
-        body["diagnosis"] = result.diagnosis
+        body["diagnosis"] = result.icd11_pattern
         body["when"] = result.when
     if change is not None:
         body["change"] = change_json(change)

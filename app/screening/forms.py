@@ -162,3 +162,20 @@ class ResultCodeForm(PersonForm):
 
     code = StringField(_l("Your result code"),
                        filters=[lambda value: value.strip() if isinstance(value, str) else value])
+
+
+def item_sections(instrument: Instrument) -> list[tuple[str | None, list]]:
+    """The form's sections in the instrument's own item order; a section titled None has no heading.
+
+    The PC-PTSD-5 is published as one list of five questions, so it stays one untitled section
+    (its grouping belongs on the result); the PCL-5 shows runs of items that share a cluster.
+    """
+    if instrument.yes_no or len({item.section or item.cluster for item in instrument.items}) == 1:
+        return [(None, list(instrument.items))]  # one part needs no heading
+    sections: list[tuple[str | None, list]] = []
+    for item in instrument.items:
+        key = item.section or item.cluster
+        if not sections or sections[-1][0] != key:
+            sections.append((key, []))
+        sections[-1][1].append(item)
+    return sections

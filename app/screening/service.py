@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import cast
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -78,8 +79,9 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
     values = {**result_columns(result), "previous_id": previous.id if previous is not None else None,
               "clinic_id": clinic.id if clinic is not None else None, "submission_key": submission_key}
     # Read before the first attempt: a rollback expires `previous`, and the shared flag must not change.
-    share_previous = ({"previous": values["previous_id"], "clinic": values["clinic_id"]}
-                      if clinic is not None and previous is not None and previous.clinic_id is None else None)
+    file_previous_under_clinic = (
+        {"previous": values["previous_id"], "clinic": values["clinic_id"]}
+        if clinic is not None and previous is not None and previous.clinic_id is None else None)
     supersede = None
     if previous is not None:
         values["series_start_id"] = previous.series_start_id or previous.id
@@ -92,20 +94,18 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
         values["case_reference"] = case_references.new_case_reference()
         # One constant INSERT on the session's connection, in the request's transaction (taken_at and
         # reviewed from their column defaults): the ORM's unit of work would build, flush and track an
-        # object nobody reads (callers need only the code), at about twice the CPU per stored result
-        # (bench/RESULTS.md).
+        # object nobody reads (callers need only the code), at a measurable CPU cost per stored result
+        # (bench/design-measurements.md).
         connection = db.session.connection()
         try:
-            if share_previous is not None:  # again after a rollback, which undoes it
-                connection.execute(_SHARE_PREVIOUS, share_previous)
+            if file_previous_under_clinic is not None:  # again after a rollback, which undoes it
+                connection.execute(_FILE_PREVIOUS_UNDER_CLINIC, file_previous_under_clinic)
             if supersede is not None:
                 connection.execute(_SUPERSEDE_PREVIOUS, supersede)
             connection.execute(_INSERT_SCREENING, values)
             db.session.commit()
             if clinic is not None:
-                from ..clinician.alerts import mark_new_result  # the workspace's, imported when used
-
-                mark_new_result()
+                result_shared_with_clinic.send()
             return values["code"]
         except IntegrityError:
             # The same submission stored by a request that arrived at the same moment (a double click),
@@ -130,11 +130,15 @@ def _submission_expired(submission_key: str) -> bool:
                                                            Screening.taken_at < expiry_cutoff())) is not None
 
 
+# Sent once a result shared with a clinic is committed, in the request that stored it: the workspace's
+# review alerts listen (clinician/alerts.py), so the screening side imports nothing of the workspace.
+result_shared_with_clinic = Namespace().signal("result-shared-with-clinic")
+
 _SCREENINGS = cast(sa.Table, Screening.__table__)
 _INSERT_SCREENING = sa.insert(_SCREENINGS)
-_SHARE_PREVIOUS = (sa.update(_SCREENINGS)
-                   .where(_SCREENINGS.c.id == sa.bindparam("previous"), _SCREENINGS.c.clinic_id.is_(None))
-                   .values(clinic_id=sa.bindparam("clinic")))
+_FILE_PREVIOUS_UNDER_CLINIC = (sa.update(_SCREENINGS)
+                               .where(_SCREENINGS.c.id == sa.bindparam("previous"), _SCREENINGS.c.clinic_id.is_(None))
+                               .values(clinic_id=sa.bindparam("clinic")))
 _SUPERSEDE_PREVIOUS = (sa.update(_SCREENINGS).where(_SCREENINGS.c.id == sa.bindparam("previous"))
                        .values(latest_in_series=False))
 
@@ -173,9 +177,9 @@ def _triage_columns(result: ScreeningResult) -> dict:
 
 def _itq_columns(result: ScreeningResult) -> dict:
     """The ITQ's own columns (self-organisation sums, criteria, pattern, time since the event)."""
-    if result.diagnosis is None:
+    if result.icd11_pattern is None:
         return {}
-    assert result.dso_clusters is not None  # an ITQ result (it has a diagnosis) has its DSO clusters
+    assert result.dso_clusters is not None  # an ITQ result (it has a pattern) has its DSO clusters
     return {
         "dso_total": result.dso_total,
         "affective_dysregulation": result.dso_clusters["affective_dysregulation"],
@@ -183,7 +187,7 @@ def _itq_columns(result: ScreeningResult) -> dict:
         "disturbed_relationships": result.dso_clusters["disturbed_relationships"],
         "ptsd_criteria_met": result.ptsd_criteria_met,
         "dso_criteria_met": result.dso_criteria_met,
-        "diagnosis": result.diagnosis,
+        "icd11_pattern": result.icd11_pattern,
         "event_when": result.when,
     }
 

@@ -7,15 +7,15 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from ..clinics.views import unknown_link
 from ..crisis_lines import CRISIS_LINES, EMERGENCY_EU, EMERGENCY_US, bold_number, directory_link, how_markup
+from ..errors import REFUSED_FORM_PAGES, UNSAVED_FORM_PAGES, unknown_link
 from ..extensions import csrf
-from ..fhir import questionnaire_response
 from ..models import Clinic, Screening
 from ..page_cache import cached_page
 from . import codes
 from .change import Change, signed
-from .forms import YES, DeleteForm, ResultCodeForm, clinic_store_choices, form_class
+from .fhir import questionnaire_response
+from .forms import YES, DeleteForm, ResultCodeForm, clinic_store_choices, form_class, item_sections
 from .instruments import INSTRUMENTS, PRODUCT_CLUSTERS, Instrument
 from .instruments.itq import ITQ, WHEN_OPTIONS, ptsd_symptoms_without_impairment
 from .scoring import ScreeningResult
@@ -135,23 +135,6 @@ def crisis_line_globals(state) -> None:
 bp.add_app_template_filter(signed, "signed")
 
 
-def item_sections(instrument: Instrument) -> list[tuple[str | None, list]]:
-    """The form's sections in the instrument's own item order; a section titled None has no heading.
-
-    The PC-PTSD-5 is published as one list of five questions, so it stays one untitled section
-    (its grouping belongs on the result); the PCL-5 shows runs of items that share a cluster.
-    """
-    if instrument.yes_no or len({item.section or item.cluster for item in instrument.items}) == 1:
-        return [(None, list(instrument.items))]  # one part needs no heading
-    sections: list[tuple[str | None, list]] = []
-    for item in instrument.items:
-        key = item.section or item.cluster
-        if not sections or sections[-1][0] != key:
-            sections.append((key, []))
-        sections[-1][1].append(item)
-    return sections
-
-
 def _home_page(code_form: ResultCodeForm, status: int = 200):
     return render_template("screening/home.html", instruments=offered_instruments(), code_form=code_form,
                            retention_days=current_app.config["RETENTION_DAYS"]), status
@@ -187,6 +170,24 @@ def rate_limited_code_box():
     form.code.errors = [_l("Too many codes were tried from here in a short time. Please wait a minute, "
                            "then press “Open my result” again.")]
     return _home_page(form, 429)
+
+
+REFUSED_FORM_PAGES["screening.find_result"] = rate_limited_code_box
+
+
+def unsaved_form_page(notice, status: int, detail):
+    """The questionnaire again with the person's answers kept and a notice that nothing was saved (the
+    database was away, or a rate limit refused it)."""
+    instrument = INSTRUMENTS.get((request.view_args or {}).get("instrument_id", ""))
+    if instrument is None:
+        return None
+    form = form_class(instrument)()  # bound to the posted answers, so every choice is re-checked
+    html = render_template("errors/unsaved_form.html", form=form, instrument=instrument,
+                           sections=item_sections(instrument), notice=notice, detail=detail)
+    return html, status
+
+
+UNSAVED_FORM_PAGES["screening.screen"] = unsaved_form_page
 
 
 CODE_NOT_FOUND = _l("We could not find a result with this code. Check it and try again: results are kept "

@@ -5,7 +5,7 @@ import random
 from collections.abc import Sequence
 from types import MappingProxyType
 
-from . import (
+from .base import (
     AROUSAL,
     AVOIDANCE,
     DEMO_CLUSTER_SHIFT,
@@ -74,7 +74,7 @@ def triage_rank(answers: Sequence[int]) -> int:
     so a mild complex PTSD comes before a severe PTSD."""
     ptsd_met = _criteria_met(answers, PTSD_PAIRS, PTSD_IMPAIRMENT_ITEMS)
     dso_met = _criteria_met(answers, DSO_PAIRS, DSO_IMPAIRMENT_ITEMS)
-    return 1 if diagnosis_of(ptsd_met, dso_met) == CPTSD else 0
+    return 1 if icd11_pattern_of(ptsd_met, dso_met) == CPTSD else 0
 
 
 ITQ = Instrument(
@@ -189,7 +189,7 @@ def ptsd_symptoms_without_impairment(answers: Sequence[int]) -> bool:
             and not any(endorsed(n) for n in PTSD_IMPAIRMENT_ITEMS))
 
 
-def diagnosis_of(ptsd_met: bool, dso_met: bool) -> str:
+def icd11_pattern_of(ptsd_met: bool, dso_met: bool) -> str:
     """The screening pattern: complex PTSD needs both sets of criteria; DSO alone is not a diagnosis."""
     if ptsd_met and dso_met:
         return CPTSD
@@ -215,7 +215,7 @@ def score_itq(answers: Sequence[int], when: str | None = None) -> ScreeningResul
     dso_clusters = {
         cluster: sum(answers[item.number - 1] for item in ITQ.cluster_items(cluster)) for cluster in DSO_CLUSTERS
     }
-    diagnosis = diagnosis_of(ptsd_met, dso_met)
+    pattern = icd11_pattern_of(ptsd_met, dso_met)
     return ScreeningResult(
         instrument=ITQ,
         answers=answers,
@@ -223,12 +223,12 @@ def score_itq(answers: Sequence[int], when: str | None = None) -> ScreeningResul
         total=sum(answers[0:6]),
         clusters=MappingProxyType(cluster_sums(ITQ, answers)),
         cutoff=None,
-        at_or_above_cutoff=diagnosis != NONE,
+        at_or_above_cutoff=pattern != NONE,
         dso_total=sum(dso_clusters.values()),
         dso_clusters=MappingProxyType(dso_clusters),
         ptsd_criteria_met=ptsd_met,
         dso_criteria_met=dso_met,
-        diagnosis=diagnosis,
+        icd11_pattern=pattern,
         when=when,
     )
 

@@ -5,7 +5,7 @@ import random
 from collections.abc import Sequence
 from types import MappingProxyType
 
-from . import (
+from .base import (
     AROUSAL,
     AVOIDANCE,
     DEMO_CLUSTER_SHIFT,

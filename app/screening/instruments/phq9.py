@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from . import (
+from .base import (
     N_,
     ChangeRule,
     DemoAnswers,

@@ -1,9 +1,9 @@
 """Stored screenings as FHIR R4 QuestionnaireResponse resources (plain dicts, JSON-ready)."""
 from __future__ import annotations
 
-from .models import Screening
-from .screening import case_references, codes
-from .screening.instruments import INSTRUMENTS, PRODUCT_CLUSTERS
+from ..models import Screening
+from . import case_references, codes
+from .instruments import INSTRUMENTS, PRODUCT_CLUSTERS
 
 LOINC = "http://loinc.org"
 # Confirmed LOINC codes only (instruments.md) are used: each instrument's module holds its own.
@@ -88,7 +88,7 @@ def itq_score_items(row: Screening) -> list[dict]:
         _boolean("dso-criteria-met", "ICD-11 DSO criteria met (ITQ)", bool(row.dso_criteria_met)),
         {"linkId": "diagnosis", "text": "Screening pattern (not a diagnosis): none, ptsd or cptsd",
          "answer": [{"valueCoding": {"system": questionnaire_canonical(instrument.id) + "#diagnosis",
-                                     "code": row.diagnosis}}]},
+                                     "code": row.icd11_pattern}}]},
     ]
     if row.event_when:
         label = {option.value: option.label for option in instrument.when_options}[row.event_when]

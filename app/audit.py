@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db
-from ..models import AuditEvent, Clinician
+from .extensions import db
+from .models import AuditEvent, Clinician
 
 SIGN_IN = "sign_in"
 SIGN_IN_FAILED = "sign_in_failed"
@@ -27,7 +27,7 @@ AUDIT_PURGE = "audit_purge"  # audit rows older than AUDIT_RETENTION_DAYS delete
 STATS_REBUILD = "stats_rebuild"
 BACKUP = "backup"  # `flask backup`: a copy of every result left the database
 RESTORE = "restore"  # `flask restore`: the database was replaced by a backup
-CLAIM = "claim"  # a result added to a clinic by its whole code
+ADDED_BY_CODE = "claim"  # a result added to a clinic by its whole code (the value earlier rows hold)
 CLINIC_CREATED = "clinic_created"
 CLINIC_CHANGED = "clinic_changed"
 LINK_ROTATED = "link_rotated"
@@ -50,8 +50,8 @@ ACCOUNT_ACTIONS = (ACCOUNT_INVITED, ACCOUNT_ACTIVATED, ROLE_CHANGED, CLINICS_CHA
                    ALERTS_OFF)
 ACTIONS = (SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LIMITED, SIGN_OUT, VIEW_RESULT, REVIEW, UNREVIEW, NOTE_ADDED, ASSIGNED,
            EXPORT_CSV, EXPORT_FHIR,
-           PURGE, AUDIT_PURGE, STATS_REBUILD, BACKUP, RESTORE, CLAIM, CLINIC_CREATED, CLINIC_CHANGED, LINK_ROTATED,
-           CLINIC_MEMBER_ADDED, *ACCOUNT_ACTIONS)
+           PURGE, AUDIT_PURGE, STATS_REBUILD, BACKUP, RESTORE, ADDED_BY_CODE, CLINIC_CREATED, CLINIC_CHANGED,
+           LINK_ROTATED, CLINIC_MEMBER_ADDED, *ACCOUNT_ACTIONS)
 
 # Each action in words, in the reader's language; an action without one here shows its name.
 LABELS = {
@@ -71,7 +71,7 @@ LABELS = {
     STATS_REBUILD: _l("Rebuilt the statistics counts"),
     BACKUP: _l("Backed up the database"),
     RESTORE: _l("Restored the database from a backup"),
-    CLAIM: _l("Added a result by its code"),
+    ADDED_BY_CODE: _l("Added a result by its code"),
     CLINIC_CREATED: _l("Created a clinic"),
     CLINIC_CHANGED: _l("Changed a clinic's settings"),
     LINK_ROTATED: _l("Replaced a clinic's link"),

@@ -1,5 +1,5 @@
 """Commands: `clinician create|list|deactivate|invite|reset|reset-2fa`, `purge`, `seed-demo` and `stats rebuild`
-(clinics: clinic_cli.py)."""
+(clinics: clinics.py)."""
 from __future__ import annotations
 
 import re
@@ -10,14 +10,19 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from .. import audit
+from ..auth import account_links, two_factor
 from ..auth.passwords import hash_password, password_problem
 from ..auth.views import normalise_email
+from ..clinician.accounts import NO_PASSWORD, describe, has_password, status_of
+from ..clinician.alerts import send_due_alerts
+from ..clinician.demo import seed
+from ..clinics import create_clinic
 from ..extensions import db
-from ..models import ROLE_ADMIN, ROLE_CLINICIAN, Clinic, Clinician, ScreeningDailyCount
+from ..models import ROLE_ADMIN, ROLE_CLINICIAN, TOKEN_INVITE, TOKEN_RESET, Clinic, Clinician, ScreeningDailyCount
+from ..retention import purge_audit_log, purge_expired
 from ..rollup_triggers import REBUILD
-from . import audit
-from .clinic_cli import add_member, add_to_clinic, clinic_by_slug, clinic_cli
-from .demo import seed
+from .clinics import add_member, add_to_clinic, clinic_by_slug, clinic_cli
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -70,8 +75,6 @@ def create(email: str, admin: bool, clinic_slug: str | None) -> None:
 @clinician_cli.command("list")
 def list_clinicians() -> None:
     """Every account: email, role, active or not, created."""
-    from .accounts import status_of  # here, not at the top: the accounts pages load the workspace views
-
     rows = db.session.scalars(sa.select(Clinician).order_by(Clinician.email)).all()
     if not rows:
         click.echo("No clinician accounts yet.")
@@ -87,8 +90,6 @@ def deactivate(email: str) -> None:
     row = _by_email(email)
     if row is None:
         raise click.ClickException(f"No account for {normalise_email(email)}.")
-    from ..auth import account_links
-    from .accounts import describe
 
     row.active = False
     row.end_sessions()
@@ -105,8 +106,6 @@ def deactivate(email: str) -> None:
 def purge(days: int | None) -> None:
     """Delete stored results taken more than RETENTION_DAYS (or DAYS) ago, and audit log entries older than
     AUDIT_RETENTION_DAYS, in small batches; both audited."""
-    from ..retention import purge_audit_log, purge_expired
-
     deleted, _cutoff = purge_expired(days)
     click.echo(f"Deleted {deleted} results older than {days or current_app.config['RETENTION_DAYS']} days.")
     old_entries, _cutoff = purge_audit_log()
@@ -130,8 +129,6 @@ def seed_demo(count: int, random_seed: int | None, clinics: int) -> None:
 
 def demo_clinics(number: int) -> list[int]:
     """The ids of `Demo clinic 1` … `Demo clinic N` (slugs demo-clinic-1 …), created where missing."""
-    from ..clinics import create_clinic
-
     ids = []
     for index in range(1, number + 1):
         clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == f"demo-clinic-{index}"))
@@ -176,10 +173,6 @@ def _account_or_fail(email: str) -> Clinician:
 @click.option("--clinic", "clinic_slugs", multiple=True, metavar="SLUG", help="A clinic of the account (repeatable).")
 def invite(email: str, admin: bool, clinic_slugs: tuple[str, ...]) -> None:
     """Create an inactive account for EMAIL and print its one-time invitation link (valid 72 hours)."""
-    from ..auth import account_links
-    from ..models import TOKEN_INVITE, Clinic
-    from .accounts import NO_PASSWORD, describe
-
     email = normalise_email(email)
     if not EMAIL.fullmatch(email) or len(email) > 254:
         raise click.ClickException(f"{email!r} is not an email address.")
@@ -214,10 +207,6 @@ def _print_link(heading: str, link: str) -> None:
 @click.argument("email")
 def reset_password(email: str) -> None:
     """Print a one-time link for EMAIL to choose a new password (every session ends when it is used)."""
-    from ..auth import account_links
-    from ..models import TOKEN_INVITE, TOKEN_RESET
-    from .accounts import describe, has_password
-
     row = _account_or_fail(email)
     purpose = TOKEN_RESET if has_password(row) else TOKEN_INVITE
     if purpose == TOKEN_RESET and not row.active:
@@ -235,9 +224,6 @@ def reset_password(email: str) -> None:
 @click.argument("email")
 def reset_two_factor(email: str) -> None:
     """Turn off two-factor for EMAIL (a lost phone); they set it up again at their next sign-in."""
-    from ..auth import two_factor
-    from .accounts import describe
-
     row = _account_or_fail(email)
     two_factor.reset(row)
     row.end_sessions()
@@ -252,8 +238,6 @@ alerts_cli = AppGroup("alerts", help="E-mails telling clinicians that results ne
 @alerts_cli.command("send")
 def send_alerts() -> None:
     """Send the alerts that are due (for a timer each minute, so waiting alerts go out without traffic)."""
-    from .alerts import send_due_alerts
-
     click.echo(f"{send_due_alerts()} alert e-mails sent.")
 
 

@@ -6,11 +6,12 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from .. import audit
+from ..auth.views import normalise_email
+from ..clinician.zones import is_zone
 from ..clinics import create_clinic, public_link, rotate_link
 from ..extensions import db
 from ..models import Clinic, Clinician
-from . import audit
-from .zones import is_zone
 
 clinic_cli = AppGroup("clinic", help="Manage clinics and their public links.")
 
@@ -95,8 +96,6 @@ def add_member(clinician: Clinician, clinic: Clinic) -> bool:
 @click.argument("slug")
 def add_to_clinic(email: str, slug: str) -> None:
     """Make the clinician EMAIL a member of the clinic SLUG: they then see its results."""
-    from ..auth.views import normalise_email
-
     clinician = db.session.scalar(sa.select(Clinician).where(Clinician.email == normalise_email(email)))
     if clinician is None:
         raise click.ClickException(f"No account for {normalise_email(email)}.")

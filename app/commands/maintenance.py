@@ -12,11 +12,13 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from .clinician import audit
-from .extensions import db
+from .. import audit
+from ..assets import bundles
+from ..extensions import db
+from ..proxy_error_pages import write_pages
 
 assets_cli = AppGroup("assets", help="The hashed style and script bundles, for a web server to serve.")
 
@@ -189,8 +191,6 @@ def restore(path: Path, force: bool) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def write_assets(directory: Path) -> None:
     """Write every bundle under its hashed name into DIRECTORY, for nginx to serve as /assets/<name>."""
-    from .assets import bundles
-
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)  # public files, for nginx's user, whatever the service's UMask=0077 made it
     for bundle in bundles().values():
@@ -205,9 +205,7 @@ def write_assets(directory: Path) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def write_error_pages(directory: Path) -> None:
     """Write the pages nginx serves itself (413, 429, 502, 503) into DIRECTORY (app/static/errors)."""
-    from flask import current_app
 
-    from .proxy_error_pages import write_pages
 
     for name in write_pages(current_app._get_current_object(), directory):  # type: ignore[attr-defined]
         click.echo(name)
