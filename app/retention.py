@@ -7,7 +7,6 @@ is gone for everyone at the moment it expires, whether or not a purge has run ye
 """
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime, timedelta
 
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from . import audit
+from .background_jobs import PeriodicJob
 from .extensions import db
 from .models import AuditEvent, Screening, utcnow
 
@@ -82,42 +82,10 @@ def purge_audit_log(days: int | None = None, automatic: bool = False) -> tuple[i
     return deleted, cutoff
 
 
-class BackgroundPurge:
-    """Starts purge_expired in a background thread at most once per interval in this process.
-
-    Checked after each response with a monotonic clock (a comparison, no lock, almost always), so
-    a person's request never waits for a purge: the deletion runs in its own thread and session.
-    """
-
-    def __init__(self, app: Flask, interval_seconds: float):
-        self.app = app
-        self.interval = interval_seconds
-        self.next_run = 0.0  # the first request of a new process starts one
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-
-    def maybe_start(self) -> None:
-        if time.monotonic() < self.next_run or not self.lock.acquire(blocking=False):
-            return
-        try:
-            if time.monotonic() < self.next_run:  # another thread started one meanwhile
-                return
-            self.next_run = time.monotonic() + self.interval
-            self.thread = threading.Thread(target=self.run, name="retention-purge", daemon=True)
-            self.thread.start()
-        finally:
-            self.lock.release()
-
-    def run(self) -> None:
-        with self.app.app_context():
-            try:
-                purge_expired(automatic=True)
-                purge_audit_log(automatic=True)
-            except Exception:  # the next interval tries again; never let a purge error reach anyone
-                db.session.rollback()
-                self.app.logger.exception("the automatic retention purge failed")
-            finally:
-                db.session.remove()
+def purge_everything_expired() -> None:
+    """The automatic purge: expired results, then audit rows past their retention."""
+    purge_expired(automatic=True)
+    purge_audit_log(automatic=True)
 
 
 def init_retention(app: Flask) -> None:
@@ -125,7 +93,8 @@ def init_retention(app: Flask) -> None:
     minutes = float(app.config.get("RETENTION_PURGE_EVERY_MINUTES") or 0)
     if minutes <= 0:
         return
-    purge = app.extensions["retention_purge"] = BackgroundPurge(app, minutes * 60)
+    purge = app.extensions["retention_purge"] = PeriodicJob(
+        app, minutes * 60, "retention-purge", purge_everything_expired, "the automatic retention purge failed")
 
     @app.after_request
     def start_background_purge(response):

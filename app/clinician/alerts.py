@@ -4,8 +4,6 @@ reference, score or answer)."""
 from __future__ import annotations
 
 import smtplib
-import threading
-import time
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import cast
@@ -16,6 +14,7 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
 from ..auth.mail import mail_configured, new_message, recipient_language, send_through_server
+from ..background_jobs import PeriodicJob
 from ..extensions import db
 from ..models import Clinic, Clinician, Screening, clinician_clinics, utcnow
 from ..retention import unexpired
@@ -94,44 +93,13 @@ def send_due_alerts(now: datetime | None = None) -> int:
     return sent
 
 
-class BackgroundAlerts:
-    """Runs send_due_alerts in a background thread after a response: at once when a result was just
-    shared with a clinic, else at most every ALERT_CHECK_EVERY_SECONDS; a request never waits for mail."""
-
-    def __init__(self, app: Flask, every_seconds: float):
-        self.app = app
-        self.every = every_seconds
-        self.next_run = 0.0
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-
-    def maybe_start(self, now_due: bool) -> None:
-        if (not now_due and time.monotonic() < self.next_run) or not self.lock.acquire(blocking=False):
-            return
-        try:
-            self.next_run = time.monotonic() + self.every
-            self.thread = threading.Thread(target=self.run, name="review-alerts", daemon=True)
-            self.thread.start()
-        finally:
-            self.lock.release()
-
-    def run(self) -> None:
-        with self.app.app_context():
-            try:
-                send_due_alerts()
-            except Exception:  # never let an alert error reach anyone; the next check tries again
-                db.session.rollback()
-                self.app.logger.exception("the review alerts check failed")
-            finally:
-                db.session.remove()
-
-
 def init_alerts(app: Flask) -> None:
     """Check for due alerts after responses, unless ALERT_CHECK_EVERY_SECONDS is 0."""
     seconds = float(app.config.get("ALERT_CHECK_EVERY_SECONDS") or 0)
     if seconds <= 0:
         return
-    alerts = app.extensions["review_alerts"] = BackgroundAlerts(app, seconds)
+    alerts = app.extensions["review_alerts"] = PeriodicJob(app, seconds, "review-alerts", send_due_alerts,
+                                                          "the review alerts check failed")
 
     @app.after_request
     def start_alerts_check(response):
