@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from app.clinician import exports
 from app.clinician.demo import seed
 from app.clinician.exports import CSV_HEADER, csv_stream
-from app.clinician.queries import Filters, Scope, filtered, parse_filters
+from app.clinician.filters import Filters, Scope, filtered, parse_filters
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinic, Screening
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures

@@ -6,7 +6,8 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from app.clinician.queries import Filters, Scope, instrument_summaries, weekly_counts
+from app.clinician.filters import Filters, Scope
+from app.clinician.statistics import instrument_summaries, weekly_counts
 from app.extensions import db as _db
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import store, utc

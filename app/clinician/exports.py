@@ -18,7 +18,8 @@ from ..extensions import db
 from ..fhir import questionnaire_response
 from ..models import Clinic, Clinician, Screening
 from ..screening.instruments import PCL5, PRODUCT_CLUSTERS
-from .queries import Filters, Scope, filtered, series_of_results
+from .filters import Filters, Scope, filtered
+from .statistics import series_of_results
 
 BATCH = 2000  # rows fetched per round trip (a server-side cursor on PostgreSQL) and written per chunk
 CHUNK = 200  # FHIR entries per chunk handed to the server, so a large export is not one write per result
@@ -93,7 +94,7 @@ REVIEWER = sa.orm.aliased(Clinician, name="reviewer")
 
 def with_care_columns(statement: sa.Select, scope: Scope) -> tuple[sa.Select, sa.CTE]:
     """The export's statement joined to what CARE_COLUMNS need: the clinic, the reviewer and the series
-    (the chain of the reader's results from their first, see queries.series_of_results)."""
+    (the chain of the reader's results from their first, see statistics.series_of_results)."""
     chain = series_of_results(scope)
     return (statement.select_from(Screening)
             .outerjoin(Clinic, Clinic.id == Screening.clinic_id)

@@ -19,7 +19,8 @@ from ..screening.instruments import INSTRUMENTS, Instrument
 from ..screening.service import required_cutoff
 from . import audit
 from .charts import bar_chart
-from .queries import Filters, Scope, is_retake, parse_filters, scope_for, series_key, visible_to
+from .filters import Filters, Scope, parse_filters, scope_for
+from .statistics import is_retake, series_key, visible_to
 from .views import bp, filter_errors, me
 
 CSV_HEADER = ["clinic", "instrument", "month", "series", "median_first", "median_latest",

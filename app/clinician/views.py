@@ -31,20 +31,14 @@ from . import audit
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
 from .filter_parsing import parse_page
+from .filters import parse_filters, scope_for, scope_of
 from .forms import ClaimForm, NoteForm, NotificationsForm, PostOnlyForm, UnreviewForm
-from .queries import (
-    PAGE_SIZE,
+from .queue import PAGE_SIZE, find_by_reference, queue_page, series_for, series_summaries
+from .statistics import (
     backlog,
-    find_by_reference,
     flagged_counts,
     instrument_summaries,
-    parse_filters,
-    queue_page,
-    scope_for,
-    scope_of,
     series_counts,
-    series_for,
-    series_summaries,
     series_waiting,
     weekly_counts,
 )
@@ -124,7 +118,7 @@ def render_queue(claim: ClaimForm, status: int = 200):
 
 @bp.get("/")
 def queue():
-    """The triage queue (see queries.QUEUE_ORDER); 50 a page."""
+    """The triage queue (see queue.QUEUE_ORDER); 50 a page."""
     return render_queue(claim_form())
 
 
