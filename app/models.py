@@ -210,6 +210,7 @@ class ScreeningSeries(Model):
     unreviewed: Mapped[int]
     first_id: Mapped[int]
     first_taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_month: Mapped[str] = mapped_column(sa.String(7))  # first_taken_at's UTC month, '2026-01'
     first_total: Mapped[int]
     first_clinic_id: Mapped[int | None]
     latest_id: Mapped[int]
@@ -217,10 +218,13 @@ class ScreeningSeries(Model):
     latest_total: Mapped[int]
 
     __table_args__ = (
-        # Everyone's outcomes and people counts: one instrument's series by when they began, read from
-        # this index alone.
-        sa.Index("ix_screening_series_first", "instrument", "first_taken_at", "latest_taken_at", "first_clinic_id",
-                 "first_total", "latest_total", "results", "unreviewed"),
+        # People counts: one instrument's series by when they began, read from this index alone.
+        sa.Index("ix_screening_series_first", "instrument", "first_taken_at", "latest_taken_at", "results",
+                 "unreviewed"),
+        # Everyone's outcomes: GROUP BY clinic, month, first and latest totals read in this index's order
+        # (sorting 80,000 series cost SQLite more than reading them).
+        sa.Index("ix_screening_series_outcomes", "instrument", "first_clinic_id", "first_month", "first_total",
+                 "latest_total", "first_taken_at"),
         {"sqlite_with_rowid": False},
     )
 

@@ -2,11 +2,16 @@
 from-scratch computation over the results by triggers, through every kind of write, on both databases."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import sqlalchemy as sa
 
+from app.clinician import statistics
 from app.clinician.demo import seed
+from app.clinician.filters import Filters, Scope
+from app.clinician.statistics import instrument_summaries
 from app.extensions import db as _db
-from app.models import Screening
+from app.models import Screening, utcnow
 from app.rollup_triggers import SERIES_COLUMNS, SERIES_FROM_RESULTS
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import store, utc
@@ -26,7 +31,7 @@ def series_in_table(app) -> dict[tuple, tuple]:
 
 def series_from_results(app) -> dict[tuple, tuple]:
     with app.app_context():
-        return _rows(SERIES_FROM_RESULTS)
+        return _rows(SERIES_FROM_RESULTS[_db.engine.dialect.name])
 
 
 def assert_series_exact(app, expect_some: bool = True) -> dict[tuple, tuple]:
@@ -57,7 +62,7 @@ def test_retakes_reviews_deletes_and_purge_keep_the_series_rows_exact(app, admin
     other_clinic = chain(app, [70, 20], start=(2026, 4, 1), clinic="other-clinic")
     rows = assert_series_exact(app)
     assert rows[(long[0], "pcl5")][:3] == (4, 4, long[0])  # four results, all waiting, first the first
-    assert rows[(long[0], "pcl5")][4] == 60 and rows[(long[0], "pcl5")][-1] == 30
+    assert rows[(long[0], "pcl5")][4:6] == ("2026-03", 60) and rows[(long[0], "pcl5")][-1] == 30
     with app.app_context():
         codes = {row.id: row.code for row in _db.session.scalars(sa.select(Screening))}
     # Reviews (and a second review, which changes no counted column), then an unreview.
@@ -124,3 +129,54 @@ def test_a_bulk_update_that_links_many_results_into_series_keeps_the_rows_exact(
 def test_every_kind_of_write_of_the_daily_counts_scenario_keeps_the_series_rows_exact(app, admin_client, runner):
     every_kind_of_write(app, admin_client, runner)
     assert_series_exact(app, expect_some=bool(series_from_results(app)))
+
+
+def people_table() -> list[Filters]:
+    today = utcnow().date()
+    ranges = [(None, None), (date(2026, 3, 2), None), (None, date(2026, 3, 2)), (date(2026, 3, 2), date(2026, 3, 3)),
+              (today - timedelta(days=30), None)]
+    return [Filters(instrument, start, end) for instrument in (None, "pcl5", "pcptsd5")
+            for start, end in ranges]
+
+
+def test_people_counts_from_the_series_rows_equal_those_from_the_results(app, monkeypatch):
+    """Series wholly inside the dates, straddling "from", "to" and the retention boundary, of two
+    instruments, some results reviewed: the series rows and the results give the same people."""
+    app.config["RETENTION_DAYS"] = (utcnow().date() - date(2026, 3, 2)).days + 1  # 2026-03-01 is expired
+    with app.app_context():
+        seed(120, random_seed=11)
+    chain(app, [60, 50, 40, 30])  # 03-01 … 03-04: begins before the retention boundary and "from"
+    chain(app, [40, 45, 50], start=(2026, 3, 2))  # across "to" (03-02 or 03-03)
+    chain(app, [70, 20], start=(2026, 5, 1), clinic="other-clinic")
+    chain(app, [70, 20], start=(2026, 3, 3), reviewed=True)
+    with app.app_context():
+        ids = []
+        for day in (1, 2, 3, 4):
+            row = store("pcptsd5", taken_at=utc(2026, 3, day), **({"previous_id": ids[-1]} if ids else {}))
+            ids.append(row.id)
+    assert_series_exact(app)
+    everything = Scope(None)
+    table = people_table()
+    with app.app_context():
+        assert all(statistics.uses_series_rollup(filters, everything) for filters in table)
+        results = [{s.instrument_id: s.count for s in instrument_summaries(filters, everything)} for filters in table]
+        waiting = [statistics.backlog(filters, everything).unreviewed for filters in table]
+        from_rows = [(statistics.series_counts(filters, everything, counts),
+                      statistics.series_waiting(filters, everything, unreviewed))
+                     for filters, counts, unreviewed in zip(table, results, waiting, strict=True)]
+        monkeypatch.setattr(statistics, "uses_series_rollup", lambda filters, scope: False)
+        from_results = [(statistics.series_counts(filters, everything, counts),
+                         statistics.series_waiting(filters, everything, unreviewed))
+                        for filters, counts, unreviewed in zip(table, results, waiting, strict=True)]
+    for filters, rows, aggregated in zip(table, from_rows, from_results, strict=True):
+        assert rows == aggregated, filters
+    # The series changed the figures: fewer people than results where they count.
+    assert from_rows[0][0]["pcl5"] < results[0]["pcl5"] and from_rows[0][1] < waiting[0]
+
+
+def test_a_cut_off_or_review_filter_counts_people_from_the_results(app):
+    everything = Scope(None)
+    with app.app_context():
+        assert not statistics.uses_series_rollup(Filters(cutoff="yes"), everything)
+        assert not statistics.uses_series_rollup(Filters(reviewed="no"), everything)
+        assert not statistics.uses_series_rollup(Filters(), Scope((1,)))

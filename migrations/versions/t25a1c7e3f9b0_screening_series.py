@@ -24,22 +24,24 @@ SQLITE_TRIGGERS = (
 WHEN NEW.series_start_id IS NOT NULL
 BEGIN
   DELETE FROM screening_series WHERE series_id = NEW.series_start_id AND instrument = NEW.instrument;
-  INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
-  SELECT NEW.series_start_id, NEW.instrument, a.n, a.u, f.id, f.taken_at, f.total, f.clinic_id, l.id, l.taken_at, l.total
-  FROM (SELECT count(*) AS n, sum(CASE WHEN reviewed THEN 0 ELSE 1 END) AS u FROM screenings WHERE (id = NEW.series_start_id OR series_start_id = NEW.series_start_id) AND instrument = NEW.instrument) AS a,
-       (SELECT id, taken_at, total, clinic_id FROM screenings WHERE (id = NEW.series_start_id OR series_start_id = NEW.series_start_id) AND instrument = NEW.instrument ORDER BY taken_at, id LIMIT 1) AS f,
-       (SELECT id, taken_at, total FROM screenings WHERE (id = NEW.series_start_id OR series_start_id = NEW.series_start_id) AND instrument = NEW.instrument ORDER BY taken_at DESC, id DESC LIMIT 1) AS l
+  INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_month, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
+  SELECT NEW.series_start_id, NEW.instrument, a.n, a.u, f.id, f.taken_at, substr(f.taken_at, 1, 7),
+         f.total, f.clinic_id, l.id, l.taken_at, l.total
+  FROM (SELECT count(*) AS n, sum(CASE WHEN reviewed THEN 0 ELSE 1 END) AS u FROM screenings WHERE (id = NEW.series_start_id OR series_start_id = NEW.series_start_id) AND +instrument = NEW.instrument) AS a,
+       (SELECT id, taken_at, total, clinic_id FROM screenings WHERE (id = NEW.series_start_id OR series_start_id = NEW.series_start_id) AND +instrument = NEW.instrument ORDER BY taken_at, id LIMIT 1) AS f,
+       (SELECT id, taken_at, total FROM screenings WHERE (id = NEW.series_start_id OR series_start_id = NEW.series_start_id) AND +instrument = NEW.instrument ORDER BY taken_at DESC, id DESC LIMIT 1) AS l
   WHERE a.n >= 2;
 END""",
     """CREATE TRIGGER screening_series_delete AFTER DELETE ON screenings
 WHEN OLD.series_start_id IS NOT NULL OR EXISTS (SELECT 1 FROM screening_series WHERE series_id = OLD.id)
 BEGIN
   DELETE FROM screening_series WHERE series_id = coalesce(OLD.series_start_id, OLD.id) AND instrument = OLD.instrument;
-  INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
-  SELECT coalesce(OLD.series_start_id, OLD.id), OLD.instrument, a.n, a.u, f.id, f.taken_at, f.total, f.clinic_id, l.id, l.taken_at, l.total
-  FROM (SELECT count(*) AS n, sum(CASE WHEN reviewed THEN 0 ELSE 1 END) AS u FROM screenings WHERE (id = coalesce(OLD.series_start_id, OLD.id) OR series_start_id = coalesce(OLD.series_start_id, OLD.id)) AND instrument = OLD.instrument) AS a,
-       (SELECT id, taken_at, total, clinic_id FROM screenings WHERE (id = coalesce(OLD.series_start_id, OLD.id) OR series_start_id = coalesce(OLD.series_start_id, OLD.id)) AND instrument = OLD.instrument ORDER BY taken_at, id LIMIT 1) AS f,
-       (SELECT id, taken_at, total FROM screenings WHERE (id = coalesce(OLD.series_start_id, OLD.id) OR series_start_id = coalesce(OLD.series_start_id, OLD.id)) AND instrument = OLD.instrument ORDER BY taken_at DESC, id DESC LIMIT 1) AS l
+  INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_month, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
+  SELECT coalesce(OLD.series_start_id, OLD.id), OLD.instrument, a.n, a.u, f.id, f.taken_at, substr(f.taken_at, 1, 7),
+         f.total, f.clinic_id, l.id, l.taken_at, l.total
+  FROM (SELECT count(*) AS n, sum(CASE WHEN reviewed THEN 0 ELSE 1 END) AS u FROM screenings WHERE (id = coalesce(OLD.series_start_id, OLD.id) OR series_start_id = coalesce(OLD.series_start_id, OLD.id)) AND +instrument = OLD.instrument) AS a,
+       (SELECT id, taken_at, total, clinic_id FROM screenings WHERE (id = coalesce(OLD.series_start_id, OLD.id) OR series_start_id = coalesce(OLD.series_start_id, OLD.id)) AND +instrument = OLD.instrument ORDER BY taken_at, id LIMIT 1) AS f,
+       (SELECT id, taken_at, total FROM screenings WHERE (id = coalesce(OLD.series_start_id, OLD.id) OR series_start_id = coalesce(OLD.series_start_id, OLD.id)) AND +instrument = OLD.instrument ORDER BY taken_at DESC, id DESC LIMIT 1) AS l
   WHERE a.n >= 2;
 END""",
     """CREATE TRIGGER screening_series_update AFTER UPDATE OF taken_at, instrument, total, clinic_id, reviewed, series_start_id ON screenings
@@ -47,18 +49,20 @@ WHEN (OLD.taken_at IS NOT NEW.taken_at OR OLD.instrument IS NOT NEW.instrument O
   AND (OLD.series_start_id IS NOT NULL OR EXISTS (SELECT 1 FROM screening_series WHERE series_id = OLD.id) OR NEW.series_start_id IS NOT NULL)
 BEGIN
   DELETE FROM screening_series WHERE series_id = coalesce(OLD.series_start_id, OLD.id) AND instrument = OLD.instrument;
-  INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
-  SELECT coalesce(OLD.series_start_id, OLD.id), OLD.instrument, a.n, a.u, f.id, f.taken_at, f.total, f.clinic_id, l.id, l.taken_at, l.total
-  FROM (SELECT count(*) AS n, sum(CASE WHEN reviewed THEN 0 ELSE 1 END) AS u FROM screenings WHERE (id = coalesce(OLD.series_start_id, OLD.id) OR series_start_id = coalesce(OLD.series_start_id, OLD.id)) AND instrument = OLD.instrument) AS a,
-       (SELECT id, taken_at, total, clinic_id FROM screenings WHERE (id = coalesce(OLD.series_start_id, OLD.id) OR series_start_id = coalesce(OLD.series_start_id, OLD.id)) AND instrument = OLD.instrument ORDER BY taken_at, id LIMIT 1) AS f,
-       (SELECT id, taken_at, total FROM screenings WHERE (id = coalesce(OLD.series_start_id, OLD.id) OR series_start_id = coalesce(OLD.series_start_id, OLD.id)) AND instrument = OLD.instrument ORDER BY taken_at DESC, id DESC LIMIT 1) AS l
+  INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_month, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
+  SELECT coalesce(OLD.series_start_id, OLD.id), OLD.instrument, a.n, a.u, f.id, f.taken_at, substr(f.taken_at, 1, 7),
+         f.total, f.clinic_id, l.id, l.taken_at, l.total
+  FROM (SELECT count(*) AS n, sum(CASE WHEN reviewed THEN 0 ELSE 1 END) AS u FROM screenings WHERE (id = coalesce(OLD.series_start_id, OLD.id) OR series_start_id = coalesce(OLD.series_start_id, OLD.id)) AND +instrument = OLD.instrument) AS a,
+       (SELECT id, taken_at, total, clinic_id FROM screenings WHERE (id = coalesce(OLD.series_start_id, OLD.id) OR series_start_id = coalesce(OLD.series_start_id, OLD.id)) AND +instrument = OLD.instrument ORDER BY taken_at, id LIMIT 1) AS f,
+       (SELECT id, taken_at, total FROM screenings WHERE (id = coalesce(OLD.series_start_id, OLD.id) OR series_start_id = coalesce(OLD.series_start_id, OLD.id)) AND +instrument = OLD.instrument ORDER BY taken_at DESC, id DESC LIMIT 1) AS l
   WHERE a.n >= 2;
   DELETE FROM screening_series WHERE series_id = coalesce(NEW.series_start_id, NEW.id) AND instrument = NEW.instrument;
-  INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
-  SELECT coalesce(NEW.series_start_id, NEW.id), NEW.instrument, a.n, a.u, f.id, f.taken_at, f.total, f.clinic_id, l.id, l.taken_at, l.total
-  FROM (SELECT count(*) AS n, sum(CASE WHEN reviewed THEN 0 ELSE 1 END) AS u FROM screenings WHERE (id = coalesce(NEW.series_start_id, NEW.id) OR series_start_id = coalesce(NEW.series_start_id, NEW.id)) AND instrument = NEW.instrument) AS a,
-       (SELECT id, taken_at, total, clinic_id FROM screenings WHERE (id = coalesce(NEW.series_start_id, NEW.id) OR series_start_id = coalesce(NEW.series_start_id, NEW.id)) AND instrument = NEW.instrument ORDER BY taken_at, id LIMIT 1) AS f,
-       (SELECT id, taken_at, total FROM screenings WHERE (id = coalesce(NEW.series_start_id, NEW.id) OR series_start_id = coalesce(NEW.series_start_id, NEW.id)) AND instrument = NEW.instrument ORDER BY taken_at DESC, id DESC LIMIT 1) AS l
+  INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_month, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
+  SELECT coalesce(NEW.series_start_id, NEW.id), NEW.instrument, a.n, a.u, f.id, f.taken_at, substr(f.taken_at, 1, 7),
+         f.total, f.clinic_id, l.id, l.taken_at, l.total
+  FROM (SELECT count(*) AS n, sum(CASE WHEN reviewed THEN 0 ELSE 1 END) AS u FROM screenings WHERE (id = coalesce(NEW.series_start_id, NEW.id) OR series_start_id = coalesce(NEW.series_start_id, NEW.id)) AND +instrument = NEW.instrument) AS a,
+       (SELECT id, taken_at, total, clinic_id FROM screenings WHERE (id = coalesce(NEW.series_start_id, NEW.id) OR series_start_id = coalesce(NEW.series_start_id, NEW.id)) AND +instrument = NEW.instrument ORDER BY taken_at, id LIMIT 1) AS f,
+       (SELECT id, taken_at, total FROM screenings WHERE (id = coalesce(NEW.series_start_id, NEW.id) OR series_start_id = coalesce(NEW.series_start_id, NEW.id)) AND +instrument = NEW.instrument ORDER BY taken_at DESC, id DESC LIMIT 1) AS l
   WHERE a.n >= 2;
 END""",
 )
@@ -68,8 +72,9 @@ POSTGRESQL_TRIGGERS = (
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM screening_series WHERE series_id = p_series AND instrument = p_instrument;
-  INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
-  SELECT p_series, p_instrument, a.n, a.u, f.id, f.taken_at, f.total, f.clinic_id, l.id, l.taken_at, l.total
+  INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_month, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
+  SELECT p_series, p_instrument, a.n, a.u, f.id, f.taken_at, to_char(f.taken_at AT TIME ZONE 'UTC', 'YYYY-MM'),
+         f.total, f.clinic_id, l.id, l.taken_at, l.total
   FROM (SELECT count(*) AS n, sum(CASE WHEN reviewed THEN 0 ELSE 1 END) AS u FROM screenings WHERE (id = p_series OR series_start_id = p_series) AND instrument = p_instrument) AS a,
        (SELECT id, taken_at, total, clinic_id FROM screenings WHERE (id = p_series OR series_start_id = p_series) AND instrument = p_instrument ORDER BY taken_at, id LIMIT 1) AS f,
        (SELECT id, taken_at, total FROM screenings WHERE (id = p_series OR series_start_id = p_series) AND instrument = p_instrument ORDER BY taken_at DESC, id DESC LIMIT 1) AS l
@@ -126,11 +131,12 @@ DROP = {
 ),
 }
 
-# Every series' row from the stored results in one pass (the same SQL on both databases).
-BACKFILL = """INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
+# Every series' row from the stored results in one pass (the same SQL on both databases but the month).
+BACKFILL = {
+    'sqlite': """INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_month, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
 SELECT series_id, instrument, count(*), sum(CASE WHEN reviewed THEN 0 ELSE 1 END),
        max(CASE WHEN from_start = 1 THEN id END), max(CASE WHEN from_start = 1 THEN taken_at END),
-       max(CASE WHEN from_start = 1 THEN total END), max(CASE WHEN from_start = 1 THEN clinic_id END),
+       substr(max(CASE WHEN from_start = 1 THEN taken_at END), 1, 7), max(CASE WHEN from_start = 1 THEN total END), max(CASE WHEN from_start = 1 THEN clinic_id END),
        max(CASE WHEN from_end = 1 THEN id END), max(CASE WHEN from_end = 1 THEN taken_at END),
        max(CASE WHEN from_end = 1 THEN total END)
 FROM (SELECT coalesce(series_start_id, id) AS series_id, instrument, id, taken_at, total, clinic_id, reviewed,
@@ -141,8 +147,23 @@ FROM (SELECT coalesce(series_start_id, id) AS series_id, instrument, id, taken_a
       FROM screenings
       WHERE series_start_id IS NOT NULL
          OR id IN (SELECT series_start_id FROM screenings WHERE series_start_id IS NOT NULL)) AS members
-GROUP BY series_id, instrument HAVING count(*) >= 2"""
-
+GROUP BY series_id, instrument HAVING count(*) >= 2""",
+    'postgresql': """INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_month, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
+SELECT series_id, instrument, count(*), sum(CASE WHEN reviewed THEN 0 ELSE 1 END),
+       max(CASE WHEN from_start = 1 THEN id END), max(CASE WHEN from_start = 1 THEN taken_at END),
+       to_char(max(CASE WHEN from_start = 1 THEN taken_at END) AT TIME ZONE 'UTC', 'YYYY-MM'), max(CASE WHEN from_start = 1 THEN total END), max(CASE WHEN from_start = 1 THEN clinic_id END),
+       max(CASE WHEN from_end = 1 THEN id END), max(CASE WHEN from_end = 1 THEN taken_at END),
+       max(CASE WHEN from_end = 1 THEN total END)
+FROM (SELECT coalesce(series_start_id, id) AS series_id, instrument, id, taken_at, total, clinic_id, reviewed,
+             row_number() OVER (PARTITION BY coalesce(series_start_id, id), instrument
+                                ORDER BY taken_at, id) AS from_start,
+             row_number() OVER (PARTITION BY coalesce(series_start_id, id), instrument
+                                ORDER BY taken_at DESC, id DESC) AS from_end
+      FROM screenings
+      WHERE series_start_id IS NOT NULL
+         OR id IN (SELECT series_start_id FROM screenings WHERE series_start_id IS NOT NULL)) AS members
+GROUP BY series_id, instrument HAVING count(*) >= 2""",
+}
 
 def upgrade():
     op.create_table('screening_series',
@@ -152,6 +173,7 @@ def upgrade():
     sa.Column('unreviewed', sa.Integer(), nullable=False),
     sa.Column('first_id', sa.Integer(), nullable=False),
     sa.Column('first_taken_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('first_month', sa.String(length=7), nullable=False),
     sa.Column('first_total', sa.Integer(), nullable=False),
     sa.Column('first_clinic_id', sa.Integer(), nullable=True),
     sa.Column('latest_id', sa.Integer(), nullable=False),
@@ -161,19 +183,22 @@ def upgrade():
     sqlite_with_rowid=False,
     )
     op.create_index('ix_screening_series_first', 'screening_series',
-                    ['instrument', 'first_taken_at', 'latest_taken_at', 'first_clinic_id', 'first_total',
-                     'latest_total', 'results', 'unreviewed'], unique=False)
+                    ['instrument', 'first_taken_at', 'latest_taken_at', 'results', 'unreviewed'], unique=False)
+    op.create_index('ix_screening_series_outcomes', 'screening_series',
+                    ['instrument', 'first_clinic_id', 'first_month', 'first_total', 'latest_total',
+                     'first_taken_at'], unique=False)
     dialect = op.get_bind().dialect.name
     # Triggers first, then the backfill: on PostgreSQL CREATE TRIGGER locks screenings against writes
     # until this migration commits, so no result can be missed or counted twice. SQLite runs DDL
     # outside a transaction: migrate it with the app stopped.
     for statement in {'sqlite': SQLITE_TRIGGERS, 'postgresql': POSTGRESQL_TRIGGERS}[dialect]:
         op.execute(statement)
-    op.execute(BACKFILL)
+    op.execute(BACKFILL[dialect])
 
 
 def downgrade():
     for statement in DROP[op.get_bind().dialect.name]:
         op.execute(statement)
+    op.drop_index('ix_screening_series_outcomes', table_name='screening_series')
     op.drop_index('ix_screening_series_first', table_name='screening_series')
     op.drop_table('screening_series')
