@@ -227,9 +227,9 @@ def instrument_summaries(filters: Filters, scope: Scope) -> list[InstrumentSumma
 # --- people: results counted by series (a person's retakes linked by code) ----------------------
 
 def visible_to(table, scope: Scope) -> list[sa.ColumnElement]:
-    """The conditions `scoped` puts on screenings, for an alias of the table (a series walks two). The
-    date is kept off SQLite's indexes (see `unindexed`): a step of the walk must find its rows through
-    previous_id, not scan a date range."""
+    """The conditions `scoped` puts on screenings, for an alias of the table (the outcomes' series and the
+    CSV's series places). The date is kept off SQLite's indexes (see `unindexed`): a series' results are
+    found through their ids and series_start_id, not by scanning a date range."""
     conditions: list[sa.ColumnElement] = [unindexed(table.taken_at) >= expiry_cutoff()]
     if not scope.clinic_ids:
         conditions.append(sa.true() if scope.everything else sa.false())
@@ -238,28 +238,6 @@ def visible_to(table, scope: Scope) -> list[sa.ColumnElement]:
     else:
         conditions.append(table.clinic_id.in_(scope.clinic_ids))
     return conditions
-
-
-def series_of_results(scope: Scope, instrument: str | None = None) -> sa.CTE:
-    """Every result the reader may see (of one instrument, if given) with the first result of its series
-    (`root`) and its place in it (`step`): a series starts at a result whose earlier one is absent (none,
-    expired, not the reader's, or another instrument's) and follows the links. Each step reads the table
-    through its indexes (the primary key, previous_id), never a materialised copy, which SQLite would
-    scan once per step."""
-    from ..screening.service import MAX_SERIES_LENGTH
-
-    result, earlier = sa.orm.aliased(Screening, name="series_result"), sa.orm.aliased(Screening, name="series_earlier")
-    same = [] if instrument is None else [result.instrument == instrument]
-    earlier_same = [] if instrument is None else [unindexed(earlier.instrument) == instrument]
-    starts = (sa.select(result.id, result.id.label("root"), sa.literal(1).label("step"))
-              .outerjoin(earlier, sa.and_(earlier.id == result.previous_id, *visible_to(earlier, scope), *earlier_same))
-              .where(*visible_to(result, scope), *same, earlier.id.is_(None)))
-    chain = starts.cte("series_chain", recursive=True)
-    retake = sa.orm.aliased(Screening, name="series_retake")
-    retake_same = [] if instrument is None else [unindexed(retake.instrument) == instrument]
-    return chain.union_all(sa.select(retake.id, chain.c.root, (chain.c.step + 1).label("step"))
-                           .join(chain, retake.previous_id == chain.c.id)
-                           .where(*visible_to(retake, scope), *retake_same, chain.c.step < MAX_SERIES_LENGTH))
 
 
 def series_key(table=Screening) -> sa.ColumnElement:
