@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from app.clinician import statistics
 from app.clinician.demo import seed
 from app.clinician.filters import Filters, Scope
+from app.clinician.outcomes import outcome_rows
 from app.clinician.statistics import instrument_summaries
 from app.extensions import db as _db
-from app.models import Screening, utcnow
+from app.models import Clinic, Screening, utcnow
 from app.rollup_triggers import SERIES_COLUMNS, SERIES_FROM_RESULTS
 from tests.clinician_support import *  # noqa: F401,F403 - fixtures
 from tests.clinician_support import store, utc
@@ -180,3 +181,32 @@ def test_a_cut_off_or_review_filter_counts_people_from_the_results(app):
         assert not statistics.uses_series_rollup(Filters(cutoff="yes"), everything)
         assert not statistics.uses_series_rollup(Filters(reviewed="no"), everything)
         assert not statistics.uses_series_rollup(Filters(), Scope((1,)))
+
+
+def test_everyones_outcomes_from_the_series_rows_equal_those_from_the_results(app):
+    """Everyone's outcomes (series rows, and the results of series straddling the retention boundary)
+    equal the outcomes computed from the results for a reader of every clinic, when every result has one."""
+    app.config["RETENTION_DAYS"] = (utcnow().date() - date(2026, 3, 2)).days + 1  # 2026-03-01 is expired
+    chain(app, [60, 50, 40, 30])  # begins on the expired day: counted from its results, 50 → 30
+    chain(app, [40, 45, 20], start=(2026, 3, 5))
+    chain(app, [70, 20], start=(2026, 4, 1), clinic="other-clinic")
+    chain(app, [33, 10], start=(2026, 4, 9), reviewed=True)
+    chain(app, [33, 10], start=(2026, 2, 27))  # wholly expired
+    with app.app_context():
+        ids = []
+        for day, yes in ((1, 5), (2, 4), (9, 1)):
+            row = store("pcptsd5", answers=[True] * yes + [False] * (5 - yes), taken_at=utc(2026, 3, day),
+                        **({"previous_id": ids[-1]} if ids else {}))
+            ids.append(row.id)
+    assert_series_exact(app)
+    with app.app_context():
+        every_clinic = Scope(tuple(_db.session.scalars(sa.select(Clinic.id))))
+
+        def figures(scope):
+            return [(row.clinic, row.instrument.id, row.month, row.series, row.improved, row.worsened,
+                     row.crossed_below, row.first_totals, row.latest_totals) for row in outcome_rows(scope)]
+
+        from_rows, from_results = figures(Scope(None)), figures(every_clinic)
+    assert from_rows == from_results
+    pcl5_march = [row for row in from_rows if row[1] == "pcl5" and row[2] == "2026-03"]
+    assert [row[3] for row in pcl5_march] == [2]  # the straddling series (from 03-02) and the one from 03-05
