@@ -199,7 +199,7 @@ class ScreeningSeries(Model):
     """One row per series of two or more results of one instrument (a person's retakes, as far as
     anonymous results tell): its size, how many wait for review, its first and latest results' ids,
     times and totals and the first one's clinic. What everyone's outcomes and people counts aggregate
-    (150,000 rows rather than 450,000 results when half of 1,000,000 are retakes). Written only by
+    (a row per series rather than every result in one). Written only by
     triggers on screenings (app/rollup_triggers.py), never by the app."""
 
     __tablename__ = "screening_series"
@@ -222,7 +222,7 @@ class ScreeningSeries(Model):
         sa.Index("ix_screening_series_first", "instrument", "first_taken_at", "latest_taken_at", "results",
                  "unreviewed"),
         # Everyone's outcomes: GROUP BY clinic, month, first and latest totals read in this index's order
-        # (sorting 80,000 series cost SQLite more than reading them).
+        # (sorting every series cost SQLite more than reading them).
         sa.Index("ix_screening_series_outcomes", "instrument", "first_clinic_id", "first_month", "first_total",
                  "latest_total", "first_taken_at"),
         {"sqlite_with_rowid": False},

@@ -161,7 +161,7 @@ SERIES_COUNTED = ("taken_at", "instrument", "total", "clinic_id", "reviewed", "s
 def _series_refresh(key: str, instrument: str, sqlite: bool = True) -> str:
     """The statements that recompute the row of the series `key` (an SQL expression) for `instrument`.
     Its results are found by id and series_start_id; on SQLite `+instrument` keeps the instrument's
-    indexes out (it took one and read every result of the instrument: seconds per row at 1,000,000)."""
+    indexes out (it took one and read every result of the instrument for each changed row)."""
     members = (f"FROM screenings WHERE (id = {key} OR series_start_id = {key})"
                f" AND {'+' if sqlite else ''}instrument = {instrument}")
     month = (_SQLITE_MONTH if sqlite else _PG_MONTH).format("f.taken_at")
@@ -255,7 +255,9 @@ SERIES_TRIGGERS = {"sqlite": SQLITE_SERIES_TRIGGERS, "postgresql": POSTGRESQL_SE
 DROP_SERIES_TRIGGERS = {"sqlite": SQLITE_SERIES_DROP, "postgresql": POSTGRESQL_SERIES_DROP}
 
 # Every series' row computed from screenings in one pass (the same SQL on both databases but the month): the
-# migration's backfill, `rebuild`'s, and the tests' from-scratch comparison.
+# migration's backfill and the tests' from-scratch comparison. The retakes and the first results they name
+# are two sets joined by UNION: written as `... OR id IN (...)`, PostgreSQL could not hash the list and
+# ran the subquery for every result.
 _SERIES_FROM_RESULTS = """SELECT series_id, instrument, count(*), sum(CASE WHEN reviewed THEN 0 ELSE 1 END),
        max(CASE WHEN from_start = 1 THEN id END), max(CASE WHEN from_start = 1 THEN taken_at END),
        {month}, max(CASE WHEN from_start = 1 THEN total END), max(CASE WHEN from_start = 1 THEN clinic_id END),
@@ -266,9 +268,13 @@ FROM (SELECT coalesce(series_start_id, id) AS series_id, instrument, id, taken_a
                                 ORDER BY taken_at, id) AS from_start,
              row_number() OVER (PARTITION BY coalesce(series_start_id, id), instrument
                                 ORDER BY taken_at DESC, id DESC) AS from_end
-      FROM screenings
-      WHERE series_start_id IS NOT NULL
-         OR id IN (SELECT series_start_id FROM screenings WHERE series_start_id IS NOT NULL)) AS members
+      FROM (SELECT id, series_start_id, instrument, taken_at, total, clinic_id, reviewed
+            FROM screenings WHERE series_start_id IS NOT NULL
+            UNION
+            SELECT id, series_start_id, instrument, taken_at, total, clinic_id, reviewed
+            FROM screenings
+            WHERE id IN (SELECT series_start_id FROM screenings WHERE series_start_id IS NOT NULL)) AS in_series
+     ) AS members
 GROUP BY series_id, instrument HAVING count(*) >= 2"""
 _FIRST_TAKEN_AT = "max(CASE WHEN from_start = 1 THEN taken_at END)"
 SERIES_FROM_RESULTS = {

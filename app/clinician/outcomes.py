@@ -45,7 +45,7 @@ def _month_postgresql(element, compiler, **kw):
 @compiles(month_of, "sqlite")
 def _month_sqlite(element, compiler, **kw):
     # Timestamps are stored as UTC text, '2026-01-05 23:59:59.000000': the month is its first 7 characters
-    # (strftime parses every value: a third of the outcomes query's time over 80,000 series).
+    # (strftime parses every value, see bench/RESULTS.md).
     return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
 
 
@@ -70,7 +70,7 @@ def series_rows(instrument: Instrument, scope: Scope) -> sa.Subquery:
         retake = sa.orm.aliased(Screening, name="retake")
         members = sa.select().select_from(member).where(
             sa.or_(is_retake(member), sa.exists().where(retake.series_start_id == member.id)))
-    # Everyone's: kept off SQLite's instrument indexes, which it took and read every result of (2.8 s).
+    # Everyone's: kept off SQLite's instrument indexes, which it took to read every result of the instrument.
     same_instrument = (unindexed(member.instrument) if scope.everything else member.instrument) == instrument.id
     key = series_key(member)
     # Each result's place from either end of its series (among the visible results), in one pass.
@@ -172,7 +172,7 @@ def outcome_rows(scope: Scope) -> list[OutcomeRow]:
     """Per clinic, instrument (those with a change rule) and month of the first result: one GROUP BY over
     the series by (clinic, month, first total, latest total) — at most 81 × 81 groups a clinic and month;
     about as many as series when a clinic has hundreds a month — from which the counts, changes and
-    medians are summed here, in one tight loop (80,000 groups for one instrument at 1,000,000 results)."""
+    medians are summed here, in one tight loop."""
     names = dict(db.session.execute(sa.select(Clinic.id, Clinic.slug)).all())
     rows: list[OutcomeRow] = []
     for instrument in INSTRUMENTS.values():

@@ -362,7 +362,7 @@ def _beyond_first(filters: Filters, waiting: bool = False) -> dict[str, int]:
                          *([series.first_taken_at < end] if end is not None else []))
                   .subquery("straddling"))
     # Found by id and series_start_id only: SQLite otherwise took (instrument, taken_at) for each series
-    # and read every later result of the instrument (68 s at 1,000,000).
+    # and read every later result of the instrument (bench/RESULTS.md).
     taken_at = unindexed(Screening.taken_at)
     in_dates = [taken_at >= start, unindexed(Screening.instrument) == straddling.c.instrument,
                 *([taken_at < end] if end is not None else []),

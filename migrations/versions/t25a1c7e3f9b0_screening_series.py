@@ -144,9 +144,13 @@ FROM (SELECT coalesce(series_start_id, id) AS series_id, instrument, id, taken_a
                                 ORDER BY taken_at, id) AS from_start,
              row_number() OVER (PARTITION BY coalesce(series_start_id, id), instrument
                                 ORDER BY taken_at DESC, id DESC) AS from_end
-      FROM screenings
-      WHERE series_start_id IS NOT NULL
-         OR id IN (SELECT series_start_id FROM screenings WHERE series_start_id IS NOT NULL)) AS members
+      FROM (SELECT id, series_start_id, instrument, taken_at, total, clinic_id, reviewed
+            FROM screenings WHERE series_start_id IS NOT NULL
+            UNION
+            SELECT id, series_start_id, instrument, taken_at, total, clinic_id, reviewed
+            FROM screenings
+            WHERE id IN (SELECT series_start_id FROM screenings WHERE series_start_id IS NOT NULL)) AS in_series
+     ) AS members
 GROUP BY series_id, instrument HAVING count(*) >= 2""",
     'postgresql': """INSERT INTO screening_series (series_id, instrument, results, unreviewed, first_id, first_taken_at, first_month, first_total, first_clinic_id, latest_id, latest_taken_at, latest_total)
 SELECT series_id, instrument, count(*), sum(CASE WHEN reviewed THEN 0 ELSE 1 END),
@@ -159,9 +163,13 @@ FROM (SELECT coalesce(series_start_id, id) AS series_id, instrument, id, taken_a
                                 ORDER BY taken_at, id) AS from_start,
              row_number() OVER (PARTITION BY coalesce(series_start_id, id), instrument
                                 ORDER BY taken_at DESC, id DESC) AS from_end
-      FROM screenings
-      WHERE series_start_id IS NOT NULL
-         OR id IN (SELECT series_start_id FROM screenings WHERE series_start_id IS NOT NULL)) AS members
+      FROM (SELECT id, series_start_id, instrument, taken_at, total, clinic_id, reviewed
+            FROM screenings WHERE series_start_id IS NOT NULL
+            UNION
+            SELECT id, series_start_id, instrument, taken_at, total, clinic_id, reviewed
+            FROM screenings
+            WHERE id IN (SELECT series_start_id FROM screenings WHERE series_start_id IS NOT NULL)) AS in_series
+     ) AS members
 GROUP BY series_id, instrument HAVING count(*) >= 2""",
 }
 
