@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import Model, db
-from .rollup_triggers import DROP_TRIGGERS, TRIGGERS
+from .rollup_triggers import DROP_SERIES_TRIGGERS, DROP_TRIGGERS, SERIES_TRIGGERS, TRIGGERS
 
 ROLE_CLINICIAN = "clinician"
 ROLE_ADMIN = "admin"
@@ -196,18 +196,56 @@ def _table_of(model: type[Model]) -> sa.Table:
     return table
 
 
-def _attach_triggers(table: sa.Table) -> None:
+class ScreeningSeries(Model):
+    """One row per series of two or more results of one instrument (a person's retakes, as far as
+    anonymous results tell): its size, how many wait for review, its first and latest results' ids,
+    times and totals and the first one's clinic. What everyone's outcomes and people counts aggregate
+    (a row per series rather than every result in one). Written only by
+    triggers on screenings (app/rollup_triggers.py), never by the app."""
+
+    __tablename__ = "screening_series"
+
+    series_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # coalesce(series_start_id, id)
+    instrument: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    results: Mapped[int]  # never below 2: a series left with one result loses its row
+    unreviewed: Mapped[int]
+    first_id: Mapped[int]
+    first_taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_month: Mapped[str] = mapped_column(sa.String(7))  # first_taken_at's UTC month, '2026-01'
+    first_total: Mapped[int]
+    first_clinic_id: Mapped[int | None]
+    latest_id: Mapped[int]
+    latest_taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    latest_total: Mapped[int]
+
+    __table_args__ = (
+        # People counts: one instrument's series by when they began, read from this index alone.
+        sa.Index("ix_screening_series_first", "instrument", "first_taken_at", "latest_taken_at", "results",
+                 "unreviewed"),
+        # Everyone's outcomes: GROUP BY clinic, month, first and latest totals read in this index's order
+        # (sorting every series cost SQLite more than reading them).
+        sa.Index("ix_screening_series_outcomes", "instrument", "first_clinic_id", "first_month", "first_total",
+                 "latest_total", "first_taken_at"),
+        {"sqlite_with_rowid": False},
+    )
+
+    def __repr__(self) -> str:
+        return f"<ScreeningSeries {self.series_id} {self.instrument} {self.results}>"
+
+
+def _attach_triggers(table: sa.Table, triggers: dict, drops: dict) -> None:
     """create_all (the tests) builds the same triggers as the migration. They sit on screenings, so that
     table must exist first: this one is created after it, and dropped before it with its triggers."""
     table.add_is_dependent_on(_table_of(Screening))
-    for dialect, statements in TRIGGERS.items():
+    for dialect, statements in triggers.items():
         for statement in statements:
             sa.event.listen(table, "after_create", sa.DDL(statement).execute_if(dialect=dialect))
-        for statement in DROP_TRIGGERS[dialect]:
+        for statement in drops[dialect]:
             sa.event.listen(table, "before_drop", sa.DDL(statement).execute_if(dialect=dialect))
 
 
-_attach_triggers(_table_of(ScreeningDailyCount))
+_attach_triggers(_table_of(ScreeningDailyCount), TRIGGERS, DROP_TRIGGERS)
+_attach_triggers(_table_of(ScreeningSeries), SERIES_TRIGGERS, DROP_SERIES_TRIGGERS)
 
 
 # Which clinics a clinician works for; a clinician may belong to several.

@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from app.clinician import exports
 from app.clinician.demo import seed
 from app.clinician.exports import CSV_HEADER, csv_stream
-from app.clinician.queries import Filters, Scope, filtered, parse_filters
+from app.clinician.filters import Filters, Scope, filtered, parse_filters
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinic, Screening
 from tests.clinician_support import WORKSPACE_FIXTURES, clinic_named, ref, sign_in, store, utc
@@ -184,8 +184,9 @@ def varied(app, clinician):
             row.reviewed = number % 4 == 0
             if row.reviewed:  # by the clinician, at a time that is the day before in Chicago
                 row.reviewed_by_id, row.reviewed_at = clinician.id, datetime(2026, 6, 1, 3, 15, 9, tzinfo=UTC)
-            if number >= 3 and number % 3 == 0:  # chains of retakes: 0 ← 3 ← 6 …
+            if number >= 3 and number % 3 == 0:  # chains of retakes: 0 ← 3 ← 6 …, stored as the service stores them
                 row.previous_id = rows[number - 3].id
+                row.series_start_id = rows[number - 3].series_start_id or rows[number - 3].id
             rows.append(row)
         home = _db.session.scalar(sa.select(Clinic).where(Clinic.slug == "home-clinic"))
         home.timezone = "America/Chicago"

@@ -6,7 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app.clinician import queries
+from app.clinician import queue
 from app.clinician.demo import seed
 from app.extensions import db as _db
 from app.models import AuditEvent, ResultNote, Screening
@@ -110,7 +110,7 @@ def test_fifty_a_page_with_links_that_keep_the_filters(app, signed_in):
 
 
 def test_a_large_queue_counts_up_to_a_cap_and_still_pages_to_the_end(app, signed_in, monkeypatch):
-    monkeypatch.setattr(queries, "COUNT_CAP", 60)
+    monkeypatch.setattr(queue, "COUNT_CAP", 60)
     with app.app_context():
         seed(120, random_seed=2, clinic_ids=[clinic_named().id], unattached=0)
     first = signed_in.get("/clinician/").get_data(as_text=True)
@@ -291,7 +291,7 @@ def test_unknown_codes_are_404_and_record_nothing(signed_in, code):
 
 @pytest.mark.parametrize("prefix, upper", [("7K", "7M"), ("7Z", "8"), ("AZZ", "B"), ("ZZ", None), ("0", "1")])
 def test_code_prefix_upper_bound_follows_the_code_alphabet(prefix, upper):
-    from app.clinician.queries import _next_prefix
+    from app.clinician.filters import _next_prefix
 
     assert _next_prefix(prefix) == upper
 

@@ -7,7 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.clinician.charts import bar_chart, nice_ceiling, trend_chart
-from app.clinician.queries import Scope, series_for
+from app.clinician.filters import Scope
+from app.clinician.queue import series_for
 from app.extensions import db as _db
 from app.models import AuditEvent, Clinic, Screening
 from app.screening.instruments import PCL5, PCPTSD5

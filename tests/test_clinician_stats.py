@@ -6,7 +6,8 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from app.clinician.queries import Filters, Scope, instrument_summaries, weekly_counts
+from app.clinician.filters import Filters, Scope
+from app.clinician.statistics import instrument_summaries, weekly_counts
 from app.extensions import db as _db
 from tests.clinician_support import WORKSPACE_FIXTURES, store, utc
 
@@ -92,9 +93,13 @@ def page_statements(client, url: str) -> list[str]:
     return statements
 
 
+def counts_people(statement: str) -> bool:
+    return "series_start_id" in statement or "screening_series" in statement
+
+
 def without_people_counts(statements: list[str]) -> tuple[list[str], list[str]]:
-    """(the statistics' other statements, the two that count series: people and people waiting)."""
-    return ([s for s in statements if "series_start_id" not in s], [s for s in statements if "series_start_id" in s])
+    """(the statistics' other statements, those that count series: people and people waiting)."""
+    return [s for s in statements if not counts_people(s)], [s for s in statements if counts_people(s)]
 
 
 @pytest.mark.parametrize("query", ["", "?instrument=pcl5&from=2026-01-01&to=2026-12-31&cutoff=yes&reviewed=no"],
@@ -109,7 +114,10 @@ def test_everyones_statistics_aggregate_the_daily_counts_and_never_read_the_resu
     # The results themselves are read only for the flagged count: the few with a safety item, by index.
     [flagged] = [s for s in statements if "FROM screenings" in s]
     assert "screenings.triage_tier = " in flagged and "screenings.answers" not in flagged
-    assert len(people) == 2  # people (series) beside results, and series waiting: series live in the results
+    if query:  # a cut-off or review filter selects single results of a series: counted from the results
+        assert len(people) == 2 and not any("screening_series" in s for s in people)
+    else:  # people and people waiting from the series rows, and the few series that straddle the dates
+        assert len(people) == 4 and all("FROM screening_series" in s for s in people), "\n\n".join(people)
 
 
 def test_a_clinics_statistics_aggregate_its_results_in_sql_and_never_load_the_answers(signed_in):

@@ -8,9 +8,10 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.clinician import queries
+from app.clinician import statistics
 from app.clinician.demo import seed
-from app.clinician.queries import Filters, Scope, instrument_summaries, weekly_counts
+from app.clinician.filters import Filters, Scope
+from app.clinician.statistics import instrument_summaries, weekly_counts
 from app.extensions import db as _db
 from app.models import AuditEvent, Screening, ScreeningDailyCount, utcnow
 from tests.clinician_support import (
@@ -148,13 +149,13 @@ def test_statistics_from_the_daily_counts_equal_those_from_the_results(app, admi
         store(taken_at=when)
     table = filter_table()
     everything = Scope(None)
-    assert all(queries.uses_daily_counts(filters, everything) for filters in table)
+    assert all(statistics.uses_daily_counts(filters, everything) for filters in table)
     with app.app_context():
         from_counts = [(weekly_counts(filters, everything), instrument_summaries(filters, everything),
-                        queries.backlog(filters, everything)) for filters in table]
-        monkeypatch.setattr(queries, "uses_daily_counts", lambda filters, scope: False)
+                        statistics.backlog(filters, everything)) for filters in table]
+        monkeypatch.setattr(statistics, "uses_daily_counts", lambda filters, scope: False)
         from_results = [(weekly_counts(filters, everything), instrument_summaries(filters, everything),
-                         queries.backlog(filters, everything)) for filters in table]
+                         statistics.backlog(filters, everything)) for filters in table]
     for filters, counted, aggregated in zip(table, from_counts, from_results, strict=True):
         assert counted == aggregated, filters
     # The comparison saw real figures: most combinations match something, and types are the same.
@@ -175,7 +176,7 @@ def test_a_code_search_counts_the_results_themselves(app):
     with app.app_context():
         _db.session.execute(sa.delete(ScreeningDailyCount))  # the counts cannot be what answers this
         _db.session.commit()
-        assert not queries.uses_daily_counts(filters, Scope(None))
+        assert not statistics.uses_daily_counts(filters, Scope(None))
         [pcl5, pcptsd5, _itq, _phq9] = instrument_summaries(filters, Scope(None))
         assert (pcl5.count, pcl5.totals, pcptsd5.count) == (1, {80: 1}, 0)
         assert len(weekly_counts(filters, Scope(None))) == 1
@@ -203,6 +204,6 @@ def test_stats_rebuild_recomputes_the_counts_and_is_audited(app, runner):
     assert f"Rebuilt {len(expected)} daily groups from 51 results." in result.output
     with app.app_context():
         [event] = _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "stats_rebuild"))
-        assert event.detail == f"{len(expected)} daily groups from 51 results" and event.clinician_id is None
+        assert event.detail == f"{len(expected)} daily groups from 51 results; 0 series" and event.clinician_id is None
     store(answers=[0] * 20)  # the triggers carry on from the rebuilt counts
     assert_counts_exact()

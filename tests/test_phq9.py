@@ -175,16 +175,17 @@ def test_clinic_link_offers_it_only_when_chosen(app, signed_in):
 
 
 def test_statistics_from_the_daily_counts_equal_those_from_the_results(app, monkeypatch):
-    from app.clinician import queries
-    from app.clinician.queries import Filters, Scope, instrument_summaries
+    from app.clinician import statistics
+    from app.clinician.filters import Filters, Scope
+    from app.clinician.statistics import instrument_summaries
     from tests.clinician_support import counts_from_results, counts_in_table
     for answers in ([0] * 9, [3] * 9, [1] * 8 + [0], [1] * 8 + [0]):
         store("phq9", answers=answers)
     assert counts_in_table() == counts_from_results()
     with app.app_context():
-        assert queries.uses_daily_counts(Filters(), Scope(None))
+        assert statistics.uses_daily_counts(Filters(), Scope(None))
         counted = instrument_summaries(Filters(), Scope(None))
-        monkeypatch.setattr(queries, "uses_daily_counts", lambda filters, scope: False)
+        monkeypatch.setattr(statistics, "uses_daily_counts", lambda filters, scope: False)
         aggregated = instrument_summaries(Filters(), Scope(None))
     assert counted == aggregated
     phq9 = next(summary for summary in counted if summary.instrument_id == "phq9")

@@ -11,8 +11,8 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..models import Clinic, Clinician
 from ..screening.instruments import INSTRUMENTS
+from .filters import parse_filters
 from .forms import AddByCodeForm
-from .queries import parse_filters
 from .triage_display import reference_of, safety_flags
 from .zones import in_zone
 

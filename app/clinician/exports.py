@@ -6,6 +6,7 @@ import io
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -18,7 +19,8 @@ from ..extensions import db
 from ..models import Clinic, Clinician, Screening
 from ..screening.fhir import questionnaire_response
 from ..screening.instruments import PCL5, PRODUCT_CLUSTERS
-from .queries import Filters, Scope, filtered, series_of_results
+from .filters import Filters, Scope, filtered
+from .statistics import is_retake, series_key, visible_to
 
 BATCH = 2000  # rows fetched per round trip (a server-side cursor on PostgreSQL) and written per chunk
 CHUNK = 200  # FHIR entries per chunk handed to the server, so a large export is not one write per result
@@ -88,19 +90,39 @@ def _local_text_postgresql(element, compiler, **kw):
     return f"to_char(timezone({zone}, {moment}), 'YYYY-MM-DD HH24:MI:SS')"
 
 
-ROOT = sa.orm.aliased(Screening, name="series_root")
 REVIEWER = sa.orm.aliased(Clinician, name="reviewer")
 
 
-def with_care_columns(statement: sa.Select, scope: Scope) -> tuple[sa.Select, sa.CTE]:
-    """The export's statement joined to what CARE_COLUMNS need: the clinic, the reviewer and the series
-    (the chain of the reader's results from their first, see queries.series_of_results)."""
-    chain = series_of_results(scope)
+@dataclass(frozen=True)
+class SeriesColumns:
+    """A result's series as the CSV names it: its first visible result's case reference (stored form) and
+    its place among the series' visible results (1 for the first, or for a result never retaken)."""
+
+    reference: sa.ColumnElement
+    position: sa.ColumnElement
+
+
+def with_care_columns(statement: sa.Select, scope: Scope) -> tuple[sa.Select, SeriesColumns]:
+    """The export's statement joined to what CARE_COLUMNS need: the clinic, the reviewer and the series.
+    A series is the results sharing their stored first result (`series_key`); among those the reader may
+    see, each one's place is its rank in the order they were stored (ids: a retake is always stored after
+    the result it follows), in one window over the results that are in a series, never a walk of links."""
+    member = sa.orm.aliased(Screening, name="series_member")
+    retake = sa.orm.aliased(Screening, name="series_retake")
+    key = series_key(member)
+    in_series = sa.or_(is_retake(member),
+                       member.id.in_(sa.select(retake.series_start_id).where(is_retake(retake))))
+    ranked = (sa.select(member.id,
+                        sa.func.first_value(member.case_reference).over(partition_by=key, order_by=member.id)
+                        .label("reference"),
+                        sa.func.row_number().over(partition_by=key, order_by=member.id).label("position"))
+              .where(in_series, *visible_to(member, scope)).subquery("series_place"))
+    columns = SeriesColumns(sa.func.coalesce(ranked.c.reference, Screening.case_reference),
+                            sa.func.coalesce(ranked.c.position, 1))
     return (statement.select_from(Screening)
             .outerjoin(Clinic, Clinic.id == Screening.clinic_id)
             .outerjoin(REVIEWER, REVIEWER.id == Screening.reviewed_by_id)
-            .outerjoin(chain, chain.c.id == Screening.id)
-            .outerjoin(ROOT, ROOT.id == chain.c.root)), chain
+            .outerjoin(ranked, ranked.c.id == Screening.id)), columns
 
 
 def _display_reference(reference) -> sa.ColumnElement:
@@ -108,13 +130,13 @@ def _display_reference(reference) -> sa.ColumnElement:
     return "R-" + sa.func.substr(reference, 1, 3) + "-" + sa.func.substr(reference, 4)
 
 
-def _care_tail(chain: sa.CTE) -> sa.ColumnElement:
+def _care_tail(series: SeriesColumns) -> sa.ColumnElement:
     """CARE_COLUMNS as PostgreSQL text, each after a comma."""
     zone = sa.func.coalesce(Clinic.timezone, "UTC")
     comma = sa.literal(",")
     return (comma + sa.func.coalesce(Clinic.slug, "") + comma + sa.func.coalesce(Clinic.timezone, "")
-            + comma + sa.func.coalesce(_display_reference(ROOT.case_reference), "")
-            + comma + _optional_text(chain.c.step)
+            + comma + _display_reference(series.reference)
+            + comma + _text(series.position)
             + comma + sa.func.coalesce(_quoted_text(REVIEWER.email), "")
             + comma + sa.func.coalesce(utc_iso(Screening.reviewed_at), "")
             + comma + local_text(Screening.taken_at, zone)
@@ -194,8 +216,8 @@ def _copied_lines(connection: sa.Connection, filters: Filters, scope: Scope) -> 
     """PostgreSQL: `COPY (SELECT line …) TO STDOUT` in text format, BATCH lines a chunk. Text format ends
     each row with LF and escapes backslashes and control characters in the data, so every LF is a line
     end (made CRLF) and the escapes are undone exactly."""
-    statement, chain = with_care_columns(sa.select(), scope)
-    statement = filtered(statement.add_columns(_csv_line() + _care_tail(chain)).outerjoin(_ASSIGNEE, _ASSIGNED),
+    statement, series = with_care_columns(sa.select(), scope)
+    statement = filtered(statement.add_columns(_csv_line() + _care_tail(series)).outerjoin(_ASSIGNEE, _ASSIGNED),
                          filters, scope).order_by(Screening.taken_at, Screening.id)
     sql, params = _driver_statement(connection, statement)
     if not params:  # psycopg merges only when there are parameters; otherwise `%%` would stay doubled
@@ -239,8 +261,8 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
                Screening.dso_total, Screening.affective_dysregulation, Screening.negative_self_concept,
                Screening.disturbed_relationships, Screening.ptsd_criteria_met, Screening.dso_criteria_met,
                Screening.icd11_pattern, Clinician.email, Screening.safety_items]
-    statement, chain = with_care_columns(sa.select(), scope)
-    care = [Clinic.slug, Clinic.timezone, ROOT.case_reference, chain.c.step, REVIEWER.email,
+    statement, series = with_care_columns(sa.select(), scope)
+    care = [Clinic.slug, Clinic.timezone, series.reference, series.position, REVIEWER.email,
             sa.type_coerce(Screening.reviewed_at, sa.String)]
     # Walking the taken_at index (ties in id order, as the index holds the rowid) reads the rows where
     # they are: measured at 1,000,000 randomly placed results cheaper than sorting them all, and rows

@@ -39,7 +39,7 @@ def parse_page(raw: str | None) -> int:
 
 def parse_clinic_slug(raw: str, errors: list[str]) -> str | None:
     """`?clinic=`: a clinic's slug as slugify makes them (whether the reader may see it is the scope's
-    question, see queries.scope_for); anything else is reported and left out."""
+    question, see filters.scope_for); anything else is reported and left out."""
     if not raw:
         return None
     if len(raw) > 80 or not SLUG.fullmatch(raw):

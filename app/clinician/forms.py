@@ -1,4 +1,4 @@
-"""Forms of the clinician workspace (the filters are plain GET parameters, see queries.parse_filters)."""
+"""Forms of the clinician workspace (the filters are plain GET parameters, see filters.parse_filters)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l

@@ -15,12 +15,15 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from .. import audit
 from ..extensions import db
-from ..models import Clinic, Screening
+from ..models import Clinic, Screening, ScreeningSeries
+from ..retention import expiry_cutoff
 from ..screening.instruments import INSTRUMENTS, Instrument
 from ..screening.service import required_cutoff
 from .blueprint import bp, filter_errors, signed_in_clinician
 from .charts import bar_chart
-from .queries import Filters, Scope, is_retake, parse_filters, scope_for, series_key, visible_to
+from .exports import _driver_statement
+from .filters import Filters, Scope, parse_filters, scope_for, unindexed
+from .statistics import is_retake, series_key, visible_to
 
 CSV_HEADER = ["clinic", "instrument", "month", "series", "median_first", "median_latest",
               "improved_reliably", "worsened_reliably", "crossed_below_cutoff", "reliable_change", "cutoff"]
@@ -41,24 +44,34 @@ def _month_postgresql(element, compiler, **kw):
 
 @compiles(month_of, "sqlite")
 def _month_sqlite(element, compiler, **kw):
-    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)})"
+    # Timestamps are stored as UTC text, '2026-01-05 23:59:59.000000': the month is its first 7 characters
+    # (strftime parses every value, see bench/RESULTS.md).
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
 
 
 def series_rows(instrument: Instrument, scope: Scope) -> sa.Subquery:
     """One row per series of two or more of the instrument's results visible to the reader: the clinic
     and month of its first result, its first and latest totals. Only results in a series of retakes are
-    read, never every result: everyone's through the series_start_id index (retakes, then the first
-    results they name); a clinic's through its own results, each checked for a retake."""
+    read, never every result: everyone's are the few series that straddle the retention boundary (the
+    rest come from their series rows, see `groups_of_series`), found through the series rows, each
+    series' results by id and series_start_id; a clinic's through its own results, each checked for a
+    retake."""
     member = sa.orm.aliased(Screening, name="member")
     if scope.everything:
-        retakes = sa.select(Screening.id).where(is_retake())
-        firsts = sa.select(Screening.series_start_id.label("id")).where(is_retake())
-        in_series = sa.union(retakes, firsts).subquery("in_series")
+        straddling = (sa.select(ScreeningSeries.series_id)
+                      .where(ScreeningSeries.instrument == instrument.id,
+                             ScreeningSeries.first_taken_at < expiry_cutoff(),
+                             ScreeningSeries.latest_taken_at >= expiry_cutoff()))
+        in_series = sa.union_all(
+            sa.select(Screening.id).where(Screening.id.in_(straddling)),
+            sa.select(Screening.id).where(Screening.series_start_id.in_(straddling))).subquery("in_series")
         members = sa.select().select_from(in_series).join(member, member.id == in_series.c.id)
     else:
         retake = sa.orm.aliased(Screening, name="retake")
         members = sa.select().select_from(member).where(
             sa.or_(is_retake(member), sa.exists().where(retake.series_start_id == member.id)))
+    # Everyone's: kept off SQLite's instrument indexes, which it took to read every result of the instrument.
+    same_instrument = (unindexed(member.instrument) if scope.everything else member.instrument) == instrument.id
     key = series_key(member)
     # Each result's place from either end of its series (among the visible results), in one pass.
     ranked = (members.add_columns(
@@ -66,7 +79,7 @@ def series_rows(instrument: Instrument, scope: Scope) -> sa.Subquery:
         sa.func.row_number().over(partition_by=key, order_by=(member.taken_at, member.id)).label("from_start"),
         sa.func.row_number().over(partition_by=key, order_by=(member.taken_at.desc(), member.id.desc()))
         .label("from_end"))
-        .where(*visible_to(member, scope), member.instrument == instrument.id).subquery("ranked"))
+        .where(*visible_to(member, scope), same_instrument).subquery("ranked"))
 
     def first(column):
         return sa.func.max(sa.case((ranked.c.from_start == 1, column)))
@@ -76,6 +89,36 @@ def series_rows(instrument: Instrument, scope: Scope) -> sa.Subquery:
                       first(ranked.c.total).label("first_total"),
                       sa.func.max(sa.case((ranked.c.from_end == 1, ranked.c.total))).label("latest_total"))
             .group_by(ranked.c.root).having(sa.func.count() >= 2).subquery("series"))
+
+
+def _tuples(statement: sa.Select) -> list[tuple]:
+    """The statement's rows as the driver's plain tuples: tens of thousands of groups, each read once, for
+    which building SQLAlchemy rows cost more than the loop that sums them."""
+    connection = db.session.connection()
+    sql, params = _driver_statement(connection, statement)
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a checked-out connection holds its driver's connection
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def groups_of_series(instrument: Instrument) -> list[tuple]:
+    """Everyone's series of the instrument that began within the retention period, from their rows in
+    screening_series (kept by triggers): (clinic, month of the first result, first total, latest total,
+    how many). Their results are all within the period (none precedes the first), so each row is what
+    `series_rows` would compute from the results; a series begun before it is `series_rows`' to count.
+    Grouped in the order of ix_screening_series_outcomes; the time is kept off SQLite's indexes, which
+    would otherwise take the time index and sort every series."""
+    series = ScreeningSeries
+    columns = (series.first_clinic_id, series.first_month, series.first_total, series.latest_total)
+    return _tuples(
+        sa.select(*columns, sa.func.count())
+        .where(series.instrument == instrument.id, unindexed(series.first_taken_at) >= expiry_cutoff())
+        .group_by(*columns))
 
 
 @dataclass
@@ -127,30 +170,49 @@ def median(counts: dict[int, int]) -> float | None:
 
 def outcome_rows(scope: Scope) -> list[OutcomeRow]:
     """Per clinic, instrument (those with a change rule) and month of the first result: one GROUP BY over
-    the series by (clinic, month, first total, latest total) — at most 81 × 81 groups a clinic and month,
-    far fewer in practice — from which the counts, changes and medians are summed here."""
+    the series by (clinic, month, first total, latest total) — at most 81 × 81 groups a clinic and month;
+    about as many as series when a clinic has hundreds a month — from which the counts, changes and
+    medians are summed here, in one tight loop."""
     names = dict(db.session.execute(sa.select(Clinic.id, Clinic.slug)).all())
-    rows: dict[tuple, OutcomeRow] = {}
+    rows: list[OutcomeRow] = []
     for instrument in INSTRUMENTS.values():
         rule = instrument.change_rule
         if rule is None:
             continue
-        cutoff = required_cutoff(instrument)
+        cutoff, reliable = required_cutoff(instrument), rule.reliable
         series = series_rows(instrument, scope)
-        groups = db.session.execute(
+        groups = [_tuples(
             sa.select(series.c.clinic_id, series.c.month, series.c.first_total, series.c.latest_total, sa.func.count())
-            .group_by(series.c.clinic_id, series.c.month, series.c.first_total, series.c.latest_total)).all()
-        for clinic_id, month, first, latest, count in groups:
-            first, latest, count = int(first), int(latest), int(count)
-            key = (names.get(clinic_id, ""), instrument.id, month)
-            row = rows.setdefault(key, OutcomeRow(key[0], instrument, month))
-            row.series += count
-            row.improved += count if latest - first <= -rule.reliable else 0
-            row.worsened += count if latest - first >= rule.reliable else 0
-            row.crossed_below += count if first >= cutoff > latest else 0
-            row.first_totals[first] = row.first_totals.get(first, 0) + count
-            row.latest_totals[latest] = row.latest_totals.get(latest, 0) + count
-    return sorted(rows.values(), key=lambda row: (row.instrument.id, row.clinic, row.month))
+            .group_by(series.c.clinic_id, series.c.month, series.c.first_total, series.c.latest_total))]
+        if scope.everything:
+            groups.append(groups_of_series(instrument))
+        # (clinic id, month) → [series, improved, worsened, crossed below, first totals, latest totals]
+        cells: dict[tuple, list] = {}
+        for result in groups:
+            for clinic_id, month, first, latest, count in result:
+                cell = cells.get((clinic_id, month))
+                if cell is None:
+                    cell = cells[(clinic_id, month)] = [0, 0, 0, 0, {}, {}]
+                cell[0] += count
+                if latest - first <= -reliable:
+                    cell[1] += count
+                if latest - first >= reliable:
+                    cell[2] += count
+                if first >= cutoff > latest:
+                    cell[3] += count
+                firsts, latests = cell[4], cell[5]
+                firsts[first] = firsts.get(first, 0) + count
+                latests[latest] = latests.get(latest, 0) + count
+        merged: dict[tuple, OutcomeRow] = {}
+        for (clinic_id, month), (count, improved, worsened, crossed, firsts, latests) in cells.items():
+            row = OutcomeRow(names.get(clinic_id, ""), instrument, month, count, improved, worsened, crossed,
+                             firsts, latests)
+            if (row.clinic, month) in merged:  # a clinic deleted since (its id gone): rows without a clinic
+                merged[(row.clinic, month)].add(row)
+            else:
+                merged[(row.clinic, month)] = row
+        rows.extend(merged.values())
+    return sorted(rows, key=lambda row: (row.instrument.id, row.clinic, row.month))
 
 
 def combined(rows: list[OutcomeRow], by: str) -> list[OutcomeRow]:

@@ -30,20 +30,14 @@ from .blueprint import add_by_code_form, bp, filter_errors, signed_in_clinician
 from .charts import bar_chart, trend_chart
 from .exports import csv_stream, fhir_stream
 from .filter_parsing import parse_page
+from .filters import parse_filters, scope_for, scope_of
 from .forms import AddByCodeForm, NoteForm, NotificationsForm, PostOnlyForm, UnreviewForm
-from .queries import (
-    PAGE_SIZE,
+from .queue import PAGE_SIZE, find_by_reference, queue_page, series_for, series_summaries
+from .statistics import (
     backlog,
-    find_by_reference,
     flagged_counts,
     instrument_summaries,
-    parse_filters,
-    queue_page,
-    scope_for,
-    scope_of,
     series_counts,
-    series_for,
-    series_summaries,
     series_waiting,
     weekly_counts,
 )
@@ -65,7 +59,7 @@ def render_queue(add_by_code: AddByCodeForm, status: int = 200):
 
 @bp.get("/")
 def queue():
-    """The triage queue (see queries.QUEUE_ORDER); 50 a page."""
+    """The triage queue (see queue.QUEUE_ORDER); 50 a page."""
     return render_queue(add_by_code_form())
 
 

@@ -21,7 +21,7 @@ from ..clinics import create_clinic
 from ..extensions import db
 from ..models import ROLE_ADMIN, ROLE_CLINICIAN, TOKEN_INVITE, TOKEN_RESET, Clinic, Clinician, ScreeningDailyCount
 from ..retention import purge_audit_log, purge_expired
-from ..rollup_triggers import REBUILD
+from ..rollup_triggers import REBUILD, SERIES_REBUILD
 from .clinics import add_member, add_to_clinic, clinic_by_slug, clinic_cli
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -141,9 +141,9 @@ def demo_clinics(number: int) -> list[int]:
 
 
 @stats_cli.command("rebuild")
-def rebuild_daily_counts() -> None:
-    """Recompute the daily counts from the stored results, in one transaction. Triggers keep them
-    right on their own; this is for recovery, e.g. after rows were copied in with triggers off."""
+def rebuild_rollups() -> None:
+    """Recompute the daily counts and the series rows from the stored results, in one transaction. Triggers
+    keep them right on their own; this is for recovery, e.g. after rows were copied in with triggers off."""
     dialect = db.session.get_bind().dialect.name
     if dialect not in REBUILD:
         raise click.ClickException(f"No daily-count rebuild for {dialect}.")
@@ -151,11 +151,15 @@ def rebuild_daily_counts() -> None:
         db.session.execute(sa.text("LOCK TABLE screenings IN SHARE MODE"))
     db.session.execute(sa.delete(ScreeningDailyCount))
     db.session.execute(sa.text(REBUILD[dialect]))
+    db.session.execute(sa.text("DELETE FROM screening_series"))
+    db.session.execute(sa.text(SERIES_REBUILD[dialect]))
+    series = db.session.scalar(sa.text("SELECT count(*) FROM screening_series"))
     groups, results = db.session.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(ScreeningDailyCount.results), 0))).one()
-    audit.record(audit.STATS_REBUILD, detail=f"{groups} daily groups from {results} results")
+    audit.record(audit.STATS_REBUILD, detail=f"{groups} daily groups from {results} results; {series} series")
     db.session.commit()
     click.echo(f"Rebuilt {groups} daily groups from {results} results.")
+    click.echo(f"Rebuilt {series} series.")
 
 
 # --- Accounts by link: invitations, password resets, two-factor resets (the accounts issue) ----------
