@@ -243,6 +243,7 @@ def test_itq_complex_ptsd_results_already_stored_rank_above_the_rest_of_their_ti
         by_pattern = {row.pattern or row.instrument: row.severity for row in rows}
         assert by_pattern["cptsd"] == pytest.approx(2.25) and by_pattern["ptsd"] == pytest.approx(1.0)
         assert by_pattern["cptsd"] > by_pattern["ptsd"] > by_pattern["pcl5"] > by_pattern["none"]
+        db.session.rollback()
         downgrade(revision=before)
         shares = {row.pattern or row.instrument: row.severity for row in db.session.execute(select("diagnosis"))}
         assert shares == pytest.approx({"cptsd": 0.25, "ptsd": 1.0, "none": 0.25, "pcl5": 0.75})
