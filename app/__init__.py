@@ -12,6 +12,7 @@ from config import (
     environment_settings,
 )
 
+from . import fast_i18n
 from .assets import init_assets
 from .clinician.alerts import init_alerts
 from .database import configure_sqlite
@@ -93,6 +94,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    fast_i18n.install(app)  # after Flask-Babel's own Jinja set-up, which it replaces
     login_manager.init_app(app)
     limiter.init_app(app)
 
