@@ -34,13 +34,8 @@ def select_locale() -> str:
     chosen = request.cookies.get("lang")
     if chosen is not None and chosen in languages:
         return chosen
-    # By the reader's order of preference, region ignored: "es-ES,en;q=0.5" means Spanish first.
-    # (Werkzeug's best_match prefers any exact match, so it would pick English here.)
-    for tag, _quality in request.accept_languages:
-        primary = tag.replace("_", "-").split("-")[0].lower()
-        if primary in languages:
-            return primary
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    found = fast_i18n.preferred_language(request.headers.get("Accept-Language", ""), tuple(languages))
+    return found or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:

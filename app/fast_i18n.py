@@ -9,14 +9,31 @@ catalogue, the same strings.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask, current_app
 from flask.globals import _cv_app
 from flask_babel import Domain, get_locale
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from .extensions import babel
+
+
+@lru_cache(maxsize=512)
+def preferred_language(header: str, languages: tuple[str, ...]) -> str | None:
+    """The first of `languages` in an Accept-Language header, by the reader's order of preference, region
+    ignored: "es-ES,en;q=0.5" means Spanish first (Werkzeug's best_match prefers any exact match, so it
+    would pick English there). Kept per header value: browsers send a handful of them, and parsing one
+    was a sixth of a cached page's CPU."""
+    for tag, _quality in parse_accept_header(header, LanguageAccept):
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        if primary in languages:
+            return primary
+    return None
 
 
 class CachedDomain(Domain):

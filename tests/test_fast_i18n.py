@@ -104,3 +104,19 @@ def test_result_pages_are_byte_for_byte_those_of_the_stock_path(app, monkeypatch
     assert "rendered_fragments" not in app.extensions
     assert fast == stock
     assert b"Please reach out today" in fast[1] and b"Por favor, pida apoyo hoy" in fast[5]
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("es-ES,en;q=0.5", "es"), ("en-US,es;q=0.8", "en"), ("en;q=0.1, es;q=0.9", "es"), ("ES_mx", "es"),
+    ("fr, de;q=0.5", None), ("", None), ("*", None),
+])
+def test_the_accept_language_header_picks_the_readers_first_offered_language(header, expected):
+    assert fast_i18n.preferred_language(header, ("en", "es")) == expected
+
+
+def test_the_page_language_follows_the_header_and_the_cookie(app):
+    client = app.test_client()
+    assert '<html lang="es">' in client.get("/about", headers={"Accept-Language": "es-ES,en;q=0.5"}).text
+    assert '<html lang="en">' in client.get("/about", headers={"Accept-Language": "fr"}).text
+    client.set_cookie("lang", "es")
+    assert '<html lang="es">' in client.get("/about", headers={"Accept-Language": "en"}).text
