@@ -446,6 +446,12 @@ def _p99_of_rounds(m: Measurement) -> float:
     return p99s[len(p99s) // 2]
 
 
+def _times(ratio: float, target: float) -> str:
+    """A ratio to two decimals, or three (cut, not rounded) where two would put it onto the target: 0.4996
+    is shown as 0.499, not as a 0.50 that the table calls missed."""
+    return f"{int(ratio * 1000) / 1000:.3f}×" if round(ratio, 2) == target else f"{ratio:.2f}×"
+
+
 def write_targets(results: list[Measurement]) -> list[str]:
     """Point 11's targets beside their measurements."""
     rows = []
@@ -453,19 +459,19 @@ def write_targets(results: list[Measurement]) -> list[str]:
         if m.ratio is None or m.name.startswith(("ceiling", "durable")):
             continue
         if "store=true" in m.name or "(form, stored" in m.name:
-            rows.append((f"stored submission `{m.name}`", f"≥ {STORED_TARGET}× durable ceiling", f"{m.ratio:.2f}×",
-                         m.ratio >= STORED_TARGET))
+            rows.append((f"stored submission `{m.name}`", f"≥ {STORED_TARGET}× durable ceiling",
+                         _times(m.ratio, STORED_TARGET), m.ratio >= STORED_TARGET))
             if f"{BUSY_CLIENTS} connections" in m.name:
                 p99 = _p99_of_rounds(m)
                 each = ", ".join(f"{r.p99_ms:.0f}" for r in sorted(m.rounds, key=lambda r: r.p99_ms))
                 rows.append((f"p99 of `{m.name}` on SQLite", f"< {P99_TARGET_MS} ms",
                              f"{p99:.0f} ms (median of the rounds' p99: {each} ms)", p99 < P99_TARGET_MS))
         elif "not stored" in m.name:
-            rows.append((f"result page `{m.name}`", f"≥ {RESULT_PAGE_TARGET}× hello world", f"{m.ratio:.2f}×",
-                         m.ratio >= RESULT_PAGE_TARGET))
+            rows.append((f"result page `{m.name}`", f"≥ {RESULT_PAGE_TARGET}× hello world",
+                         _times(m.ratio, RESULT_PAGE_TARGET), m.ratio >= RESULT_PAGE_TARGET))
         elif m.name.startswith("GET /screen/pcl5"):
             rows.append((f"questionnaire page `{m.name}`", f"≥ {QUESTIONNAIRE_TARGET}× hello world",
-                         f"{m.ratio:.2f}×", m.ratio >= QUESTIONNAIRE_TARGET))
+                         _times(m.ratio, QUESTIONNAIRE_TARGET), m.ratio >= QUESTIONNAIRE_TARGET))
     lines = ["", "## Targets of the write path (issue 27, point 11)", "",
              "| target | wanted | measured | |", "|---|---|---|---|"]
     lines += [f"| {what} | {wanted} | {figure} | {_status(met)} |" for what, wanted, figure, met in rows]

@@ -67,3 +67,10 @@ def test_the_stored_form_sends_a_fresh_one_time_value_per_request():
     script = run.lua_form_stored()
     assert "store=yes" in script and "function request()" in script and "&submission=" in script
     assert run.lua_form_stored() != script  # a new run prefix: a value from an earlier round never repeats
+
+
+def test_a_ratio_just_under_its_target_is_not_shown_as_the_target():
+    run = load("run")
+    assert run._times(0.4996, 0.5) == "0.499×" and run._times(0.5004, 0.5) == "0.500×"
+    assert run._times(0.4949, 0.5) == "0.49×"
+    assert run._times(0.52, 0.5) == "0.52×"
