@@ -12,6 +12,7 @@ from config import (
     environment_settings,
 )
 
+from . import fast_i18n
 from .assets import init_assets
 from .clinician.alerts import init_alerts
 from .database import configure_sqlite
@@ -33,13 +34,8 @@ def select_locale() -> str:
     chosen = request.cookies.get("lang")
     if chosen is not None and chosen in languages:
         return chosen
-    # By the reader's order of preference, region ignored: "es-ES,en;q=0.5" means Spanish first.
-    # (Werkzeug's best_match prefers any exact match, so it would pick English here.)
-    for tag, _quality in request.accept_languages:
-        primary = tag.replace("_", "-").split("-")[0].lower()
-        if primary in languages:
-            return primary
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    found = fast_i18n.preferred_language(request.headers.get("Accept-Language", ""), tuple(languages))
+    return found or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -93,6 +89,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    fast_i18n.install(app)  # after Flask-Babel's own Jinja set-up, which it replaces
     login_manager.init_app(app)
     limiter.init_app(app)
 

@@ -70,13 +70,15 @@ def raw_insert(database: Path, synchronous: str):
     connection.execute("PRAGMA foreign_keys = ON")
     statement = ("INSERT INTO screenings (code, instrument, instrument_version, answers, total, share, reexperiencing,"
                  " avoidance, arousal, dsm5_b, dsm5_c, dsm5_d, dsm5_e, dsm5_rule_met, cutoff, at_or_above_cutoff,"
-                 " taken_at, reviewed) VALUES (?, 'pcl5', '2013', ?, 31, 0.3875, 9, 3, 9, 3, 1, 4, 4, 1, 33, 0,"
-                 " strftime('%Y-%m-%d %H:%M:%f', 'now'), 0)")
+                 " taken_at, reviewed, case_reference, submission_key, triage_tier, severity, safety_items)"
+                 " VALUES (?, 'pcl5', '2013', ?, 31, 0.3875, 9, 3, 9, 3, 1, 4, 4, 1, 33, 0,"
+                 " strftime('%Y-%m-%d %H:%M:%f', 'now'), 0, ?, ?, 1, 0.5, '16')")
     answers = json.dumps(PCL5)
 
     def insert():
         connection.execute("BEGIN")
-        connection.execute(statement, (secrets.token_hex(6).upper(), answers))
+        connection.execute(statement, (secrets.token_hex(6).upper(), answers, secrets.token_hex(4)[:7].upper(),
+                                        secrets.token_hex(32)))
         connection.execute("COMMIT")
 
     return insert

@@ -1,9 +1,14 @@
 """SQLite planner statistics: gathered once results reach 1,000 and again whenever they double."""
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import stat
+import threading
 
 import pytest
+import sqlalchemy as sa
 
 from app.database import refresh_statistics
 
@@ -44,3 +49,80 @@ def test_statistics_are_refreshed_when_the_results_double():
     connection.executemany("INSERT INTO screenings (total) VALUES (?)", [(1,)] * 1000)
     refresh_statistics(connection.cursor())
     assert stat_rows(connection) == 3500
+
+
+# --- the people's writers queue for SQLite's one write lock (app/database.py, SQLiteWriteLock) ----------
+
+PCL5_STORED = {"instrument": "pcl5", "answers": [2, 1, 0, 3, 2, 1, 0, 2, 1, 1, 2, 3, 1, 0, 2, 1, 2, 2, 1, 3],
+               "store": True}
+
+
+def file_app(tmp_path, **settings):
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'queue.sqlite'}", **settings})
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def stored_rows(app) -> int:
+    from app.extensions import db
+
+    with app.app_context():
+        return db.session.execute(sa.text("SELECT count(*) FROM screenings")).scalar_one()
+
+
+def test_sixteen_clients_storing_at_once_never_meet_the_busy_handler(tmp_path):
+    """With a busy timeout of 1 ms any writer that found SQLite's write lock taken would fail with
+    "database is locked": every store succeeds because the writers queue for the lock instead."""
+    app = file_app(tmp_path, SQLITE_BUSY_TIMEOUT_MS=1)
+    statuses: list[int] = []
+
+    def client_storing():
+        client = app.test_client()
+        for _ in range(8):
+            statuses.append(client.post("/api/v1/screenings", json=PCL5_STORED).status_code)
+
+    threads = [threading.Thread(target=client_storing) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201] * 128
+    assert stored_rows(app) == 128
+    with app.app_context():
+        from app.extensions import db
+
+        db.engine.dispose()
+
+
+def test_a_writer_waits_for_another_process_holding_the_lock_then_stores(tmp_path):
+    """The lock is a file lock beside the database (0600): another process's writer holding it makes this
+    one wait, not fail, and the result is stored once it is released."""
+    app = file_app(tmp_path)
+    app.test_client().post("/api/v1/screenings", json=PCL5_STORED)  # opens the lock file
+    lock_file = tmp_path / "queue.sqlite.write-lock"
+    assert stat.S_IMODE(lock_file.stat().st_mode) == 0o600
+    holder = os.open(lock_file, os.O_RDWR)  # its own open file: as another process's
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    answered: list[int] = []
+    writer = threading.Thread(target=lambda: answered.append(
+        app.test_client().post("/api/v1/screenings", json=PCL5_STORED).status_code))
+    writer.start()
+    writer.join(0.5)
+    assert writer.is_alive() and answered == []  # queued behind the holder
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    os.close(holder)
+    writer.join(10)
+    assert answered == [201]
+    assert stored_rows(app) == 2
+
+
+def test_postgresql_and_memory_databases_take_no_file_lock():
+    from app.database import SQLiteWriteLock
+
+    assert SQLiteWriteLock(":memory:").path is None and SQLiteWriteLock(None).path is None
+    with SQLiteWriteLock(":memory:").held():  # still one writer at a time among the threads
+        pass

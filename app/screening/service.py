@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from config import CUTOFF_SETTINGS
 
+from ..database import write_transaction
 from ..extensions import db
 from ..models import Clinic, Screening, utcnow
 from ..retention import expiry_cutoff, unexpired
@@ -96,25 +97,31 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
         # reviewed from their column defaults): the ORM's unit of work would build, flush and track an
         # object nobody reads (callers need only the code), at a measurable CPU cost per stored result
         # (bench/design-measurements.md).
+        # On SQLite the writers queue for the write lock rather than poll for it (write_transaction).
         connection = db.session.connection()
         try:
-            if file_previous_under_clinic is not None:  # again after a rollback, which undoes it
-                connection.execute(_FILE_PREVIOUS_UNDER_CLINIC, file_previous_under_clinic)
-            if supersede is not None:
-                connection.execute(_SUPERSEDE_PREVIOUS, supersede)
-            connection.execute(_INSERT_SCREENING, values)
-            db.session.commit()
-            if clinic is not None:
-                result_shared_with_clinic.send()
-            return values["code"]
+            with write_transaction(connection):
+                try:
+                    if file_previous_under_clinic is not None:  # again after a rollback, which undoes it
+                        connection.execute(_FILE_PREVIOUS_UNDER_CLINIC, file_previous_under_clinic)
+                    if supersede is not None:
+                        connection.execute(_SUPERSEDE_PREVIOUS, supersede)
+                    connection.execute(_INSERT_SCREENING, values)
+                    db.session.commit()
+                except BaseException:
+                    db.session.rollback()  # inside the lock: the next writer finds the database free
+                    raise
         except IntegrityError:
             # The same submission stored by a request that arrived at the same moment (a double click),
             # or a 60-bit code or 35-bit reference collision: unlikely, but a retry costs nothing.
-            db.session.rollback()
             if submission_key is not None:
                 existing = _code_for_submission(submission_key)
                 if existing is not None:
                     return existing
+            continue
+        if clinic is not None:
+            result_shared_with_clinic.send()
+        return values["code"]
     raise RuntimeError("could not allocate a unique result code")
 
 
