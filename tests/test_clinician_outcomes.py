@@ -60,8 +60,8 @@ def outcomes_data(app):
     return {"A": a, "B": b}
 
 
-HOME = ["home-clinic", "pcl5", "2026-01", "3", "40", "30", "1", "1", "2", "18", "33"]
-OTHER = ["other-clinic", "pcl5", "2026-02", "1", "40", "22", "1", "0", "1", "18", "33"]
+HOME = ["home-clinic", "pcl5", "2026-01", "3", "40", "30", "1", "1", "2", "18", "33", "0"]
+OTHER = ["other-clinic", "pcl5", "2026-02", "1", "40", "22", "1", "0", "1", "18", "33", "0"]
 
 
 @in_app_context
@@ -79,7 +79,8 @@ def csv_rows(response) -> list[list[str]]:
 def test_outcome_figures_match_the_hand_computed_series(outcomes_data, admin_client):
     rows = csv_rows(admin_client.get("/clinician/outcomes.csv"))
     assert rows[0] == ["clinic", "instrument", "month", "series", "median_first", "median_latest",
-                       "improved_reliably", "worsened_reliably", "crossed_below_cutoff", "reliable_change", "cutoff"]
+                       "improved_reliably", "worsened_reliably", "crossed_below_cutoff", "reliable_change", "cutoff",
+                       "too_soon_to_compare"]
     assert rows[1:] == [HOME, OTHER]
     assert PCL5.change_rule is not None and rows[1][9] == str(PCL5.change_rule.reliable)
 
@@ -118,6 +119,66 @@ def test_an_admin_filtering_by_clinic_sees_only_that_clinic_everywhere(outcomes_
     assert len(bundle["entry"]) == 3
     everything = admin_client.get("/clinician/stats").get_data(as_text=True)
     assert "13 results match." in everything
+
+
+def phq9_series(*points):
+    """A series of PHQ-9 results (answers, taken_at) at the home clinic, linked as retakes."""
+    previous = None
+    for answers, when in points:
+        previous = store("phq9", answers=answers, taken_at=when,
+                         **({"previous_id": previous.id} if previous else {}))
+
+
+PHQ9_14, PHQ9_8 = [2] * 7 + [0, 0], [1] * 8 + [0]  # totals 14 (at or above the cut-off 10) and 8; item 9 at 0
+
+
+@pytest.fixture
+def too_soon_data(app):
+    """Series retaken within the instrument's time frame (PHQ-9 14 days, PCL-5 30) and the same falls
+    40 days apart, begun in different months:
+      May 2026  PHQ-9 14 → 8 after 5 days, PCL-5 45 → 25 after 20 days: too soon to compare
+      June 2026 PHQ-9 14 → 8 after 40 days, PCL-5 45 → 25 after 40 days: improved, crossed below
+    (falls of 6 ≥ the PHQ-9's 5 and 20 ≥ the PCL-5's 18, from at or above the cut-off to below)."""
+    clinic_named()
+    phq9_series((PHQ9_14, utc(2026, 5, 4)), (PHQ9_8, utc(2026, 5, 9)))
+    series("Home Clinic", (45, utc(2026, 5, 6)), (25, utc(2026, 5, 26)))
+    phq9_series((PHQ9_14, utc(2026, 6, 2)), (PHQ9_8, utc(2026, 7, 12)))
+    series("Home Clinic", (45, utc(2026, 6, 3)), (25, utc(2026, 7, 13)))
+
+
+def test_a_series_retaken_within_the_time_frame_counts_as_too_soon_not_improved(too_soon_data, admin_client,
+                                                                                signed_in):
+    too_soon = [["home-clinic", "pcl5", "2026-05", "1", "45", "25", "0", "0", "0", "18", "33", "1"],
+                ["home-clinic", "pcl5", "2026-06", "1", "45", "25", "1", "0", "1", "18", "33", "0"],
+                ["home-clinic", "phq9", "2026-05", "1", "14", "8", "0", "0", "0", "5", "10", "1"],
+                ["home-clinic", "phq9", "2026-06", "1", "14", "8", "1", "0", "1", "5", "10", "0"]]
+    # A clinic's reader (from the results) and everyone's (from the screening_series rows) agree.
+    assert csv_rows(signed_in.get("/clinician/outcomes.csv"))[1:] == too_soon
+    assert csv_rows(admin_client.get("/clinician/outcomes.csv"))[1:] == too_soon
+    assert csv_rows(admin_client.get("/clinician/outcomes.csv?clinic=home-clinic"))[1:] == too_soon
+    body = signed_in.get("/clinician/outcomes").get_data(as_text=True)
+    assert "Retaken too soon to compare</th>" in body
+    assert "the latest result is less than 14 days after the first" in body
+    assert "the latest result is less than 30 days after the first" in body
+    assert re.search(r'<th scope="row">2026-05</th>\s*<td class="num">1</td>\s*<td class="num">14</td>\s*'
+                     r'<td class="num">8</td>\s*<td class="num">0</td>\s*<td class="num">0</td>\s*'
+                     r'<td class="num">0</td>\s*<td class="num">1</td>', body)
+    spanish = signed_in.get("/clinician/outcomes", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "Repetidas demasiado pronto para comparar</th>" in spanish
+    assert "menos de 14 días después del primero" in spanish
+
+
+def test_exactly_the_time_frame_apart_is_compared_as_on_the_result_pages(app, admin_client, signed_in):
+    """windows_overlap: less than the time frame apart overlaps; exactly the time frame does not."""
+    clinic_named()
+    phq9_series((PHQ9_14, utc(2026, 5, 4, 10)), (PHQ9_8, utc(2026, 5, 18, 10)))  # 14 days: compared
+    phq9_series((PHQ9_14, utc(2026, 6, 4, 10)), (PHQ9_8, utc(2026, 6, 18, 9, 59, 59)))  # a second less
+    series("Home Clinic", (45, utc(2026, 5, 6, 8, 30)), (25, utc(2026, 6, 5, 8, 30)))  # 30 days: compared
+    for reader in (signed_in, admin_client):
+        rows = csv_rows(reader.get("/clinician/outcomes.csv"))[1:]
+        assert [(row[1], row[2], row[3], row[6], row[-1]) for row in rows] == [
+            ("pcl5", "2026-05", "1", "1", "0"), ("phq9", "2026-05", "1", "1", "0"),
+            ("phq9", "2026-06", "1", "0", "1")]
 
 
 @pytest.mark.parametrize("path", ["/clinician/", "/clinician/stats", "/clinician/export.csv",

@@ -206,12 +206,51 @@ def test_everyones_outcomes_from_the_series_rows_equal_those_from_the_results(ap
 
         def figures(scope):
             return [(row.clinic, row.instrument.id, row.month, row.series, row.improved, row.worsened,
-                     row.crossed_below, row.first_totals, row.latest_totals) for row in outcome_rows(scope)]
+                     row.crossed_below, row.too_soon, row.first_totals, row.latest_totals)
+                    for row in outcome_rows(scope)]
 
         from_rows, from_results = figures(Scope(None)), figures(every_clinic)
     assert from_rows == from_results
     pcl5_march = [row for row in from_rows if row[1] == "pcl5" and row[2] == "2026-03"]
     assert [row[3] for row in pcl5_march] == [2]  # the straddling series (from 03-02) and the one from 03-05
+
+
+def test_everyones_too_soon_to_compare_from_the_series_rows_equals_that_from_the_results(app):
+    """A series whose latest result is less than the instrument's time frame after its first is too soon
+    to compare — a series, in the medians, never improved or crossed below — the same whether everyone's
+    outcomes read it from its series row, from the results of a series straddling the retention
+    boundary, or a reader of every clinic from the results."""
+    app.config["RETENTION_DAYS"] = (utcnow().date() - date(2026, 5, 2)).days + 1  # 2026-05-01 is expired
+    with app.app_context():
+        def phq9(*points):
+            previous = None
+            for answers, when in points:
+                previous = store("phq9", answers=answers, taken_at=when,
+                                 **({"previous_id": previous.id} if previous else {}))
+
+        fourteen, eight = [2] * 7 + [0, 0], [1] * 8 + [0]
+        phq9((fourteen, utc(2026, 5, 4)), (eight, utc(2026, 5, 9)))  # 5 days: too soon
+        phq9((fourteen, utc(2026, 5, 5)), (eight, utc(2026, 6, 14)))  # 40 days: improved, crossed below
+        # PCL-5, the first two straddling the boundary (their first result expired): 45 → 25 after 20 days,
+        # too soon; 45 → 25 after 40 days, improved and crossed below. Then the same from series rows.
+        for first, days in ((utc(2026, 5, 3), 20), (utc(2026, 5, 3), 40), (utc(2026, 5, 6), 20),
+                            (utc(2026, 5, 6), 40)):
+            expired = first.day == 3
+            start = store(answers=[4] * 15 + [0] * 5, taken_at=utc(2026, 5, 1)) if expired else None
+            head = store(answers=[3] * 15 + [0] * 5, taken_at=first,
+                         **({"previous_id": start.id} if start else {}))
+            store(answers=[2] * 12 + [1] + [0] * 7, taken_at=first + timedelta(days=days), previous_id=head.id)
+    assert_series_exact(app)
+    with app.app_context():
+        every_clinic = Scope(tuple(_db.session.scalars(sa.select(Clinic.id))))
+
+        def figures(scope):
+            return [(row.instrument.id, row.month, row.series, row.improved, row.worsened, row.crossed_below,
+                     row.too_soon, row.median_first, row.median_latest) for row in outcome_rows(scope)]
+
+        from_rows, from_results = figures(Scope(None)), figures(every_clinic)
+    assert from_rows == from_results == [("pcl5", "2026-05", 4, 2, 0, 2, 2, 45, 25),
+                                         ("phq9", "2026-05", 2, 1, 0, 1, 1, 14, 8)]
 
 
 def test_stats_rebuild_recomputes_the_series_rows(app, runner):

@@ -26,7 +26,8 @@ from .filters import Filters, Scope, parse_filters, scope_for, unindexed
 from .statistics import is_retake, series_key, visible_to
 
 CSV_HEADER = ["clinic", "instrument", "month", "series", "median_first", "median_latest",
-              "improved_reliably", "worsened_reliably", "crossed_below_cutoff", "reliable_change", "cutoff"]
+              "improved_reliably", "worsened_reliably", "crossed_below_cutoff", "reliable_change", "cutoff",
+              "too_soon_to_compare"]
 
 
 class month_of(FunctionElement):
@@ -49,13 +50,45 @@ def _month_sqlite(element, compiler, **kw):
     return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
 
 
+class days_between(FunctionElement):
+    """The days from the second timestamp to the first (fractional): SQL differs per database."""
+
+    type = sa.Numeric()
+    name = "days_between"
+    inherit_cache = True
+
+
+@compiles(days_between)
+def _days_between_postgresql(element, compiler, **kw):
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses.clauses)
+    return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400)"
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element, compiler, **kw):
+    # UTC text on SQLite. julianday is exact to the millisecond but its difference is a float: rounded to
+    # under a millisecond so that exactly 30 days apart is 30, not 29.9999999996.
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses.clauses)
+    return f"round(julianday({later}) - julianday({earlier}), 8)"
+
+
+def too_soon(instrument: Instrument, first_at, latest_at):
+    """1 where the latest result is less than the instrument's time frame after the first (the periods
+    they ask about overlap, so the result pages judge no change between them, see
+    screening.change.windows_overlap), else 0. Constants are written into the SQL, not bound, so that
+    the same expression in SELECT and GROUP BY is the same on PostgreSQL."""
+    days = int(instrument.time_frame_days or 0)  # no time frame: never too soon (latest >= first)
+    return sa.case((days_between(latest_at, first_at) < sa.literal_column(str(days)), sa.literal_column("1")),
+                   else_=sa.literal_column("0"))
+
+
 def series_rows(instrument: Instrument, scope: Scope) -> sa.Subquery:
     """One row per series of two or more of the instrument's results visible to the reader: the clinic
     and month of its first result, its first and latest totals. Only results in a series of retakes are
     read, never every result: everyone's are the few series that straddle the retention boundary (the
     rest come from their series rows, see `groups_of_series`), found through the series rows, each
     series' results by id and series_start_id; a clinic's through its own results, each checked for a
-    retake."""
+    retake. `too_soon`: 1 where the latest result is less than the instrument's time frame after the first."""
     member = sa.orm.aliased(Screening, name="member")
     if scope.everything:
         straddling = (sa.select(ScreeningSeries.series_id)
@@ -84,10 +117,14 @@ def series_rows(instrument: Instrument, scope: Scope) -> sa.Subquery:
     def first(column):
         return sa.func.max(sa.case((ranked.c.from_start == 1, column)))
 
+    def latest(column):
+        return sa.func.max(sa.case((ranked.c.from_end == 1, column)))
+
     return (sa.select(ranked.c.root, first(ranked.c.clinic_id).label("clinic_id"),
                       month_of(first(ranked.c.taken_at)).label("month"),
                       first(ranked.c.total).label("first_total"),
-                      sa.func.max(sa.case((ranked.c.from_end == 1, ranked.c.total))).label("latest_total"))
+                      latest(ranked.c.total).label("latest_total"),
+                      too_soon(instrument, first(ranked.c.taken_at), latest(ranked.c.taken_at)).label("too_soon"))
             .group_by(ranked.c.root).having(sa.func.count() >= 2).subquery("series"))
 
 
@@ -109,12 +146,14 @@ def _tuples(statement: sa.Select) -> list[tuple]:
 def groups_of_series(instrument: Instrument) -> list[tuple]:
     """Everyone's series of the instrument that began within the retention period, from their rows in
     screening_series (kept by triggers): (clinic, month of the first result, first total, latest total,
-    how many). Their results are all within the period (none precedes the first), so each row is what
-    `series_rows` would compute from the results; a series begun before it is `series_rows`' to count.
-    Grouped in the order of ix_screening_series_outcomes; the time is kept off SQLite's indexes, which
-    would otherwise take the time index and sort every series."""
+    too soon to compare (1 or 0), how many). Their results are all within the period (none precedes the
+    first), so each row is what `series_rows` would compute from the results; a series begun before it
+    is `series_rows`' to count. Grouped in the order of ix_screening_series_outcomes (then by too soon,
+    which reads latest_taken_at from the row); the time is kept off SQLite's indexes, which would
+    otherwise take the time index and sort every series."""
     series = ScreeningSeries
-    columns = (series.first_clinic_id, series.first_month, series.first_total, series.latest_total)
+    columns = (series.first_clinic_id, series.first_month, series.first_total, series.latest_total,
+               too_soon(instrument, series.first_taken_at, series.latest_taken_at))
     return _tuples(
         sa.select(*columns, sa.func.count())
         .where(series.instrument == instrument.id, unindexed(series.first_taken_at) >= expiry_cutoff())
@@ -134,6 +173,9 @@ class OutcomeRow:
     crossed_below: int = 0
     first_totals: dict[int, int] = field(default_factory=dict)
     latest_totals: dict[int, int] = field(default_factory=dict)
+    # Latest less than the instrument's time frame after the first: counted in `series` and the medians,
+    # never as improved, worsened or crossed below (the periods asked about overlap).
+    too_soon: int = 0
 
     @property
     def median_first(self) -> float | None:
@@ -148,6 +190,7 @@ class OutcomeRow:
         self.improved += other.improved
         self.worsened += other.worsened
         self.crossed_below += other.crossed_below
+        self.too_soon += other.too_soon
         for mine, theirs in ((self.first_totals, other.first_totals), (self.latest_totals, other.latest_totals)):
             for total, count in theirs.items():
                 mine[total] = mine.get(total, 0) + count
@@ -182,31 +225,37 @@ def outcome_rows(scope: Scope) -> list[OutcomeRow]:
         cutoff, reliable = required_cutoff(instrument), rule.reliable
         series = series_rows(instrument, scope)
         groups = [_tuples(
-            sa.select(series.c.clinic_id, series.c.month, series.c.first_total, series.c.latest_total, sa.func.count())
-            .group_by(series.c.clinic_id, series.c.month, series.c.first_total, series.c.latest_total))]
+            sa.select(series.c.clinic_id, series.c.month, series.c.first_total, series.c.latest_total,
+                      series.c.too_soon, sa.func.count())
+            .group_by(series.c.clinic_id, series.c.month, series.c.first_total, series.c.latest_total,
+                      series.c.too_soon))]
         if scope.everything:
             groups.append(groups_of_series(instrument))
-        # (clinic id, month) → [series, improved, worsened, crossed below, first totals, latest totals]
+        # (clinic id, month) → [series, improved, worsened, crossed below, first totals, latest totals,
+        # too soon to compare]
         cells: dict[tuple, list] = {}
         for result in groups:
-            for clinic_id, month, first, latest, count in result:
+            for clinic_id, month, first, latest, soon, count in result:
                 cell = cells.get((clinic_id, month))
                 if cell is None:
-                    cell = cells[(clinic_id, month)] = [0, 0, 0, 0, {}, {}]
+                    cell = cells[(clinic_id, month)] = [0, 0, 0, 0, {}, {}, 0]
                 cell[0] += count
-                if latest - first <= -reliable:
-                    cell[1] += count
-                if latest - first >= reliable:
-                    cell[2] += count
-                if first >= cutoff > latest:
-                    cell[3] += count
+                if soon:  # the periods asked about overlap: no change is judged, as on the result pages
+                    cell[6] += count
+                else:
+                    if latest - first <= -reliable:
+                        cell[1] += count
+                    if latest - first >= reliable:
+                        cell[2] += count
+                    if first >= cutoff > latest:
+                        cell[3] += count
                 firsts, latests = cell[4], cell[5]
                 firsts[first] = firsts.get(first, 0) + count
                 latests[latest] = latests.get(latest, 0) + count
         merged: dict[tuple, OutcomeRow] = {}
-        for (clinic_id, month), (count, improved, worsened, crossed, firsts, latests) in cells.items():
+        for (clinic_id, month), (count, improved, worsened, crossed, firsts, latests, soon) in cells.items():
             row = OutcomeRow(names.get(clinic_id, ""), instrument, month, count, improved, worsened, crossed,
-                             firsts, latests)
+                             firsts, latests, soon)
             if (row.clinic, month) in merged:  # a clinic deleted since (its id gone): rows without a clinic
                 merged[(row.clinic, month)].add(row)
             else:
@@ -273,7 +322,7 @@ def outcome_lines(rows: list[OutcomeRow]) -> Iterator[str]:
         assert rule is not None  # rows exist only for instruments with a change rule
         writer.writerow([row.clinic, row.instrument.id, row.month, row.series, _number(row.median_first),
                          _number(row.median_latest), row.improved, row.worsened, row.crossed_below,
-                         rule.reliable, required_cutoff(row.instrument)])
+                         rule.reliable, required_cutoff(row.instrument), row.too_soon])
     yield buffer.getvalue()
 
 
