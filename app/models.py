@@ -223,9 +223,10 @@ class ScreeningSeries(Model):
         sa.Index("ix_screening_series_first", "instrument", "first_taken_at", "latest_taken_at", "results",
                  "unreviewed"),
         # Everyone's outcomes: GROUP BY clinic, month, first and latest totals read in this index's order
-        # (sorting every series cost SQLite more than reading them).
+        # (sorting every series cost SQLite more than reading them); both times in it, for the retention
+        # bound and whether the latest came too soon after the first, so no row is looked up.
         sa.Index("ix_screening_series_outcomes", "instrument", "first_clinic_id", "first_month", "first_total",
-                 "latest_total", "first_taken_at"),
+                 "latest_total", "first_taken_at", "latest_taken_at"),
         {"sqlite_with_rowid": False},
     )
 

@@ -44,13 +44,13 @@ def assert_series_exact(app, expect_some: bool = True) -> dict[tuple, tuple]:
     return expected
 
 
-def chain(app, totals, start=(2026, 3, 1), **columns) -> list[int]:
-    """A series of PCL-5 results with these totals, a day apart, linked as the service links retakes."""
+def chain(app, totals, start=(2026, 3, 1), step_days=1, **columns) -> list[int]:
+    """A series of PCL-5 results with these totals, `step_days` apart, linked as the service links retakes."""
     ids: list[int] = []
     with app.app_context():
         for day, total in enumerate(totals):
             answers = [4] * (total // 4) + [total % 4] + [0] * 20
-            row = store(answers=answers[:20], taken_at=utc(start[0], start[1], start[2] + day),
+            row = store(answers=answers[:20], taken_at=utc(*start) + timedelta(days=day * step_days),
                         **({"previous_id": ids[-1]} if ids else {}), **columns)
             ids.append(row.id)
     return ids
@@ -189,10 +189,11 @@ def test_everyones_outcomes_from_the_series_rows_equal_those_from_the_results(ap
     """Everyone's outcomes (series rows, and the results of series straddling the retention boundary)
     equal the outcomes computed from the results for a reader of every clinic, when every result has one."""
     app.config["RETENTION_DAYS"] = (utcnow().date() - date(2026, 3, 2)).days + 1  # 2026-03-01 is expired
-    chain(app, [60, 50, 40, 30])  # begins on the expired day: counted from its results, 50 → 30
-    chain(app, [40, 45, 20], start=(2026, 3, 5))
-    chain(app, [70, 20], start=(2026, 4, 1), clinic="other-clinic")
-    chain(app, [33, 10], start=(2026, 4, 9), reviewed=True)
+    # A month or more apart, so their change is judged (retakes sooner are too soon to compare).
+    chain(app, [60, 50, 40, 30], step_days=31)  # begins on the expired day: counted from its results, 50 → 30
+    chain(app, [40, 45, 20], start=(2026, 3, 5), step_days=31)
+    chain(app, [70, 20], start=(2026, 4, 1), step_days=31, clinic="other-clinic")
+    chain(app, [33, 10], start=(2026, 4, 9), step_days=31, reviewed=True)
     chain(app, [33, 10], start=(2026, 2, 27))  # wholly expired
     with app.app_context():
         ids = []
@@ -212,7 +213,10 @@ def test_everyones_outcomes_from_the_series_rows_equal_those_from_the_results(ap
         from_rows, from_results = figures(Scope(None)), figures(every_clinic)
     assert from_rows == from_results
     pcl5_march = [row for row in from_rows if row[1] == "pcl5" and row[2] == "2026-03"]
-    assert [row[3] for row in pcl5_march] == [2]  # the straddling series (from 03-02) and the one from 03-05
+    assert [row[3] for row in pcl5_march] == [1]  # the one from 03-05; the straddling one's visible part from 04-01
+    pcl5_april = [row for row in from_rows if row[1] == "pcl5" and row[2] == "2026-04"]
+    assert sum(row[3] for row in pcl5_april) == 3  # the straddling series, the other clinic's, the reviewed one
+    assert sum(row[4] for row in from_rows) >= 3 and sum(row[6] for row in from_rows) >= 2  # change was judged
 
 
 def test_everyones_too_soon_to_compare_from_the_series_rows_equals_that_from_the_results(app):

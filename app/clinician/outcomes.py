@@ -146,16 +146,16 @@ def _tuples(statement: sa.Select) -> list[tuple]:
 def groups_of_series(instrument: Instrument) -> list[tuple]:
     """Everyone's series of the instrument that began within the retention period, from their rows in
     screening_series (kept by triggers): (clinic, month of the first result, first total, latest total,
-    too soon to compare (1 or 0), how many). Their results are all within the period (none precedes the
+    how many, how many of them too soon to compare). Their results are all within the period (none precedes the
     first), so each row is what `series_rows` would compute from the results; a series begun before it
-    is `series_rows`' to count. Grouped in the order of ix_screening_series_outcomes (then by too soon,
-    which reads latest_taken_at from the row); the time is kept off SQLite's indexes, which would
-    otherwise take the time index and sort every series."""
+    is `series_rows`' to count. Grouped in the order of ix_screening_series_outcomes, which also holds both
+    times (so too soon is read from the index); the time is kept off SQLite's indexes that lead with it,
+    which would otherwise take the time index and sort every series."""
     series = ScreeningSeries
-    columns = (series.first_clinic_id, series.first_month, series.first_total, series.latest_total,
-               too_soon(instrument, series.first_taken_at, series.latest_taken_at))
+    columns = (series.first_clinic_id, series.first_month, series.first_total, series.latest_total)
     return _tuples(
-        sa.select(*columns, sa.func.count())
+        sa.select(*columns, sa.func.count(),
+                  sa.func.sum(too_soon(instrument, series.first_taken_at, series.latest_taken_at)))
         .where(series.instrument == instrument.id, unindexed(series.first_taken_at) >= expiry_cutoff())
         .group_by(*columns))
 
@@ -226,29 +226,28 @@ def outcome_rows(scope: Scope) -> list[OutcomeRow]:
         series = series_rows(instrument, scope)
         groups = [_tuples(
             sa.select(series.c.clinic_id, series.c.month, series.c.first_total, series.c.latest_total,
-                      series.c.too_soon, sa.func.count())
-            .group_by(series.c.clinic_id, series.c.month, series.c.first_total, series.c.latest_total,
-                      series.c.too_soon))]
+                      sa.func.count(), sa.func.sum(series.c.too_soon))
+            .group_by(series.c.clinic_id, series.c.month, series.c.first_total, series.c.latest_total))]
         if scope.everything:
             groups.append(groups_of_series(instrument))
         # (clinic id, month) → [series, improved, worsened, crossed below, first totals, latest totals,
         # too soon to compare]
         cells: dict[tuple, list] = {}
         for result in groups:
-            for clinic_id, month, first, latest, soon, count in result:
+            for clinic_id, month, first, latest, count, soon in result:
                 cell = cells.get((clinic_id, month))
                 if cell is None:
                     cell = cells[(clinic_id, month)] = [0, 0, 0, 0, {}, {}, 0]
                 cell[0] += count
-                if soon:  # the periods asked about overlap: no change is judged, as on the result pages
-                    cell[6] += count
-                else:
-                    if latest - first <= -reliable:
-                        cell[1] += count
-                    if latest - first >= reliable:
-                        cell[2] += count
-                    if first >= cutoff > latest:
-                        cell[3] += count
+                # Retaken too soon, the periods asked about overlap: no change is judged, as on the result pages.
+                cell[6] += soon
+                judged = count - soon
+                if latest - first <= -reliable:
+                    cell[1] += judged
+                if latest - first >= reliable:
+                    cell[2] += judged
+                if first >= cutoff > latest:
+                    cell[3] += judged
                 firsts, latests = cell[4], cell[5]
                 firsts[first] = firsts.get(first, 0) + count
                 latests[latest] = latests.get(latest, 0) + count

@@ -194,7 +194,7 @@ def upgrade():
                     ['instrument', 'first_taken_at', 'latest_taken_at', 'results', 'unreviewed'], unique=False)
     op.create_index('ix_screening_series_outcomes', 'screening_series',
                     ['instrument', 'first_clinic_id', 'first_month', 'first_total', 'latest_total',
-                     'first_taken_at'], unique=False)
+                     'first_taken_at', 'latest_taken_at'], unique=False)
     dialect = op.get_bind().dialect.name
     # Triggers first, then the backfill: on PostgreSQL CREATE TRIGGER locks screenings against writes
     # until this migration commits, so no result can be missed or counted twice. SQLite runs DDL
