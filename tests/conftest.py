@@ -13,6 +13,7 @@ from flask import Flask, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from app import create_app
+from app.background_jobs import PeriodicJob
 from app.extensions import db as _db
 from app.models import Screening
 
@@ -61,6 +62,11 @@ def app_with_empty_tables(config_name: str = "testing", settings: dict | None = 
 
 
 def drop_tables(app: Flask) -> None:
+    # A background job (the retention purge a production-configured app starts after its first response)
+    # may still be using a connection: closing the pool under it crashed the PostgreSQL driver once.
+    for job in app.extensions.values():
+        if isinstance(job, PeriodicJob) and job.thread is not None:
+            job.thread.join(30)
     with app.app_context():
         _db.session.remove()
         _db.drop_all()
