@@ -1,5 +1,5 @@
-"""Per-connection SQLite settings: WAL, a busy timeout, and commits that survive a crash; and one
-queue for the people's write transactions on SQLite (SQLiteWriteLock)."""
+"""Per-connection SQLite settings: WAL, a busy timeout, and commits that survive a crash; one queue for
+the people's write transactions on SQLite (SQLiteWriteLock), and inserts that hold it briefly (DriverInsert)."""
 from __future__ import annotations
 
 import contextlib
@@ -7,8 +7,10 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -110,6 +112,71 @@ def write_transaction(connection: sa.Connection) -> Iterator[None]:
         if driver is not None and not driver.in_transaction:
             driver.execute("BEGIN IMMEDIATE")
         yield
+
+
+def commit_write(connection: sa.Connection) -> None:
+    """Inside write_transaction, commit on SQLite's own connection, so the lock is held for SQLite's work
+    only; the session's commit afterwards (outside the lock) finds nothing left to commit. Elsewhere
+    nothing: the session's commit does it."""
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        if driver is not None:
+            driver.commit()
+
+
+class DriverInsert:
+    """One INSERT into a table, sent on SQLite straight to the DBAPI connection inside the write lock.
+
+    What SQLAlchemy does around such a statement (the column defaults computed in Python, each value
+    through its type's bind processor, the SQL itself) is done by `prepare`, before the lock, with
+    SQLAlchemy's own defaults and processors for the connection's dialect: the row is stored exactly as
+    `connection.execute(insert(table), values)` would store it. While the lock is held the statement
+    costs SQLite's work and one C call; every other writer waits for nothing else. Errors are raised as
+    SQLAlchemy's (IntegrityError, OperationalError …), as that call would raise them. Other databases
+    take the ordinary path (no lock to hold there).
+    """
+
+    def __init__(self, table: sa.Table):
+        self.table = table
+        self.statement = sa.insert(table)
+
+    def prepare(self, connection: sa.Connection, values: Mapping[str, Any]) -> tuple[str, tuple] | dict:
+        """The SQL and its DBAPI parameters on SQLite; the values themselves elsewhere."""
+        if connection.dialect.name != "sqlite":
+            return dict(values)
+        row = dict(values)
+        for column in self.table.columns:
+            default = column.default
+            if column.key in row or default is None or not isinstance(default, sa.ColumnDefault):
+                continue
+            row[column.key] = default.arg(None) if default.is_callable else default.arg
+        sql, names, processors = self._compiled(connection.dialect, tuple(sorted(row)))
+        return sql, tuple(row[name] if process is None else process(row[name])
+                          for name, process in zip(names, processors, strict=True))
+
+    @lru_cache(maxsize=64)  # noqa: B019 - a handful of column sets per table, for the process's life
+    def _compiled(self, dialect: sa.Dialect, keys: tuple[str, ...]
+                  ) -> tuple[str, tuple[str, ...], tuple[Callable | None, ...]]:
+        """The SQL for these columns, its parameters' order, and each one's bind processor."""
+        compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
+        names = tuple(compiled.positiontup or ())
+        assert sorted(names) == list(keys), (names, keys)  # one parameter per column, nothing else
+        columns = self.table.columns
+        return str(compiled), names, tuple(columns[name].type.dialect_impl(dialect).bind_processor(dialect)
+                                           for name in names)
+
+    def execute(self, connection: sa.Connection, prepared: tuple[str, tuple] | dict) -> None:
+        """Run a prepared insert in the connection's current transaction."""
+        if isinstance(prepared, dict):
+            connection.execute(self.statement, prepared)
+            return
+        sql, parameters = prepared
+        driver = connection.connection.driver_connection
+        try:
+            driver.execute(sql, parameters)  # type: ignore[union-attr]
+        except sqlite3.Error as error:
+            raise sa.exc.DBAPIError.instance(sql, parameters, error, sqlite3.Error,
+                                             hide_parameters=True) from error
 
 
 def configure_sqlite(app: Flask) -> None:

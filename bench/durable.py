@@ -12,6 +12,10 @@ Flask, no validation, no scoring, no indexes but the primary key and the unique 
 Writers queue for SQLite's one write lock as the app's do (a thread lock and flock on a file beside the
 database, then BEGIN IMMEDIATE): with the busy handler's sleeps instead, 16 clients make the ceiling
 itself slow and any ratio against it flattering. DURABLE_QUEUE=busy measures that variant.
+
+DURABLE_TABLE=screenings writes the same row into the app's own table instead, in a database migrated
+to head (`flask db upgrade`): every index and trigger of the app's schema, none of its Python. What that
+costs against the ceiling bounds what any stored submission of the app can reach (bench/run.py reports it).
 """
 from __future__ import annotations
 
@@ -27,6 +31,9 @@ from flask import Flask
 app = Flask(__name__)
 DATABASE = os.environ.get("DURABLE_DATABASE", "durable.sqlite")
 QUEUE = os.environ.get("DURABLE_QUEUE", "flock")
+TABLE = os.environ.get("DURABLE_TABLE", "results")
+if TABLE not in ("results", "screenings"):
+    raise SystemExit("DURABLE_TABLE is results (its own, created here) or screenings (the app's, migrated)")
 
 # The columns of `screenings` (app/models.py) with SQLite's types, so a row here is as wide as the app's.
 CREATE = """CREATE TABLE IF NOT EXISTS results (
@@ -46,6 +53,7 @@ INSERT = ("INSERT INTO results (code, instrument, instrument_version, exposure, 
           " share, submission_key, safety_items, triage_tier, severity, case_reference)"
           " VALUES (?, 'pcl5', '2013', NULL, ?, 31, 9, 3, 9, 3, 1, 4, 4, 1, 33, 0,"
           " strftime('%Y-%m-%d %H:%M:%f', 'now'), 0.3875, ?, '16', 1, 0.5, ?)")
+INSERT = INSERT.replace("INSERT INTO results", f"INSERT INTO {TABLE}")
 ANSWERS = json.dumps([2, 1, 0, 3, 2, 1, 0, 2, 1, 1, 2, 3, 1, 0, 2, 1, 2, 2, 1, 3])
 
 _local = threading.local()
@@ -61,7 +69,8 @@ def connection() -> sqlite3.Connection:
         found.execute("PRAGMA busy_timeout = 5000")
         found.execute("PRAGMA journal_mode = WAL")
         found.execute("PRAGMA synchronous = FULL")
-        found.execute(CREATE)
+        if TABLE == "results":
+            found.execute(CREATE)
     return found
 
 

@@ -126,3 +126,73 @@ def test_postgresql_and_memory_databases_take_no_file_lock():
     assert SQLiteWriteLock(":memory:").path is None and SQLiteWriteLock(None).path is None
     with SQLiteWriteLock(":memory:").held():  # still one writer at a time among the threads
         pass
+
+
+def screening_values(**overrides) -> dict:
+    """A PCL-5 result's columns, with a fresh code and reference, as add_screening inserts them."""
+    from app.screening import case_references, codes
+    from app.screening.instruments import INSTRUMENTS
+    from app.screening.service import result_columns, score
+
+    return {**result_columns(score(INSTRUMENTS["pcl5"], PCL5_STORED["answers"])), "code": codes.new_code(),
+            "case_reference": case_references.new_case_reference(), "clinic_id": None, "previous_id": None,
+            "submission_key": None, **overrides}
+
+
+def stored_as(code: str) -> dict:
+    """Every column of a stored row as the database holds it, with SQLite's storage class of each."""
+    from app.extensions import db
+    from app.models import Screening
+
+    columns = [column.name for column in Screening.__table__.columns if column.name not in ("id", "code",
+                                                                                             "case_reference")]
+    typed = ", ".join(f"{name}, typeof({name})" if db.engine.dialect.name == "sqlite" else name for name in columns)
+    row = db.session.execute(sa.text(f"SELECT {typed} FROM screenings WHERE code = :code"), {"code": code}).one()
+    return dict(zip([f"{name}{suffix}" for name in columns
+                     for suffix in (("", " type") if db.engine.dialect.name == "sqlite" else ("",))], row, strict=True))
+
+
+@pytest.mark.parametrize("taken_at", ["given", "default"])
+def test_a_driver_insert_stores_what_sqlalchemy_would_store(app, taken_at):
+    """DriverInsert (the stored result's INSERT, its parameters made before the write lock) leaves the very
+    row `connection.execute(insert(table), values)` leaves: the same values with the same types, the JSON
+    answers and the timestamp in SQLAlchemy's own text, the defaults (reviewed, latest_in_series, tier)."""
+    from datetime import UTC, datetime
+
+    from app.database import DriverInsert
+    from app.extensions import db
+    from app.models import Screening
+
+    extra = {"taken_at": datetime(2026, 3, 4, 5, 6, 7, 890, tzinfo=UTC)} if taken_at == "given" else {}
+    with app.app_context():
+        ordinary, driven = screening_values(**extra), screening_values(**extra)
+        connection = db.session.connection()
+        connection.execute(sa.insert(Screening.__table__), ordinary)
+        insert = DriverInsert(Screening.__table__)
+        insert.execute(connection, insert.prepare(connection, driven))
+        db.session.commit()
+        expected, got = stored_as(ordinary["code"]), stored_as(driven["code"])
+        if taken_at == "default":  # two calls of the default a moment apart: the same format, not the same time
+            assert len(str(expected.pop("taken_at"))) == len(str(got.pop("taken_at")))
+        assert got == expected
+        assert got["answers"] == expected["answers"] and got["reviewed"] in (0, False)
+
+
+def test_a_driver_insert_raises_sqlalchemys_integrity_error_and_leaves_the_session_usable(app):
+    from sqlalchemy.exc import IntegrityError
+
+    from app.database import DriverInsert
+    from app.extensions import db
+    from app.models import Screening
+
+    with app.app_context():
+        first = screening_values()
+        insert = DriverInsert(Screening.__table__)
+        connection = db.session.connection()
+        insert.execute(connection, insert.prepare(connection, first))
+        db.session.commit()
+        connection = db.session.connection()
+        with pytest.raises(IntegrityError):
+            insert.execute(connection, insert.prepare(connection, screening_values(code=first["code"])))
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Screening)) == 1

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from config import CUTOFF_SETTINGS
 
-from ..database import write_transaction
+from ..database import DriverInsert, commit_write, write_transaction
 from ..extensions import db
 from ..models import Clinic, Screening, utcnow
 from ..retention import expiry_cutoff, unexpired
@@ -93,12 +93,12 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
     for _attempt in range(3):
         values["code"] = codes.new_code()
         values["case_reference"] = case_references.new_case_reference()
-        # One constant INSERT on the session's connection, in the request's transaction (taken_at and
-        # reviewed from their column defaults): the ORM's unit of work would build, flush and track an
-        # object nobody reads (callers need only the code), at a measurable CPU cost per stored result
-        # (bench/design-measurements.md).
-        # On SQLite the writers queue for the write lock rather than poll for it (write_transaction).
+        # One constant INSERT on the session's connection, in the request's transaction: the ORM's unit
+        # of work would build, flush and track an object nobody reads (callers need only the code). Its
+        # parameters are made before the write lock; on SQLite the writers queue for that lock rather
+        # than poll for it, and hold it for SQLite's own work only (app/database.py).
         connection = db.session.connection()
+        prepared = _INSERT_SCREENING.prepare(connection, values)
         try:
             with write_transaction(connection):
                 try:
@@ -106,11 +106,16 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
                         connection.execute(_FILE_PREVIOUS_UNDER_CLINIC, file_previous_under_clinic)
                     if supersede is not None:
                         connection.execute(_SUPERSEDE_PREVIOUS, supersede)
-                    connection.execute(_INSERT_SCREENING, values)
-                    db.session.commit()
+                    _INSERT_SCREENING.execute(connection, prepared)
+                    commit_write(connection)
                 except BaseException:
                     db.session.rollback()  # inside the lock: the next writer finds the database free
                     raise
+            try:
+                db.session.commit()  # on SQLite committed inside the lock: the session's bookkeeping only
+            except BaseException:
+                db.session.rollback()
+                raise
         except IntegrityError:
             # The same submission stored by a request that arrived at the same moment (a double click),
             # or a 60-bit code or 35-bit reference collision: unlikely, but a retry costs nothing.
@@ -142,7 +147,7 @@ def _submission_expired(submission_key: str) -> bool:
 result_shared_with_clinic = Namespace().signal("result-shared-with-clinic")
 
 _SCREENINGS = cast(sa.Table, Screening.__table__)
-_INSERT_SCREENING = sa.insert(_SCREENINGS)
+_INSERT_SCREENING = DriverInsert(_SCREENINGS)
 _FILE_PREVIOUS_UNDER_CLINIC = (sa.update(_SCREENINGS)
                                .where(_SCREENINGS.c.id == sa.bindparam("previous"), _SCREENINGS.c.clinic_id.is_(None))
                                .values(clinic_id=sa.bindparam("clinic")))
