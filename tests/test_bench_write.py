@@ -83,7 +83,7 @@ def test_the_durable_ceiling_can_write_its_row_into_the_apps_own_table(tmp_path,
     indexes and triggers do their work (the daily counts gain the row) and nothing of the app's code runs."""
     from app.extensions import db
 
-    from .conftest import app_with_empty_tables
+    from tests.conftest import app_with_empty_tables
 
     database = tmp_path / "app.sqlite"
     app = app_with_empty_tables(settings={"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
