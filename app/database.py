@@ -98,18 +98,19 @@ class SQLiteWriteLock:
 
 
 @contextlib.contextmanager
-def write_transaction(connection: sa.Connection) -> Iterator[None]:
+def write_transaction(connection: sa.Connection, begin: bool = True) -> Iterator[None]:
     """Around a request's write transaction (its statements and the commit): on SQLite, wait for the
     write lock (SQLiteWriteLock) and start with BEGIN IMMEDIATE, so the transaction holds SQLite's own
     write lock from its first statement and never meets the busy handler; elsewhere nothing (PostgreSQL
-    locks rows, not the database)."""
+    locks rows, not the database). `begin=False`: the transaction is one statement run as its own
+    (DriverInsert.execute with own_transaction), so there is nothing to begin."""
     lock = current_app.extensions.get("sqlite_write_lock")
     if lock is None or connection.dialect.name != "sqlite":
         yield
         return
     with lock.held():
         driver = connection.connection.driver_connection
-        if driver is not None and not driver.in_transaction:
+        if begin and driver is not None and not driver.in_transaction:
             driver.execute("BEGIN IMMEDIATE")
         yield
 
@@ -165,15 +166,30 @@ class DriverInsert:
         return str(compiled), names, tuple(columns[name].type.dialect_impl(dialect).bind_processor(dialect)
                                            for name in names)
 
-    def execute(self, connection: sa.Connection, prepared: tuple[str, tuple] | dict) -> None:
-        """Run a prepared insert in the connection's current transaction."""
+    def execute(self, connection: sa.Connection, prepared: tuple[str, tuple] | dict,
+                own_transaction: bool = False) -> None:
+        """Run a prepared insert in the connection's current transaction; with `own_transaction`, on
+        SQLite and outside any transaction, as a transaction of its own that SQLite commits as the
+        statement ends. Inside BEGIN … COMMIT, an INSERT into a table with triggers (screenings has the
+        rollups') makes SQLite keep a statement journal, a temporary file unless temp_store is MEMORY,
+        so that a failing trigger undoes that statement alone (https://www.sqlite.org/tempfiles.html,
+        2.5); a statement that is its own transaction needs none."""
         if isinstance(prepared, dict):
             connection.execute(self.statement, prepared)
             return
         sql, parameters = prepared
         driver = connection.connection.driver_connection
+        assert driver is not None
+        alone = own_transaction and not driver.in_transaction
         try:
-            driver.execute(sql, parameters)  # type: ignore[union-attr]
+            if alone:
+                level, driver.isolation_level = driver.isolation_level, None  # no implicit BEGIN
+                try:
+                    driver.execute(sql, parameters)
+                finally:
+                    driver.isolation_level = level
+            else:
+                driver.execute(sql, parameters)
         except sqlite3.Error as error:
             raise sa.exc.DBAPIError.instance(sql, parameters, error, sqlite3.Error,
                                              hide_parameters=True) from error

@@ -196,3 +196,30 @@ def test_a_driver_insert_raises_sqlalchemys_integrity_error_and_leaves_the_sessi
             insert.execute(connection, insert.prepare(connection, screening_values(code=first["code"])))
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Screening)) == 1
+
+
+def test_a_first_result_is_its_own_sqlite_transaction_committed_before_the_lock_is_released(tmp_path):
+    """On SQLite a stored first result is one INSERT run as its own transaction (no BEGIN … COMMIT around
+    it, so no statement journal for the rollup triggers): committed, and seen by another connection, as the
+    statement ends; inside a transaction it waits for the commit like any other statement."""
+    from app.database import DriverInsert
+    from app.extensions import db
+    from app.models import Screening
+
+    app = file_app(tmp_path)
+    other = sqlite3.connect(tmp_path / "queue.sqlite")
+    with app.app_context():
+        insert = DriverInsert(Screening.__table__)
+        alone, inside = screening_values(), screening_values()
+        connection = db.session.connection()
+        insert.execute(connection, insert.prepare(connection, alone), own_transaction=True)
+        assert other.execute("SELECT count(*) FROM screenings").fetchone()[0] == 1
+        assert not connection.connection.driver_connection.in_transaction
+        insert.execute(connection, insert.prepare(connection, inside))
+        assert connection.connection.driver_connection.in_transaction
+        assert other.execute("SELECT count(*) FROM screenings").fetchone()[0] == 1
+        db.session.commit()
+        assert other.execute("SELECT count(*) FROM screenings").fetchone()[0] == 2
+        assert other.execute("SELECT sum(results) FROM screening_daily_counts").fetchone()[0] == 2
+        db.engine.dispose()
+    other.close()

@@ -99,14 +99,15 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
         # than poll for it, and hold it for SQLite's own work only (app/database.py).
         connection = db.session.connection()
         prepared = _INSERT_SCREENING.prepare(connection, values)
+        alone = file_previous_under_clinic is None and supersede is None  # a first result: one INSERT
         try:
-            with write_transaction(connection):
+            with write_transaction(connection, begin=not alone):
                 try:
                     if file_previous_under_clinic is not None:  # again after a rollback, which undoes it
                         connection.execute(_FILE_PREVIOUS_UNDER_CLINIC, file_previous_under_clinic)
                     if supersede is not None:
                         connection.execute(_SUPERSEDE_PREVIOUS, supersede)
-                    _INSERT_SCREENING.execute(connection, prepared)
+                    _INSERT_SCREENING.execute(connection, prepared, own_transaction=alone)
                     commit_write(connection)
                 except BaseException:
                     db.session.rollback()  # inside the lock: the next writer finds the database free
