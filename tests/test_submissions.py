@@ -40,14 +40,14 @@ def test_two_requests_with_the_same_submission_at_once_store_one_row(app, db, mo
     with app.app_context():
         key = key_for(ONCE)
         first = add_screening(score(PCL5, [2] * 20), submission_key=key)
-        real = service._code_for_submission
+        real = service._stored_by
         calls = []
 
         def late(submission):
             calls.append(submission)
             return None if len(calls) == 1 else real(submission)
 
-        monkeypatch.setattr(service, "_code_for_submission", late)
+        monkeypatch.setattr(service, "_stored_by", late)
         assert add_screening(score(PCL5, [2] * 20), submission_key=key) == first
         assert len(calls) == 2
     assert stored_count() == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import NamedTuple, cast
 
 import sqlalchemy as sa
 from blinker import Namespace
@@ -72,10 +72,10 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
     the same form sent twice stores one result, even when both arrive at once.
     """
     if submission_key is not None:
-        existing = _code_for_submission(submission_key)
-        if existing is not None:
-            return existing
-        if _submission_expired(submission_key):  # a form kept open past the retention period: a new result
+        earlier = _stored_by(submission_key)
+        if earlier is not None and not earlier.expired:
+            return earlier.code
+        if earlier is not None:  # a form kept open past the retention period: a new result
             submission_key = None
     values = {**result_columns(result), "previous_id": previous.id if previous is not None else None,
               "clinic_id": clinic.id if clinic is not None else None, "submission_key": submission_key}
@@ -121,9 +121,9 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
             # The same submission stored by a request that arrived at the same moment (a double click),
             # or a 60-bit code or 35-bit reference collision: unlikely, but a retry costs nothing.
             if submission_key is not None:
-                existing = _code_for_submission(submission_key)
-                if existing is not None:
-                    return existing
+                earlier = _stored_by(submission_key)
+                if earlier is not None and not earlier.expired:
+                    return earlier.code
             continue
         if clinic is not None:
             result_shared_with_clinic.send()
@@ -131,16 +131,16 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
     raise RuntimeError("could not allocate a unique result code")
 
 
-def _code_for_submission(submission_key: str) -> str | None:
-    """The code of the unexpired result stored by this submission, if any."""
-    return db.session.scalar(sa.select(Screening.code).where(Screening.submission_key == submission_key,
-                                                             unexpired()))
+class StoredSubmission(NamedTuple):
+    code: str
+    expired: bool  # past the retention period, not yet purged
 
 
-def _submission_expired(submission_key: str) -> bool:
-    """Whether the row this submission stored is past the retention period but not yet purged."""
-    return db.session.scalar(sa.select(Screening.id).where(Screening.submission_key == submission_key,
-                                                           Screening.taken_at < expiry_cutoff())) is not None
+def _stored_by(submission_key: str) -> StoredSubmission | None:
+    """The result this submission stored, if any (one query: the key is unique)."""
+    row = db.session.execute(sa.select(Screening.code, Screening.taken_at)
+                             .where(Screening.submission_key == submission_key)).first()
+    return None if row is None else StoredSubmission(row.code, row.taken_at < expiry_cutoff())
 
 
 # Sent once a result shared with a clinic is committed, in the request that stored it: the workspace's
