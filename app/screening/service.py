@@ -138,8 +138,7 @@ class StoredSubmission(NamedTuple):
 
 def _stored_by(submission_key: str) -> StoredSubmission | None:
     """The result this submission stored, if any (one query: the key is unique)."""
-    row = db.session.execute(sa.select(Screening.code, Screening.taken_at)
-                             .where(Screening.submission_key == submission_key)).first()
+    row = db.session.connection().execute(_STORED_BY, {"key": submission_key}).first()
     return None if row is None else StoredSubmission(row.code, row.taken_at < expiry_cutoff())
 
 
@@ -152,6 +151,8 @@ _INSERT_SCREENING = DriverInsert(_SCREENINGS)
 _FILE_PREVIOUS_UNDER_CLINIC = (sa.update(_SCREENINGS)
                                .where(_SCREENINGS.c.id == sa.bindparam("previous"), _SCREENINGS.c.clinic_id.is_(None))
                                .values(clinic_id=sa.bindparam("clinic")))
+_STORED_BY = sa.select(_SCREENINGS.c.code, _SCREENINGS.c.taken_at).where(
+    _SCREENINGS.c.submission_key == sa.bindparam("key"))
 _SUPERSEDE_PREVIOUS = (sa.update(_SCREENINGS).where(_SCREENINGS.c.id == sa.bindparam("previous"))
                        .values(latest_in_series=False))
 
