@@ -42,6 +42,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     """Build the app for an environment (APP_ENV, default production) with optional overrides."""
     config_name = config_name or config_name_from_env()
     app = Flask(__name__, instance_relative_config=True)
+    app.jinja_environment = fast_i18n.LocalisedEnvironment  # before app.jinja_env is first built
     app.config.from_object(CONFIGS[config_name])
     app.config.update(environment_settings(config_name))
     app.config.from_prefixed_env()
