@@ -12,7 +12,7 @@ from config import (
     environment_settings,
 )
 
-from . import fast_i18n
+from . import fast_i18n, template_urls
 from .assets import init_assets
 from .clinician.alerts import init_alerts
 from .database import configure_sqlite
@@ -91,6 +91,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     fast_i18n.install(app)  # after Flask-Babel's own Jinja set-up, which it replaces
+    template_urls.install(app)
     login_manager.init_app(app)
     limiter.init_app(app)
 
