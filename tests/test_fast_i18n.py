@@ -82,8 +82,8 @@ CSRF_TOKEN = re.compile(rb'(<input[^>]*name="csrf_token"[^>]*value=")[^"]*')
 
 
 def result_pages(app, monkeypatch, workspace) -> list[bytes]:
-    """The result pages, the questionnaire, home and learn pages and the clinician's queue (its forms'
-    CSRF tokens, signed with the time, left out), in both languages."""
+    """The result pages, the questionnaire (blank and with problems), home, learn and about pages and the
+    clinician's queue (its forms' CSRF tokens, signed with the time, left out), in both languages."""
     monkeypatch.setattr(views, "new_one_time_value", lambda: "a-fixed-one-time-value")
     client = app.test_client()
     pages = []
@@ -93,6 +93,9 @@ def result_pages(app, monkeypatch, workspace) -> list[bytes]:
             response = client.post("/screen/pcl5", data=answers, headers=headers)
             assert response.status_code == 200
             pages.append(response.get_data())
+        response = client.post("/screen/pcl5", data={"store": "no", "q1": "1", "q2": "9"}, headers=headers)
+        assert response.status_code == 400  # the questionnaire again, with its problems listed
+        pages.append(response.get_data())
         for path in ("/screen/pcl5", "/", "/learn", "/learn/ptsd", "/about"):
             response = client.get(path, headers=headers)
             assert response.status_code == 200, path
@@ -133,8 +136,9 @@ def test_result_pages_are_byte_for_byte_those_of_the_stock_path(app, monkeypatch
     assert "rendered_fragments" not in app.extensions
     assert any(key[2] is None for key in app.jinja_env.cache)
     assert fast == stock
-    assert b"Please reach out today" in fast[1] and b"Por favor, pida apoyo hoy" in fast[9]
-    assert b"Triage queue" in fast[7] and b"Triage queue" not in fast[15]
+    assert b"Please reach out today" in fast[1] and b"Por favor, pida apoyo hoy" in fast[10]
+    assert b"Question 2: please choose one of the listed answers." in fast[2]
+    assert b"Triage queue" in fast[8] and b"Triage queue" not in fast[17]
 
 
 def literal(message: str) -> str:
