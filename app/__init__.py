@@ -93,6 +93,7 @@ def register_extensions(app: Flask) -> None:
     fast_i18n.install(app)  # after Flask-Babel's own Jinja set-up, which it replaces
     template_urls.install(app)
     login_manager.init_app(app)
+    lazy_current_user(app)
     limiter.init_app(app)
 
     @app.context_processor
@@ -100,6 +101,19 @@ def register_extensions(app: Flask) -> None:
         from flask_babel import format_date, get_locale
 
         return {"current_locale": lambda: str(get_locale() or "en"), "format_date": format_date}
+
+
+def lazy_current_user(app: Flask) -> None:
+    """Templates get Flask-Login's `current_user` proxy instead of the user its context processor loads
+    on every render: a person's page, which never names a user, no longer loads one (Flask-Login's
+    _load_user hashes the address and user agent and parses the cookies first); a workspace page loads
+    it at its first use, the same user."""
+    from flask_login import current_user
+    from flask_login.utils import _user_context_processor
+
+    processors = app.template_context_processors[None]
+    processors[:] = [(lambda: {"current_user": current_user}) if processor is _user_context_processor else processor
+                     for processor in processors]
 
 
 def register_blueprints(app: Flask) -> None:
