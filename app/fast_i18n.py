@@ -98,7 +98,8 @@ class LocalisedEnvironment(FlaskEnvironment):
     Markup where autoescaping is on, as template_gettext returns it, and the parameters are put in by the
     same `%` on each render, each escaped. Jinja's optimizer then merges a message without parameters into
     the template's static text. Loaded outside a request and any forced locale, a template is compiled as
-    written and `_()` looks its messages up when rendered.
+    written and `_()` looks its messages up when rendered. A template that binds `_` or `gettext` itself
+    is compiled as written; a `_` passed to render() is not consulted for literal messages (none is).
     """
 
     @internalcode
