@@ -242,3 +242,17 @@ def test_the_page_language_follows_the_header_and_the_cookie(app):
     assert '<html lang="en">' in client.get("/about", headers={"Accept-Language": "fr"}).text
     client.set_cookie("lang", "es")
     assert '<html lang="es">' in client.get("/about", headers={"Accept-Language": "en"}).text
+
+
+def test_an_edited_template_is_compiled_afresh_in_debug(app, monkeypatch):
+    """auto_reload (debug): each language's compiled copy notices its source changed."""
+    templates = {"edited.html": '{{ _("Learn") }}'}
+    monkeypatch.setattr(app.jinja_env, "loader", jinja2.ChoiceLoader([jinja2.DictLoader(templates),
+                                                                      app.jinja_env.loader]))
+    app.jinja_env.auto_reload = True
+    for language, before, after in (("es", "Aprender", "Aprender!"), ("en", "Learn", "Learn!")):
+        templates["edited.html"] = '{{ _("Learn") }}'
+        with app.test_request_context(headers={"Accept-Language": language}):
+            assert render_template("edited.html") == before
+            templates["edited.html"] = '{{ _("Learn") }}!'
+            assert render_template("edited.html") == after
