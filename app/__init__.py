@@ -12,7 +12,7 @@ from config import (
     environment_settings,
 )
 
-from . import fast_i18n
+from . import fast_i18n, template_urls
 from .assets import init_assets
 from .clinician.alerts import init_alerts
 from .database import configure_sqlite
@@ -42,6 +42,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     """Build the app for an environment (APP_ENV, default production) with optional overrides."""
     config_name = config_name or config_name_from_env()
     app = Flask(__name__, instance_relative_config=True)
+    app.jinja_environment = fast_i18n.LocalisedEnvironment  # before app.jinja_env is first built
     app.config.from_object(CONFIGS[config_name])
     app.config.update(environment_settings(config_name))
     app.config.from_prefixed_env()
@@ -90,7 +91,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     fast_i18n.install(app)  # after Flask-Babel's own Jinja set-up, which it replaces
+    template_urls.install(app)
     login_manager.init_app(app)
+    lazy_current_user(app)
     limiter.init_app(app)
 
     @app.context_processor
@@ -98,6 +101,19 @@ def register_extensions(app: Flask) -> None:
         from flask_babel import format_date, get_locale
 
         return {"current_locale": lambda: str(get_locale() or "en"), "format_date": format_date}
+
+
+def lazy_current_user(app: Flask) -> None:
+    """Templates get Flask-Login's `current_user` proxy instead of the user its context processor loads
+    on every render: a person's page, which never names a user, no longer loads one (Flask-Login's
+    _load_user hashes the address and user agent and parses the cookies first); a workspace page loads
+    it at its first use, the same user."""
+    from flask_login import current_user
+    from flask_login.utils import _user_context_processor
+
+    processors = app.template_context_processors[None]
+    processors[:] = [(lambda: {"current_user": current_user}) if processor is _user_context_processor else processor
+                     for processor in processors]
 
 
 def register_blueprints(app: Flask) -> None:

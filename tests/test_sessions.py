@@ -2,9 +2,12 @@
 takes effect at once); on a person's page it is neither read nor saved, so no code can set a cookie there."""
 from __future__ import annotations
 
+import pytest
 from flask import flash, session
 
+from app.extensions import login_manager
 from app.sessions import StaffOnlySessionInterface, is_staff_path
+from tests.clinician_support import WORKSPACE_FIXTURES, sign_in
 
 
 def test_one_serializer_per_key_and_rotation_takes_effect(app):
@@ -41,3 +44,22 @@ def test_a_person_page_never_sets_a_session_cookie_even_if_code_writes_to_the_se
 def test_which_paths_are_the_workspace():
     assert is_staff_path("/clinician") and is_staff_path("/clinician/") and is_staff_path("/clinician/login")
     assert not is_staff_path("/clinicians") and not is_staff_path("/") and not is_staff_path("/results/x")
+
+
+@pytest.mark.usefixtures(*WORKSPACE_FIXTURES)
+def test_a_person_page_loads_no_user_and_the_workspace_names_its_own(app, make_clinician, monkeypatch):
+    """Templates get Flask-Login's current_user proxy (app.lazy_current_user): a person's page never asks
+    who is signed in, a workspace page still shows the signed-in clinician."""
+    make_clinician("someone@example.org")
+    client = app.test_client()
+    assert sign_in(client, "someone@example.org").status_code == 303
+    loads = []
+    real = login_manager._load_user
+    monkeypatch.setattr(login_manager, "_load_user", lambda: loads.append(1) or real())
+    for path in ("/about", "/learn"):
+        assert client.get(path).status_code == 200
+    assert client.post("/screen/pcl5", data={"store": "no", **{f"q{n}": "1" for n in range(1, 21)}}).status_code == 200
+    assert loads == []
+    page = client.get("/clinician/account")
+    assert page.status_code == 200 and "someone@example.org" in page.get_data(as_text=True)
+    assert loads == [1]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -84,9 +85,16 @@ def instrument_name(instrument: Instrument, short_on_phones: bool = False) -> Ma
     plain = PERSON_NAMES.get(instrument.id)
     if plain is None:
         return short_name(instrument)
-    abbreviation = Markup('<span class="{}">({})</span>').format(
-        "nowrap abbr" if short_on_phones else "nowrap", instrument.name)
-    return Markup("{} {}").format(plain, abbreviation)
+    return _named(str(plain), instrument.name, short_on_phones)
+
+
+@lru_cache(maxsize=64)
+def _named(plain: str, abbreviation: str, short_on_phones: bool) -> Markup:
+    # Kept per translated name: Markup.format parses its pattern on every call, and the menu names each
+    # questionnaire on every page.
+    shown = Markup('<span class="{}">({})</span>').format("nowrap abbr" if short_on_phones else "nowrap",
+                                                          abbreviation)
+    return Markup("{} {}").format(plain, shown)
 
 
 def short_name(instrument: Instrument) -> Markup:
