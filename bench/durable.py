@@ -10,8 +10,9 @@ Flask, no validation, no scoring, no indexes but the primary key and the unique 
     DURABLE_DATABASE=/tmp/durable.sqlite gunicorn -c ../gunicorn.conf.py durable:app   (from bench/)
 
 Writers queue for SQLite's one write lock as the app's do (a thread lock and flock on a file beside the
-database), and each row is one INSERT that is its own transaction: with the busy handler's sleeps instead, 16 clients make the ceiling
-itself slow and any ratio against it flattering. DURABLE_QUEUE=busy measures that variant.
+database), and each row is one INSERT that is its own transaction: with the busy handler's sleeps instead,
+16 clients make the ceiling itself slow and any ratio against it flattering. DURABLE_QUEUE=busy measures
+that variant.
 
 DURABLE_TABLE=screenings writes the same row into the app's own table instead, in a database migrated
 to head (`flask db upgrade`): every index and trigger of the app's schema, none of its Python. What that
