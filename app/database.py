@@ -7,7 +7,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -103,7 +103,7 @@ def write_transaction(connection: sa.Connection, begin: bool = True) -> Iterator
     write lock (SQLiteWriteLock) and start with BEGIN IMMEDIATE, so the transaction holds SQLite's own
     write lock from its first statement and never meets the busy handler; elsewhere nothing (PostgreSQL
     locks rows, not the database). `begin=False`: the transaction is one statement run as its own
-    (DriverInsert.execute with own_transaction), so there is nothing to begin."""
+    (DriverInsert.write with nothing before the row), so there is nothing to begin."""
     lock = current_app.extensions.get("sqlite_write_lock")
     if lock is None or connection.dialect.name != "sqlite":
         yield
@@ -113,16 +113,6 @@ def write_transaction(connection: sa.Connection, begin: bool = True) -> Iterator
         if begin and driver is not None and not driver.in_transaction:
             driver.execute("BEGIN IMMEDIATE")
         yield
-
-
-def commit_write(connection: sa.Connection) -> None:
-    """Inside write_transaction, commit on SQLite's own connection, so the lock is held for SQLite's work
-    only; the session's commit afterwards (outside the lock) finds nothing left to commit. Elsewhere
-    nothing: the session's commit does it."""
-    if connection.dialect.name == "sqlite":
-        driver = connection.connection.driver_connection
-        if driver is not None:
-            driver.commit()
 
 
 class DriverInsert:
@@ -140,6 +130,32 @@ class DriverInsert:
     def __init__(self, table: sa.Table):
         self.table = table
         self.statement = sa.insert(table)
+
+    def write(self, session: Any, values: Mapping[str, Any],
+              first: Sequence[tuple[sa.Executable, Mapping[str, Any]]] = ()) -> None:
+        """Store one row after `first` (other statements of its transaction, with their parameters) and
+        commit. The row's parameters are made before the write lock (write_transaction); on SQLite the lock
+        is held for the statements, the row and the commit on the driver, and a failure is rolled back
+        inside it, so the next writer finds the database free; the session's commit follows outside (on
+        SQLite only its bookkeeping is left). With nothing first, the row is a transaction of its own."""
+        connection = session.connection()
+        prepared = self.prepare(connection, values)
+        alone = not first
+        with write_transaction(connection, begin=not alone):
+            try:
+                for statement, parameters in first:
+                    connection.execute(statement, parameters)
+                self.execute(connection, prepared, own_transaction=alone)
+                if connection.dialect.name == "sqlite":
+                    connection.connection.driver_connection.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        try:
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
     def prepare(self, connection: sa.Connection, values: Mapping[str, Any]) -> tuple[str, tuple] | dict:
         """The SQL and its DBAPI parameters on SQLite; the values themselves elsewhere."""

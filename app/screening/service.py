@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from config import CUTOFF_SETTINGS
 
-from ..database import DriverInsert, commit_write, write_transaction
+from ..database import DriverInsert
 from ..extensions import db
 from ..models import Clinic, Screening, utcnow
 from ..retention import expiry_cutoff, unexpired
@@ -73,10 +73,10 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
     """
     if submission_key is not None:
         earlier = _stored_by(submission_key)
-        if earlier is not None and not earlier.expired:
-            return earlier.code
-        if earlier is not None:  # a form kept open past the retention period: a new result
-            submission_key = None
+        if earlier is not None:
+            if not earlier.expired:
+                return earlier.code
+            submission_key = None  # a form kept open past the retention period: a new result
     values = {**result_columns(result), "previous_id": previous.id if previous is not None else None,
               "clinic_id": clinic.id if clinic is not None else None, "submission_key": submission_key}
     # Read before the first attempt: a rollback expires `previous`, and the shared flag must not change.
@@ -90,33 +90,19 @@ def add_screening(result: ScreeningResult, previous: Screening | None = None,
             # The same caseload: the retake becomes the series' one row, unreviewed, with its assignee.
             values["assigned_to_id"] = previous.assigned_to_id
             supersede = {"previous": previous.id}
+    # The earlier result's updates, in the same transaction, made again by every attempt (a rollback undoes them).
+    first = [(statement, parameters) for statement, parameters in (
+        (_FILE_PREVIOUS_UNDER_CLINIC, file_previous_under_clinic), (_SUPERSEDE_PREVIOUS, supersede))
+        if parameters is not None]
     for _attempt in range(3):
         values["code"] = codes.new_code()
         values["case_reference"] = case_references.new_case_reference()
         # One constant INSERT on the session's connection, in the request's transaction: the ORM's unit
-        # of work would build, flush and track an object nobody reads (callers need only the code). Its
-        # parameters are made before the write lock; on SQLite the writers queue for that lock rather
-        # than poll for it, and hold it for SQLite's own work only (app/database.py).
-        connection = db.session.connection()
-        prepared = _INSERT_SCREENING.prepare(connection, values)
-        alone = file_previous_under_clinic is None and supersede is None  # a first result: one INSERT
+        # of work would build, flush and track an object nobody reads (callers need only the code). On
+        # SQLite the writers queue for the write lock and hold it for SQLite's own work only
+        # (app/database.py, DriverInsert).
         try:
-            with write_transaction(connection, begin=not alone):
-                try:
-                    if file_previous_under_clinic is not None:  # again after a rollback, which undoes it
-                        connection.execute(_FILE_PREVIOUS_UNDER_CLINIC, file_previous_under_clinic)
-                    if supersede is not None:
-                        connection.execute(_SUPERSEDE_PREVIOUS, supersede)
-                    _INSERT_SCREENING.execute(connection, prepared, own_transaction=alone)
-                    commit_write(connection)
-                except BaseException:
-                    db.session.rollback()  # inside the lock: the next writer finds the database free
-                    raise
-            try:
-                db.session.commit()  # on SQLite committed inside the lock: the session's bookkeeping only
-            except BaseException:
-                db.session.rollback()
-                raise
+            _INSERT_SCREENING.write(db.session, values, first)
         except IntegrityError:
             # The same submission stored by a request that arrived at the same moment (a double click),
             # or a 60-bit code or 35-bit reference collision: unlikely, but a retry costs nothing.
