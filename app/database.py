@@ -1,5 +1,6 @@
 """Per-connection SQLite settings: WAL, a busy timeout, and commits that survive a crash; one queue for
-the people's write transactions on SQLite (SQLiteWriteLock), and inserts that hold it briefly (DriverInsert)."""
+the people's write transactions on SQLite (SQLiteWriteLock), inserts that hold it briefly (DriverInsert);
+statements sent to the driver with SQLAlchemy's own parameter processing (driver_statement)."""
 from __future__ import annotations
 
 import contextlib
@@ -115,6 +116,28 @@ def write_transaction(connection: sa.Connection, begin: bool = True) -> Iterator
         yield
 
 
+def bind_processors(compiled: sa.Compiled, dialect: sa.Dialect) -> dict[str, Callable | None]:
+    """Each bound parameter's processor as SQLAlchemy applies it for this dialect (JSON to text, a
+    timestamp to SQLite's text, UTCDateTime's check), for SQL sent to the driver directly."""
+    return {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in compiled.binds.items()}  # type: ignore[attr-defined]
+
+
+def driver_statement(connection: sa.Connection, statement: sa.Select) -> tuple[str, Mapping[str, Any] | list]:
+    """The statement as the driver's SQL text and parameters, bound values processed as SQLAlchemy would,
+    for the driver to bind: psycopg's COPY merges them client-side, quoted as literals by libpq; sqlite3
+    binds them."""
+    dialect = connection.dialect
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})  # IN (…) expanded
+    params = compiled.construct_params()
+    for name, processor in bind_processors(compiled, dialect).items():
+        if processor is not None and name in params:
+            params[name] = processor(params[name])
+    if compiled.positiontup is not None:
+        return compiled.string, [params[name] for name in compiled.positiontup]
+    return compiled.string, params
+
+
 class DriverInsert:
     """One INSERT into a table, sent on SQLite straight to the DBAPI connection inside the write lock.
 
@@ -178,9 +201,8 @@ class DriverInsert:
         compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
         names = tuple(compiled.positiontup or ())
         assert sorted(names) == list(keys), (names, keys)  # one parameter per column, nothing else
-        columns = self.table.columns
-        return str(compiled), names, tuple(columns[name].type.dialect_impl(dialect).bind_processor(dialect)
-                                           for name in names)
+        processors = bind_processors(compiled, dialect)
+        return str(compiled), names, tuple(processors[name] for name in names)
 
     def execute(self, connection: sa.Connection, prepared: tuple[str, tuple] | dict,
                 own_transaction: bool = False) -> None:

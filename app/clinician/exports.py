@@ -5,16 +5,17 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
+from ..database import driver_statement
 from ..extensions import db
 from ..models import Clinic, Clinician, Screening
 from ..screening.fhir import questionnaire_response
@@ -196,22 +197,6 @@ def _csv_field(value: str) -> str:
     return buffer.getvalue()[:-3]
 
 
-def _driver_statement(connection: sa.Connection, statement: sa.Select) -> tuple[str, Mapping[str, Any] | list]:
-    """The statement as the driver's SQL text and parameters, bound values processed as SQLAlchemy would
-    (e.g. UTCDateTime's check), for the driver to bind: psycopg's COPY merges them client-side, quoted
-    as literals by libpq; sqlite3 binds them."""
-    dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})  # IN (…) expanded
-    params = compiled.construct_params()
-    for name, bind in compiled.binds.items():
-        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None and name in params:
-            params[name] = processor(params[name])
-    if compiled.positiontup is not None:
-        return compiled.string, [params[name] for name in compiled.positiontup]
-    return compiled.string, params
-
-
 def _copied_lines(connection: sa.Connection, filters: Filters, scope: Scope) -> Iterator[str]:
     """PostgreSQL: `COPY (SELECT line …) TO STDOUT` in text format, BATCH lines a chunk. Text format ends
     each row with LF and escapes backslashes and control characters in the data, so every LF is a line
@@ -219,7 +204,7 @@ def _copied_lines(connection: sa.Connection, filters: Filters, scope: Scope) -> 
     statement, series = with_care_columns(sa.select(), scope)
     statement = filtered(statement.add_columns(_csv_line() + _care_tail(series)).outerjoin(_ASSIGNEE, _ASSIGNED),
                          filters, scope).order_by(Screening.taken_at, Screening.id)
-    sql, params = _driver_statement(connection, statement)
+    sql, params = driver_statement(connection, statement)
     if not params:  # psycopg merges only when there are parameters; otherwise `%%` would stay doubled
         sql = sql.replace("%%", "%")
     driver = connection.connection.driver_connection
@@ -269,7 +254,7 @@ def _formatted_lines(connection: sa.Connection, filters: Filters, scope: Scope) 
     # that arrive in time order are then read nearly in place.
     statement = filtered(statement.add_columns(*columns, *care).outerjoin(_ASSIGNEE, _ASSIGNED),
                          filters, scope).order_by(Screening.taken_at, Screening.id)
-    sql, params = _driver_statement(connection, statement)
+    sql, params = driver_statement(connection, statement)
     versions: dict[str, str] = {}  # a handful of distinct versions, each quoted once
     padding = ["," * (len(ITEM_COLUMNS) - asked) for asked in range(len(ITEM_COLUMNS) + 1)]
     driver = connection.connection.driver_connection

@@ -14,6 +14,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from .. import audit
+from ..database import driver_statement
 from ..extensions import db
 from ..models import Clinic, Screening, ScreeningSeries
 from ..retention import expiry_cutoff
@@ -21,7 +22,6 @@ from ..screening.instruments import INSTRUMENTS, Instrument
 from ..screening.service import required_cutoff
 from .blueprint import bp, filter_errors, signed_in_clinician
 from .charts import bar_chart
-from .exports import _driver_statement
 from .filters import Filters, Scope, parse_filters, scope_for, unindexed
 from .statistics import is_retake, series_key, visible_to
 
@@ -132,7 +132,7 @@ def _tuples(statement: sa.Select) -> list[tuple]:
     """The statement's rows as the driver's plain tuples: tens of thousands of groups, each read once, for
     which building SQLAlchemy rows cost more than the loop that sums them."""
     connection = db.session.connection()
-    sql, params = _driver_statement(connection, statement)
+    sql, params = driver_statement(connection, statement)
     driver = connection.connection.driver_connection
     assert driver is not None  # a checked-out connection holds its driver's connection
     cursor = driver.cursor()
