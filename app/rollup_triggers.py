@@ -39,6 +39,30 @@ def _sqlite_subtract(row: str) -> str:
   DELETE FROM screening_daily_counts WHERE {where} AND results = 0;"""
 
 
+def _sqlite_drop(rollup: str) -> tuple[str, ...]:
+    return tuple(f"DROP TRIGGER IF EXISTS {rollup}_{op}" for op in ("update", "delete", "insert"))
+
+
+def _postgresql_calls(rollup: str, counted: tuple[str, ...]) -> tuple[str, ...]:
+    """The triggers that call a rollup's functions: per statement on INSERT and DELETE, with their
+    transition tables; per row on an UPDATE that changes a counted column."""
+    changed = " OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for column in counted)
+    return (
+        f"""CREATE TRIGGER {rollup}_insert AFTER INSERT ON screenings
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {rollup}_insert()""",
+        f"""CREATE TRIGGER {rollup}_delete AFTER DELETE ON screenings
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION {rollup}_delete()""",
+        f"""CREATE TRIGGER {rollup}_update AFTER UPDATE OF {", ".join(counted)} ON screenings
+FOR EACH ROW WHEN ({changed})
+EXECUTE FUNCTION {rollup}_update()""",
+    )
+
+
+def _postgresql_drop(rollup: str) -> tuple[str, ...]:
+    return (*(f"DROP TRIGGER IF EXISTS {rollup}_{op} ON screenings" for op in ("update", "delete", "insert")),
+            *(f"DROP FUNCTION IF EXISTS {rollup}_{op}()" for op in ("update", "delete", "insert")))
+
+
 # taken_at is stored as text in UTC ('2026-01-05 23:59:59.000000'); date() gives its UTC day.
 SQLITE_TRIGGERS = (
     f"""CREATE TRIGGER screening_daily_counts_insert AFTER INSERT ON screenings
@@ -53,7 +77,7 @@ WHEN {" OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in COUNTED)}
 BEGIN{_sqlite_add("NEW")}{_sqlite_subtract("OLD")}
 END""",
 )
-SQLITE_DROP = tuple(f"DROP TRIGGER IF EXISTS screening_daily_counts_{op}" for op in ("update", "delete", "insert"))
+SQLITE_DROP = _sqlite_drop("screening_daily_counts")
 
 # Statement-level on INSERT and DELETE with transition tables: seed-demo's 5,000-row INSERTs and
 # purge's DELETE make one grouped upsert each rather than one per row. Row-level on UPDATE, with a
@@ -110,18 +134,9 @@ BEGIN
     AND at_or_above_cutoff = OLD.at_or_above_cutoff AND reviewed = OLD.reviewed AND results = 0;
   RETURN NULL;
 END $$""",
-    """CREATE TRIGGER screening_daily_counts_insert AFTER INSERT ON screenings
-REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION screening_daily_counts_insert()""",
-    """CREATE TRIGGER screening_daily_counts_delete AFTER DELETE ON screenings
-REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION screening_daily_counts_delete()""",
-    f"""CREATE TRIGGER screening_daily_counts_update AFTER UPDATE OF {", ".join(COUNTED)} ON screenings
-FOR EACH ROW WHEN ({" OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for column in COUNTED)})
-EXECUTE FUNCTION screening_daily_counts_update()""",
+    *_postgresql_calls("screening_daily_counts", COUNTED),
 )
-POSTGRESQL_DROP = (
-    *(f"DROP TRIGGER IF EXISTS screening_daily_counts_{op} ON screenings" for op in ("update", "delete", "insert")),
-    *(f"DROP FUNCTION IF EXISTS screening_daily_counts_{op}()" for op in ("update", "delete", "insert")),
-)
+POSTGRESQL_DROP = _postgresql_drop("screening_daily_counts")
 
 TRIGGERS = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRESQL_TRIGGERS}
 DROP_TRIGGERS = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
@@ -201,7 +216,7 @@ BEGIN{_series_refresh("coalesce(OLD.series_start_id, OLD.id)", "OLD.instrument")
 {_series_refresh("coalesce(NEW.series_start_id, NEW.id)", "NEW.instrument")}
 END""",
 )
-SQLITE_SERIES_DROP = tuple(f"DROP TRIGGER IF EXISTS screening_series_{op}" for op in ("update", "delete", "insert"))
+SQLITE_SERIES_DROP = _sqlite_drop("screening_series")
 
 # One function recomputes one series; statement-level INSERT and DELETE triggers call it once per
 # series their rows touch (seed-demo's bulk INSERTs, purge's DELETE), the row-level UPDATE trigger for
@@ -237,17 +252,10 @@ BEGIN
   PERFORM screening_series_refresh(coalesce(NEW.series_start_id, NEW.id), NEW.instrument);
   RETURN NULL;
 END $$""",
-    """CREATE TRIGGER screening_series_insert AFTER INSERT ON screenings
-REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION screening_series_insert()""",
-    """CREATE TRIGGER screening_series_delete AFTER DELETE ON screenings
-REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION screening_series_delete()""",
-    f"""CREATE TRIGGER screening_series_update AFTER UPDATE OF {", ".join(SERIES_COUNTED)} ON screenings
-FOR EACH ROW WHEN ({" OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for column in SERIES_COUNTED)})
-EXECUTE FUNCTION screening_series_update()""",
+    *_postgresql_calls("screening_series", SERIES_COUNTED),
 )
 POSTGRESQL_SERIES_DROP = (
-    *(f"DROP TRIGGER IF EXISTS screening_series_{op} ON screenings" for op in ("update", "delete", "insert")),
-    *(f"DROP FUNCTION IF EXISTS screening_series_{op}()" for op in ("update", "delete", "insert")),
+    *_postgresql_drop("screening_series"),
     "DROP FUNCTION IF EXISTS screening_series_refresh(integer, varchar)",
 )
 
